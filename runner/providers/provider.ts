@@ -1,0 +1,51 @@
+/**
+ * The cluster provider interface, in the spirit of kind's own
+ * pkg/cluster/internal/providers: a small set of verbs that every way of
+ * getting a cluster implements. runner/providers/kind.ts is the only code that
+ * knows kind's flags; runner/providers/kubeconfig.ts uses a cluster someone
+ * else made.
+ */
+import type { ExecOptions, ExecResult } from "../../checks/client.ts";
+
+export interface ProviderCapabilities {
+  /** The provider creates and deletes clusters (kind: yes; an existing cluster: no). */
+  createClusters: boolean;
+  /** Commands can run on nodes as root (`labrun node`, `run` steps, node checks). */
+  nodeShell: boolean;
+  /** Images can be side-loaded into nodes without a registry. */
+  loadImages: boolean;
+}
+
+/** What a provider needs to create a cluster; rendered from the scenario's `cluster` section. */
+export interface ClusterCreateRequest {
+  /** Cluster name, e.g. `labrun-beebox-cni`. */
+  name: string;
+  /** Node image, e.g. `kindest/node:v1.34.12`. */
+  nodeImage: string;
+  /** The provider-specific cluster config (for kind: a `kind.x-k8s.io/v1alpha4` Cluster object). */
+  config: Record<string, unknown>;
+  /** Where to write the cluster's own kubeconfig (never the learner's ~/.kube/config). */
+  kubeconfigPath: string;
+  signal?: AbortSignal;
+  /** Streamed output lines, for progress and debugging. */
+  onOutput?: (line: string) => void;
+}
+
+export interface ClusterProvider {
+  readonly name: "kind" | "kubeconfig";
+  capabilities(): ProviderCapabilities;
+  /** Create a cluster. Resolves when the API answers; readiness is checked by the caller. */
+  create(request: ClusterCreateRequest): Promise<void>;
+  /** Delete a cluster; deleting a missing cluster is not an error. */
+  delete(name: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Names of the clusters this provider can see. */
+  list(options?: { signal?: AbortSignal }): Promise<string[]>;
+  /** The kubeconfig (YAML) of a cluster. */
+  kubeconfig(name: string, options?: { signal?: AbortSignal }): Promise<string>;
+  /** Node names of a cluster. */
+  nodes(name: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+  /** Run a command on a node as root. */
+  execOnNode(cluster: string, node: string, command: string[], options: ExecOptions): Promise<ExecResult>;
+  /** Load local images (by reference) into every node of a cluster. */
+  loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<void>;
+}

@@ -1,0 +1,15 @@
+import { Report } from "../report/model.ts";
+import { Scenario } from "./scenario.ts";
+
+/** A schema as it is committed under schemas/: pretty JSON with a trailing newline. */
+export function renderSchema(schema: unknown): string {
+  return JSON.stringify({ $schema: "https://json-schema.org/draft/2020-12/schema", ...(schema as object) }, null, 2) + "\n";
+}
+
+/** Every JSON Schema labrun publishes, with the file it lives in. */
+export function publishedSchemas(): { file: string; text: string }[] {
+  return [
+    { file: "schemas/scenario.schema.json", text: renderSchema(Scenario) },
+    { file: "schemas/report.schema.json", text: renderSchema(Report) },
+  ];
+}
