@@ -1,0 +1,3 @@
+module labrun.dev/probe
+
+go 1.24
