@@ -1,0 +1,450 @@
+/**
+ * Lab state: one directory per lab under an XDG state directory.
+ *
+ *   $LABRUN_STATE_DIR | $XDG_STATE_HOME/labrun | ~/.local/state/labrun
+ *     labs/<lab>/lab.json          the record (written atomically: temp file + rename)
+ *     labs/<lab>/kubeconfig        the lab cluster's own kubeconfig
+ *     labs/<lab>/reports/attempt-<n>.json
+ *     locks/<lab>.lock             exclusive lock (open 'wx'), holder's pid + token
+ *
+ * Two labrun processes may touch the same lab at once (`labrun grade` while
+ * `labrun down` runs): every read-modify-write happens under the lab's lock;
+ * a lock whose holder is dead (same host, pid gone) or that is older than
+ * `staleMs` is broken. Readers never lock: the rename makes every read see a
+ * whole record.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { homedir, hostname } from "node:os";
+import path from "node:path";
+import { InfraError, NotFoundError, UsageError } from "../errors.ts";
+
+export const LAB_RECORD_VERSION = 1;
+
+export type LabStatus = "creating" | "ready" | "failed" | "deleting";
+
+export interface LabAttempt {
+  attempt: number;
+  /** ISO date-time of the grade. */
+  at: string;
+  points: number;
+  maxPoints: number;
+  percent: number;
+  passed: boolean;
+  /** Absolute path of the saved JSON report. */
+  reportFile: string;
+}
+
+export interface LabRecord {
+  version: number;
+  name: string;
+  /** The scenario's metadata.name. */
+  scenario: string;
+  /** Absolute path of the scenario folder. */
+  scenarioDir: string;
+  provider: "kind" | "kubeconfig";
+  /** kind cluster name (`labrun-<lab>`) or, for the kubeconfig provider, the context's cluster. */
+  cluster: string;
+  /** Absolute path of the kubeconfig labrun and the learner use for this lab. */
+  kubeconfig: string;
+  /** The context to use in that kubeconfig. */
+  context: string;
+  /** ISO date-time. */
+  createdAt: string;
+  updatedAt?: string;
+  status: LabStatus;
+  /** Node names, when known. */
+  nodes?: string[];
+  /** Why the lab is `failed`. */
+  error?: string;
+  attempts: LabAttempt[];
+  labrunVersion?: string;
+}
+
+/** What `create` needs; the store fills in the rest. */
+export type NewLab = Omit<LabRecord, "version" | "createdAt" | "attempts" | "status" | "kubeconfig"> &
+  Partial<Pick<LabRecord, "createdAt" | "status" | "kubeconfig">>;
+
+/** The slice of a report (runner/report/model.ts) the store keeps per attempt. */
+export interface GradedReport {
+  attempt?: number;
+  startedAt?: string;
+  score: { points: number; maxPoints: number; percent: number; passed: boolean };
+  [key: string]: unknown;
+}
+
+export const LAB_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** kind cluster names are `labrun-<lab>` and end up in container and host names. */
+export const LAB_NAME_MAX = 40;
+
+export function validateLabName(name: string): void {
+  if (!LAB_NAME_PATTERN.test(name) || name.length > LAB_NAME_MAX) {
+    throw new UsageError(`invalid lab name "${name}": use lower-case letters, digits and '-', at most ${LAB_NAME_MAX} characters`, {
+      hint: "pass a valid name with `--name`, for example `--name beebox-2`",
+    });
+  }
+}
+
+/** The state directory: $LABRUN_STATE_DIR, else $XDG_STATE_HOME/labrun, else ~/.local/state/labrun. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LABRUN_STATE_DIR) return path.resolve(env.LABRUN_STATE_DIR);
+  if (env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME)) return path.join(env.XDG_STATE_HOME, "labrun");
+  return path.join(env.HOME || homedir(), ".local", "state", "labrun");
+}
+
+export interface LabStoreOptions {
+  /** The state directory (default: {@link stateDir}). */
+  dir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for a lock before failing (default 15 s). */
+  lockTimeoutMs?: number;
+  /** A lock older than this is stale whatever its pid (default 2 min: labrun holds locks for milliseconds). */
+  staleMs?: number;
+  /** Is this pid alive? (injectable for tests) */
+  isAlive?: (pid: number) => boolean;
+  now?: () => Date;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  token: string;
+  at: string;
+}
+
+export class LabStore {
+  readonly dir: string;
+  readonly #lockTimeoutMs: number;
+  readonly #staleMs: number;
+  readonly #isAlive: (pid: number) => boolean;
+  readonly #now: () => Date;
+
+  constructor(options: LabStoreOptions = {}) {
+    this.dir = options.dir ? path.resolve(options.dir) : stateDir(options.env);
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 15_000;
+    this.#staleMs = options.staleMs ?? 120_000;
+    this.#isAlive = options.isAlive ?? pidAlive;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  // ------------------------------------------------------------ paths
+
+  labDir(name: string): string {
+    validateLabName(name);
+    return path.join(this.dir, "labs", name);
+  }
+  recordPath(name: string): string {
+    return path.join(this.labDir(name), "lab.json");
+  }
+  /** Where the lab's own kubeconfig lives. */
+  kubeconfigPath(name: string): string {
+    return path.join(this.labDir(name), "kubeconfig");
+  }
+  reportsDir(name: string): string {
+    return path.join(this.labDir(name), "reports");
+  }
+  reportPath(name: string, attempt: number): string {
+    return path.join(this.reportsDir(name), `attempt-${attempt}.json`);
+  }
+  lockPath(name: string): string {
+    validateLabName(name);
+    return path.join(this.dir, "locks", `${name}.lock`);
+  }
+
+  // ------------------------------------------------------------ reads (no lock)
+
+  /** The lab's record, or undefined when there is no such lab. */
+  async get(name: string): Promise<LabRecord | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.recordPath(name), "utf8");
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return undefined;
+      throw new InfraError(`failed to read lab "${name}"`, { cause: error, output: message(error) });
+    }
+    try {
+      return JSON.parse(text) as LabRecord;
+    } catch (error) {
+      throw new InfraError(`lab "${name}" has a corrupt record ${this.recordPath(name)}`, {
+        cause: error,
+        hint: `remove it with \`labrun down ${name}\` or delete ${this.labDir(name)}`,
+      });
+    }
+  }
+
+  /** Like {@link get}, but a missing lab is a NotFoundError naming the labs that exist. */
+  async require(name: string): Promise<LabRecord> {
+    const record = await this.get(name);
+    if (record) return record;
+    const names = (await this.list()).map((l) => l.name);
+    throw new NotFoundError(`no lab named "${name}"`, {
+      hint: names.length ? `labs: ${names.join(", ")} (see \`labrun status\`)` : "start one with `labrun start <scenario>`",
+    });
+  }
+
+  /** All labs, sorted by creation time. Unreadable records are skipped. */
+  async list(): Promise<LabRecord[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(path.join(this.dir, "labs"));
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return [];
+      throw new InfraError(`failed to list labs in ${this.dir}`, { cause: error, output: message(error) });
+    }
+    const records: LabRecord[] = [];
+    for (const name of names) {
+      if (!LAB_NAME_PATTERN.test(name)) continue;
+      try {
+        const record = await this.get(name);
+        if (record) records.push(record);
+      } catch {
+        // a corrupt record must not hide the others
+      }
+    }
+    return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+  }
+
+  // ------------------------------------------------------------ writes (locked)
+
+  /** Create a lab record; fails with a UsageError when the lab exists. */
+  async create(lab: NewLab): Promise<LabRecord> {
+    validateLabName(lab.name);
+    return this.withLock(lab.name, async () => {
+      if (await this.get(lab.name)) {
+        throw new UsageError(`lab "${lab.name}" already exists`, {
+          hint: `run \`labrun down ${lab.name}\` first, or pick another name with \`--name\``,
+        });
+      }
+      const now = this.#now().toISOString();
+      const record: LabRecord = {
+        version: LAB_RECORD_VERSION,
+        ...lab,
+        kubeconfig: lab.kubeconfig ?? this.kubeconfigPath(lab.name),
+        createdAt: lab.createdAt ?? now,
+        status: lab.status ?? "creating",
+        attempts: [],
+      };
+      await fs.mkdir(this.labDir(lab.name), { recursive: true });
+      await atomicWrite(this.recordPath(lab.name), JSON.stringify(record, null, 2) + "\n");
+      return record;
+    });
+  }
+
+  /**
+   * Read-modify-write under the lab's lock. `fn` may mutate the record or
+   * return a new one; the result is written atomically and returned.
+   */
+  async update(name: string, fn: (record: LabRecord) => LabRecord | void | Promise<LabRecord | void>): Promise<LabRecord> {
+    return this.withLock(name, async () => {
+      const current = await this.require(name);
+      const next = (await fn(current)) ?? current;
+      if (next.name !== name) throw new Error(`update must not rename lab "${name}"`);
+      next.updatedAt = this.#now().toISOString();
+      await atomicWrite(this.recordPath(name), JSON.stringify(next, null, 2) + "\n");
+      return next;
+    });
+  }
+
+  /** Remove a lab's record, kubeconfig and reports. Removing a missing lab is not an error. */
+  async remove(name: string): Promise<boolean> {
+    return this.withLock(name, async () => {
+      const dir = this.labDir(name);
+      const there = await exists(dir);
+      // Rename first so a concurrent reader never sees a half-deleted lab.
+      if (there) {
+        const trash = path.join(this.dir, "labs", `.${name}.removing-${process.pid}-${randomBytes(4).toString("hex")}`);
+        await fs.rename(dir, trash);
+        await fs.rm(trash, { recursive: true, force: true });
+      }
+      return there;
+    });
+  }
+
+  /**
+   * Save a graded report as the lab's next attempt and return the attempt
+   * number. The saved JSON carries that number in `attempt`.
+   */
+  async recordAttempt(name: string, report: GradedReport): Promise<number> {
+    let attempt = 0;
+    await this.update(name, async (record) => {
+      attempt = record.attempts.reduce((max, a) => Math.max(max, a.attempt), 0) + 1;
+      const reportFile = this.reportPath(name, attempt);
+      await fs.mkdir(this.reportsDir(name), { recursive: true });
+      await atomicWrite(reportFile, JSON.stringify({ ...report, attempt }, null, 2) + "\n");
+      record.attempts.push({
+        attempt,
+        at: report.startedAt ?? this.#now().toISOString(),
+        points: report.score.points,
+        maxPoints: report.score.maxPoints,
+        percent: report.score.percent,
+        passed: report.score.passed,
+        reportFile,
+      });
+    });
+    return attempt;
+  }
+
+  /** The next attempt number (for display before the grade is recorded). */
+  async nextAttempt(name: string): Promise<number> {
+    const record = await this.require(name);
+    return record.attempts.reduce((max, a) => Math.max(max, a.attempt), 0) + 1;
+  }
+
+  /**
+   * Run `fn` holding the lab's exclusive lock. Callers in the same process
+   * queue in memory first, so only one of them polls the lock file.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = this.lockPath(name);
+    const before = inProcess.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = before.then(() => mine);
+    inProcess.set(key, tail);
+    await before;
+    try {
+      const release = await this.lock(name);
+      try {
+        return await fn();
+      } finally {
+        await release();
+      }
+    } finally {
+      done();
+      if (inProcess.get(key) === tail) inProcess.delete(key);
+    }
+  }
+
+  /** Take the lab's lock; resolves to a release function. */
+  async lock(name: string): Promise<() => Promise<void>> {
+    const file = this.lockPath(name);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const info: LockInfo = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: this.#now().toISOString() };
+    const deadline = Date.now() + this.#lockTimeoutMs;
+    let delay = 5;
+    for (;;) {
+      try {
+        const handle = await fs.open(file, "wx");
+        try {
+          await handle.writeFile(JSON.stringify(info));
+        } finally {
+          await handle.close();
+        }
+        return async () => {
+          // Only remove our own lock (it may have been broken as stale and re-taken).
+          const holder = await readLock(file);
+          if (holder?.token === info.token) await fs.rm(file, { force: true });
+        };
+      } catch (error) {
+        if (!isCode(error, "EEXIST")) throw new InfraError(`failed to lock lab "${name}"`, { cause: error, output: message(error) });
+      }
+      if (await this.#breakIfStale(file)) continue;
+      if (Date.now() >= deadline) {
+        const holder = await readLock(file);
+        throw new InfraError(`lab "${name}" is locked${holder ? ` by process ${holder.pid} on ${holder.host} since ${holder.at}` : ""}`, {
+          code: "LAB_LOCKED",
+          hint: `wait for that labrun to finish; if no labrun is running, remove ${file}`,
+        });
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  /** Remove a stale lock; true when one was removed (or vanished meanwhile). */
+  async #breakIfStale(file: string): Promise<boolean> {
+    let stat;
+    try {
+      stat = await fs.stat(file);
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return true;
+      throw error;
+    }
+    const holder = await readLock(file);
+    const age = this.#now().getTime() - stat.mtimeMs;
+    let stale: boolean;
+    if (!holder) stale = age > 2_000; // being written, or garbage left by a crash
+    else if (holder.host === hostname() && !this.#isAlive(holder.pid)) stale = true;
+    else stale = age > this.#staleMs;
+    if (!stale) return false;
+    // Move it aside atomically, then check we moved the lock we judged stale:
+    // if another process broke it and took a fresh lock in between, put that back.
+    const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      await fs.rename(file, aside);
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return true;
+      throw error;
+    }
+    const moved = await readLock(aside);
+    if (holder && moved && moved.token !== holder.token) {
+      await fs.link(aside, file).catch(() => undefined);
+    }
+    await fs.rm(aside, { force: true });
+    return true;
+  }
+}
+
+// ------------------------------------------------------------ helpers
+
+/** Per lock file: the tail of the queue of this process's callers. */
+const inProcess = new Map<string, Promise<void>>();
+
+/** Write a file atomically: temp file in the same directory, fsync, rename. */
+export async function atomicWrite(file: string, data: string, mode = 0o600): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const handle = await fs.open(tmp, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+async function readLock(file: string): Promise<LockInfo | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, "utf8")) as Partial<LockInfo>;
+    if (typeof parsed.pid === "number" && typeof parsed.token === "string") return parsed as LockInfo;
+  } catch {
+    // missing, empty (being written) or garbage
+  }
+  return undefined;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isCode(error, "EPERM"); // exists, owned by someone else
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
