@@ -64,7 +64,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   } catch (error) {
     throw new UsageError(cleanParseError(error), { hint: `run \`labrun ${command.name} --help\`` });
   }
-  const values: ParsedArgs["values"] = { ...parsed.values };
+  const values = { ...parsed.values } as ParsedArgs["values"];
   for (const [name, spec] of Object.entries(options)) {
     if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
   }

@@ -1,0 +1,62 @@
+import { dirname } from "node:path";
+import { ExitCode, UsageError } from "../../errors.ts";
+import { findScenarioFiles, scenarioRoots, validateScenarioFile } from "../../scenario/load.ts";
+import { str, type Command } from "../command.ts";
+import { displayPath, table } from "../output.ts";
+
+const command: Command = {
+  name: "list",
+  summary: "List the scenarios.",
+  usage: "labrun list [-o text|json]",
+  description: "Lists the scenarios under ./scenarios (or $LABRUN_SCENARIOS, or those shipped with labrun). Invalid scenarios are listed as such.",
+  options: {
+    output: { type: "string", short: "o", value: "FORMAT", description: "text or json.", default: "text" },
+  },
+  args: { min: 0, max: 0 },
+  async run(args, io) {
+    const format = str(args, "output");
+    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    const files = await findScenarioFiles(scenarioRoots({ cwd: io.cwd }));
+    const rows = await Promise.all(
+      files.map(async (file) => {
+        const { scenario, problems } = await validateScenarioFile(file);
+        const m = scenario?.metadata;
+        return {
+          name: m?.name ?? dirname(file).split("/").pop()!,
+          title: m?.title ?? "",
+          difficulty: m?.difficulty ?? "",
+          estimatedMinutes: m?.estimatedMinutes ?? null,
+          tags: m?.tags ?? [],
+          nodes: scenario?.spec.cluster.nodes.length ?? null,
+          checks: scenario?.spec.checks.length ?? null,
+          path: displayPath(dirname(file), io),
+          valid: problems.length === 0,
+          problems: problems.length,
+        };
+      }),
+    );
+    if (format === "json") {
+      io.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+      return ExitCode.ok;
+    }
+    if (rows.length === 0) {
+      io.stderr.write("no scenarios found (looked in ./scenarios; set LABRUN_SCENARIOS to look elsewhere)\n");
+      return ExitCode.ok;
+    }
+    io.stdout.write(
+      table(
+        ["NAME", "DIFFICULTY", "TIME", "CHECKS", "TITLE"],
+        rows.map((r) => [
+          r.name,
+          r.valid ? r.difficulty : "INVALID",
+          r.estimatedMinutes ? `${r.estimatedMinutes}m` : "-",
+          r.checks === null ? "-" : String(r.checks),
+          r.valid ? r.title : `${r.problems} problem(s): run \`labrun validate ${r.path}\``,
+        ]),
+      ),
+    );
+    return ExitCode.ok;
+  },
+};
+
+export default command;
