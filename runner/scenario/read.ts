@@ -171,7 +171,8 @@ export function toData(file: string, lineCounter: LineCounter, doc: Document.Par
     return { value: doc.toJS({ maxAliasCount: LIMITS.aliases }) };
   } catch (error) {
     const message = (error as Error).message;
-    if (/alias/i.test(message)) return { problem: located(file, lineCounter, doc.range[0], `too many aliases: ${message}`) };
+    if (/excessive alias count/i.test(message)) return { problem: located(file, lineCounter, doc.range[0], "too many aliases: this looks like a YAML alias bomb") };
+    if (/unresolved alias/i.test(message)) return { problem: located(file, lineCounter, doc.range[0], `YAML error: ${message.charAt(0).toLowerCase()}${message.slice(1)}`) };
     return { problem: located(file, lineCounter, doc.range[0], `cannot read YAML: ${message}`) };
   }
 }
