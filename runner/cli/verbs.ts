@@ -14,4 +14,5 @@ export const VERBS: Verb[] = [
   { name: "list", summary: "List the scenarios.", load: () => import("./commands/list.ts") },
   { name: "show", summary: "Show a scenario's task.", load: () => import("./commands/show.ts") },
   { name: "validate", summary: "Check scenario files without running anything.", load: () => import("./commands/validate.ts") },
+  { name: "new", summary: "Create a scenario folder to start from.", load: () => import("./commands/new.ts") },
 ];
