@@ -1,16 +1,16 @@
 /**
- * Writes the published JSON Schemas from their TypeBox sources:
+ * Writes the published JSON Schemas (and the field reference in docs/authoring.md) from their TypeBox sources:
  *   node runner/schema/generate.ts          write schemas/*.schema.json
  *   node runner/schema/generate.ts --check  exit 1 when a committed file differs
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { publishedSchemas } from "./published.ts";
+import { generatedFiles } from "./published.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const check = process.argv.includes("--check");
 let drift = 0;
-for (const { file, text } of publishedSchemas()) {
+for (const { file, text } of generatedFiles(root)) {
   const path = root + file;
   if (check) {
     let current = "";

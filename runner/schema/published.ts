@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { Report } from "../report/model.ts";
+import { withReference } from "./docs.ts";
 import { Scenario } from "./scenario.ts";
 
 /** A schema as it is committed under schemas/: pretty JSON with a trailing newline. */
@@ -12,4 +14,10 @@ export function publishedSchemas(): { file: string; text: string }[] {
     { file: "schemas/scenario.schema.json", text: renderSchema(Scenario) },
     { file: "schemas/report.schema.json", text: renderSchema(Report) },
   ];
+}
+
+/** Every file generated from the schemas: the JSON Schemas and the field reference in docs/authoring.md. */
+export function generatedFiles(root: string): { file: string; text: string }[] {
+  const authoring = "docs/authoring.md";
+  return [...publishedSchemas(), { file: authoring, text: withReference(readFileSync(root + authoring, "utf8")) }];
 }
