@@ -29,6 +29,14 @@ export interface ClusterCreateRequest {
   signal?: AbortSignal;
   /** Streamed output lines, for progress and debugging. */
   onOutput?: (line: string) => void;
+  /** Keep the nodes when creation fails (for debugging); the caller deletes otherwise. */
+  retain?: boolean;
+}
+
+/** A command to spawn with inherited stdio for an interactive shell on a node (`labrun node`). */
+export interface InteractiveCommand {
+  file: string;
+  args: string[];
 }
 
 export interface ClusterProvider {
@@ -36,8 +44,11 @@ export interface ClusterProvider {
   capabilities(): ProviderCapabilities;
   /** Create a cluster. Resolves when the API answers; readiness is checked by the caller. */
   create(request: ClusterCreateRequest): Promise<void>;
-  /** Delete a cluster; deleting a missing cluster is not an error. */
-  delete(name: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Delete a cluster; deleting a missing cluster is not an error. `kubeconfigPath`
+   * is the cluster's own kubeconfig (the provider must not touch any other).
+   */
+  delete(name: string, options?: { signal?: AbortSignal; kubeconfigPath?: string }): Promise<void>;
   /** Names of the clusters this provider can see. */
   list(options?: { signal?: AbortSignal }): Promise<string[]>;
   /** The kubeconfig (YAML) of a cluster. */
@@ -48,4 +59,6 @@ export interface ClusterProvider {
   execOnNode(cluster: string, node: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** Load local images (by reference) into every node of a cluster. */
   loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<void>;
+  /** The command that opens an interactive shell (or runs `command`) on a node, when the provider can. */
+  interactiveCommand?(cluster: string, node: string, command: string[], options: { tty: boolean }): InteractiveCommand;
 }

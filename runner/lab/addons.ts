@@ -1,0 +1,75 @@
+/**
+ * The add-ons that ship with labrun (runner/addons/<name>.yaml): network
+ * plugins whose images tools/images builds offline. Manifests carry
+ * placeholders that are filled from the scenario's cluster.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import { InfraError } from "../errors.ts";
+import type { KubeObject } from "../../checks/client.ts";
+
+export const ADDONS = ["flannel", "kube-router-netpol"] as const;
+export type AddonName = (typeof ADDONS)[number];
+
+export interface AddonVars {
+  /** The cluster's pod subnet, e.g. `192.168.0.0/16`. */
+  POD_SUBNET: string;
+  /** The cluster's service subnet. */
+  SERVICE_SUBNET: string;
+}
+
+/** runner/addons/ in the source tree and in the published package (`files` lists it). */
+export function addonsDir(): string {
+  // runner/lab/addons.ts → runner/addons; dist/runner/lab/addons.js → runner/addons at the package root
+  const candidates = [new URL("../addons/", import.meta.url), new URL("../../../runner/addons/", import.meta.url)];
+  return fileURLToPath(candidates[import.meta.url.includes("/dist/") ? 1 : 0]!);
+}
+
+export async function addonText(name: AddonName, dir = addonsDir()): Promise<string> {
+  try {
+    return await readFile(`${dir}/${name}.yaml`, "utf8");
+  } catch (error) {
+    throw new InfraError(`add-on "${name}" is missing from this labrun installation (${dir}${name}.yaml)`, { cause: error, hint: "reinstall labrun" });
+  }
+}
+
+/** Replaces `${NAME}` and `{{NAME}}` placeholders; an unknown placeholder is an error. */
+export function fillPlaceholders(name: string, text: string, vars: AddonVars): string {
+  const values = vars as unknown as Record<string, string>;
+  const filled = text.replace(/\$\{([A-Z_][A-Z0-9_]*)\}|\{\{\s*([A-Z_][A-Z0-9_]*)\s*\}\}/g, (whole, a: string | undefined, b: string | undefined) => {
+    const key = (a ?? b)!;
+    const value = values[key];
+    if (value === undefined) throw new InfraError(`add-on "${name}" has an unknown placeholder ${whole}`, { hint: "this is a bug in labrun's add-on manifests; please report it" });
+    return value;
+  });
+  return filled;
+}
+
+/** The add-on's objects, placeholders filled. */
+export async function addonObjects(name: AddonName, vars: AddonVars, dir?: string): Promise<KubeObject[]> {
+  return parseManifests(fillPlaceholders(name, await addonText(name, dir), vars), `add-on ${name}`);
+}
+
+/** Every `image:` an add-on's pods use (to load them into the cluster before it is applied). */
+export async function addonImages(name: AddonName, dir?: string): Promise<string[]> {
+  const text = await addonText(name, dir);
+  const images = new Set<string>();
+  for (const m of text.matchAll(/^\s*(?:-\s+)?image:\s*["']?([^\s"'#]+)["']?/gm)) images.add(m[1]!);
+  return [...images];
+}
+
+/** Multi-document YAML → objects (empty documents skipped; `List` kinds flattened). */
+export function parseManifests(text: string, source: string): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if ("errors" in doc && doc.errors.length) throw new InfraError(`${source}: invalid YAML: ${doc.errors[0]!.message}`);
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    if (typeof value !== "object" || Array.isArray(value)) throw new InfraError(`${source}: a document is not a Kubernetes object`);
+    const obj = value as KubeObject & { items?: KubeObject[] };
+    if (obj.kind === "List" || (obj.kind?.endsWith("List") && Array.isArray(obj.items))) objects.push(...(obj.items ?? []));
+    else objects.push(obj);
+  }
+  return objects;
+}

@@ -1,0 +1,340 @@
+/**
+ * Runs scenario steps (`apply`, `addon`, `delete`, `run`, `wait`) against a
+ * cluster through the ClusterClient and the provider. Each step reports one
+ * line with its duration (a step-start / step-end event pair); a step that
+ * fails says what it last saw.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { ClusterClient, KubeObject, ObjectRef } from "../../checks/client.ts";
+import { InfraError, LabrunError, ScenarioError } from "../errors.ts";
+import { abortError } from "../providers/kind.ts";
+import type { ClusterProvider } from "../providers/provider.ts";
+import { stepKind, type Step } from "../schema/scenario.ts";
+import { formatDuration, parseDuration } from "../util/duration.ts";
+import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
+import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
+
+export const FIELD_MANAGER = "labrun";
+export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
+
+export interface StepContext {
+  client: ClusterClient;
+  provider: ClusterProvider;
+  /** The provider's cluster name (for node commands). */
+  cluster: string;
+  /** The scenario folder: `apply` files are relative to it. */
+  scenarioDir: string;
+  /** Values for add-on placeholders. */
+  vars: AddonVars;
+  phase: LabPhase;
+  signal?: AbortSignal;
+  onEvent?: LabEventListener;
+  /** Poll interval of `wait` (default 1 s). */
+  pollMs?: number;
+}
+
+/** Runs steps in order; the first failure stops the run. */
+export async function runSteps(steps: readonly Step[], ctx: StepContext): Promise<void> {
+  for (const s of steps) {
+    if (ctx.signal?.aborted) throw abortError(ctx.signal);
+    await reportStep(ctx.onEvent, ctx.phase, stepName(s), () => runStep(s, ctx), (detail) => detail);
+  }
+}
+
+/** Runs one step; resolves to a short detail for the progress line. */
+export async function runStep(s: Step, ctx: StepContext): Promise<string | undefined> {
+  const timeoutMs = s.timeout ? parseDuration(s.timeout) : DEFAULT_STEP_TIMEOUT_MS;
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  const name = stepName(s);
+  try {
+    switch (stepKind(s)) {
+      case "apply":
+        return await applyStep(s.apply!, ctx, signal);
+      case "addon":
+        return await addonStep(s.addon!.name, ctx, signal);
+      case "delete":
+        return await deleteStep(s.delete!, ctx, signal);
+      case "run":
+        return await runOnNodesStep(s.run!, ctx, timeoutMs, signal);
+      case "wait":
+        return await waitStep(s.wait!, ctx, timeoutMs, signal);
+    }
+  } catch (error) {
+    if (ctx.signal?.aborted) throw abortError(ctx.signal);
+    if (error instanceof StepFailure) throw stepError(ctx.phase, name, error.message, error.output);
+    if (signal.aborted) throw stepError(ctx.phase, name, `timed out after ${formatDuration(timeoutMs)}`);
+    if (error instanceof ScenarioError) throw error;
+    if (error instanceof LabrunError) {
+      throw new InfraError(`${ctx.phase} step "${name}" failed: ${error.message}`, {
+        code: "STEP_FAILED",
+        cause: error,
+        ...(error.hint ? { hint: error.hint } : {}),
+        ...(error instanceof InfraError && error.output ? { output: error.output } : {}),
+      });
+    }
+    throw stepError(ctx.phase, name, error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** What a step does, for progress lines: its `name`, else a description. */
+export function stepName(s: Step): string {
+  if (s.name) return s.name;
+  switch (stepKind(s)) {
+    case "apply":
+      return `apply ${s.apply!.file}`;
+    case "addon":
+      return `add-on ${s.addon!.name}`;
+    case "delete":
+      return `delete ${s.delete!.kind}/${s.delete!.name}`;
+    case "run":
+      return `run \`${s.run!.command.join(" ")}\` on ${s.run!.node}`;
+    case "wait": {
+      const w = s.wait!;
+      const what = w.name ? `${w.kind}/${w.name}` : `${w.kind}${w.selector ? ` ${selectorString(w.selector)}` : "s"}`;
+      const until = w.exists === false ? "gone" : w.condition ? `${w.condition.type}=${w.condition.status ?? "True"}` : w.phase ? `phase ${w.phase}` : "present";
+      return `wait for ${what} ${until}`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- apply / addon / delete
+
+/** Kinds without a namespace (the common ones; anything else gets the default namespace). */
+const CLUSTER_SCOPED = new Set([
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "StorageClass",
+  "PriorityClass",
+  "RuntimeClass",
+  "IngressClass",
+  "CSIDriver",
+  "CSINode",
+  "VolumeAttachment",
+  "APIService",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "GatewayClass",
+  "ClusterIssuer",
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED.has(kind);
+}
+
+/** Apply objects in order (server-side apply, field manager `labrun`), defaulting the namespace. */
+export async function applyObjects(objects: KubeObject[], client: ClusterClient, namespace: string, signal: AbortSignal): Promise<number> {
+  for (const object of objects) {
+    const obj = structuredClone(object);
+    obj.metadata = { ...(obj.metadata ?? {}) } as KubeObject["metadata"];
+    if (!isClusterScoped(obj.kind) && !obj.metadata.namespace) obj.metadata.namespace = namespace;
+    await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, signal });
+  }
+  return objects.length;
+}
+
+async function applyStep(a: NonNullable<Step["apply"]>, ctx: StepContext, signal: AbortSignal): Promise<string> {
+  const file = path.resolve(ctx.scenarioDir, a.file);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new StepFailure(`cannot read ${a.file}: ${(error as Error).message}`);
+  }
+  const n = await applyObjects(parseManifests(text, a.file), ctx.client, a.namespace ?? "default", signal);
+  return `${n} object${n === 1 ? "" : "s"}`;
+}
+
+async function addonStep(name: AddonName, ctx: StepContext, signal: AbortSignal): Promise<string> {
+  const n = await applyObjects(await addonObjects(name, ctx.vars), ctx.client, "kube-system", signal);
+  return `${n} objects`;
+}
+
+async function deleteStep(d: NonNullable<Step["delete"]>, ctx: StepContext, signal: AbortSignal): Promise<string> {
+  const ref: ObjectRef = { apiVersion: d.apiVersion ?? "v1", kind: d.kind, name: d.name };
+  if (!isClusterScoped(d.kind)) ref.namespace = d.namespace ?? "default";
+  const existed = await ctx.client.delete(ref, { signal });
+  return existed ? "deleted" : "already gone";
+}
+
+// ---------------------------------------------------------------- run
+
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** The cluster's nodes with their labels, from the API. */
+export async function listNodes(client: ClusterClient, signal?: AbortSignal): Promise<NodeInfo[]> {
+  const nodes = await client.list("v1", "Node", signal ? { signal } : {});
+  return nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function isControlPlane(node: NodeInfo): boolean {
+  return "node-role.kubernetes.io/control-plane" in node.labels || /-control-plane\d*$/.test(node.name);
+}
+
+/**
+ * Nodes a reference names: `all`, a role (`control-plane`, `worker`: every
+ * node of it), a node name, or a kind short name (`worker2` for
+ * `<cluster>-worker2`).
+ */
+export function resolveNodes(ref: string, nodes: NodeInfo[], cluster: string): NodeInfo[] {
+  if (ref === "all") return nodes;
+  const exact = nodes.find((n) => n.name === ref || n.name === `${cluster}-${ref}`);
+  if (exact && ref !== "control-plane" && ref !== "worker") return [exact];
+  if (ref === "control-plane") return nodes.filter(isControlPlane);
+  if (ref === "worker") return nodes.filter((n) => !isControlPlane(n));
+  return exact ? [exact] : [];
+}
+
+/**
+ * One node by name (`labrun node LAB NODE`): a full name, a kind short name
+ * (`control-plane`, `worker`, `worker2`), or a role that only one node has.
+ */
+export function resolveNode(ref: string, nodes: NodeInfo[], cluster: string): NodeInfo | undefined {
+  const exact = nodes.find((n) => n.name === ref || n.name === `${cluster}-${ref}`);
+  if (exact) return exact;
+  const byRole = resolveNodes(ref, nodes, cluster);
+  return byRole.length === 1 ? byRole[0] : undefined;
+}
+
+async function runOnNodesStep(r: NonNullable<Step["run"]>, ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {
+  const nodes = resolveNodes(r.node, await listNodes(ctx.client, signal), ctx.cluster);
+  if (nodes.length === 0) throw new StepFailure(`no node matches "${r.node}"`);
+  for (const node of nodes) {
+    const result = await ctx.provider.execOnNode(ctx.cluster, node.name, r.command, { timeoutMs, signal });
+    if (result.timedOut) throw new StepFailure(`\`${r.command.join(" ")}\` on ${node.name} timed out after ${formatDuration(timeoutMs)}`);
+    if (result.exitCode !== 0) {
+      throw new StepFailure(`\`${r.command.join(" ")}\` on ${node.name} exited with ${result.exitCode ?? "no status"}`, [result.stderr, result.stdout].map((s) => s.trimEnd()).filter(Boolean).join("\n"));
+    }
+  }
+  return nodes.map((n) => n.name).join(", ");
+}
+
+// ---------------------------------------------------------------- wait
+
+export type WaitSpec = NonNullable<Step["wait"]>;
+
+export interface WaitState {
+  ok: boolean;
+  /** What was seen, for progress and for the timeout error. */
+  seen: string;
+}
+
+/** Whether the objects satisfy a wait step, and a description of what they look like. */
+export function evaluateWait(w: WaitSpec, objects: KubeObject[]): WaitState {
+  const kind = w.kind;
+  if (w.exists === false) {
+    return { ok: objects.length === 0, seen: objects.length ? `${objects.length} ${kind} still present: ${names(objects)}` : `no ${kind}` };
+  }
+  if (objects.length === 0) return { ok: false, seen: `no ${kind} found` };
+  const descriptions: string[] = [];
+  let ok = true;
+  for (const object of objects) {
+    const status = (object.status ?? {}) as { phase?: string; conditions?: { type: string; status: string; reason?: string }[] };
+    const parts: string[] = [];
+    if (w.phase !== undefined) {
+      parts.push(`phase ${status.phase ?? "(none)"}`);
+      if (status.phase !== w.phase) ok = false;
+    }
+    if (w.condition) {
+      const c = status.conditions?.find((x) => x.type === w.condition!.type);
+      parts.push(`${w.condition.type}=${c?.status ?? "(none)"}${c?.reason ? ` (${c.reason})` : ""}`);
+      if (c?.status !== (w.condition.status ?? "True")) ok = false;
+    }
+    descriptions.push(`${object.metadata.name}${parts.length ? `: ${parts.join(", ")}` : ""}`);
+  }
+  const shown = descriptions.slice(0, 6).join("; ") + (descriptions.length > 6 ? `; and ${descriptions.length - 6} more` : "");
+  return { ok, seen: shown };
+}
+
+/** Polls until the wait step holds; on timeout says what it saw last. */
+export async function waitFor(w: WaitSpec, client: ClusterClient, options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<WaitState> {
+  const pollMs = options.pollMs ?? 1000;
+  const deadline = Date.now() + options.timeoutMs;
+  const apiVersion = w.apiVersion ?? "v1";
+  const namespace = isClusterScoped(w.kind) ? undefined : (w.namespace ?? "default");
+  let last: WaitState = { ok: false, seen: "nothing yet" };
+  for (;;) {
+    if (options.signal?.aborted) break;
+    try {
+      let objects: KubeObject[];
+      if (w.name) {
+        const ref: ObjectRef = { apiVersion, kind: w.kind, name: w.name, ...(namespace ? { namespace } : {}) };
+        const object = await client.get(ref, options.signal ? { signal: options.signal } : {});
+        objects = object ? [object] : [];
+      } else {
+        objects = await client.list(apiVersion, w.kind, {
+          ...(namespace ? { namespace } : {}),
+          ...(w.selector ? { labelSelector: selectorString(w.selector) } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      }
+      last = evaluateWait(w, objects);
+      if (last.ok) return last;
+    } catch (error) {
+      if (options.signal?.aborted) break;
+      last = { ok: false, seen: `error: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    if (Date.now() + pollMs > deadline) break;
+    await sleep(pollMs, options.signal);
+  }
+  return last;
+}
+
+async function waitStep(w: WaitSpec, ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {
+  const state = await waitFor(w, ctx.client, { timeoutMs, pollMs: ctx.pollMs ?? 1000, signal });
+  if (ctx.signal?.aborted) throw abortError(ctx.signal);
+  if (!state.ok) throw new StepFailure(`timed out after ${formatDuration(timeoutMs)}; last seen: ${state.seen}`);
+  return state.seen;
+}
+
+// ---------------------------------------------------------------- helpers
+
+class StepFailure extends Error {
+  readonly output: string | undefined;
+  constructor(message: string, output?: string) {
+    super(message);
+    this.output = output;
+  }
+}
+
+function stepError(phase: LabPhase, name: string, reason: string, output?: string): InfraError {
+  return new InfraError(`${phase} step "${name}" failed: ${reason}`, {
+    code: "STEP_FAILED",
+    ...(output ? { output } : {}),
+    hint: phase === "setup" || phase === "break" ? "if the scenario is yours, check the step; otherwise retry with --retain and look at the cluster" : undefined,
+  });
+}
+
+export function selectorString(selector: Record<string, string>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+function names(objects: KubeObject[]): string {
+  return objects
+    .slice(0, 6)
+    .map((o) => o.metadata.name)
+    .join(", ");
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,318 @@
+/**
+ * The kind provider: the only code in labrun that knows kind's (and, for
+ * nodes, docker's) command lines. Every command goes through an injectable
+ * CommandRunner, so unit tests pin the exact argv.
+ *
+ * Decisions:
+ * - `kind create cluster` gets no `--wait`: kind's wait exits 0 on timeout and
+ *   only watches control-plane nodes. After kind returns we poll the API's
+ *   /readyz from inside the control-plane node (bounded), and the caller
+ *   checks node registration itself.
+ * - The kind config goes on stdin (`--config -`), the kubeconfig to the lab's
+ *   own file (`--kubeconfig`), never to ~/.kube/config; `kind delete` gets the
+ *   same file so it never rewrites the learner's kubeconfig either.
+ * - A killed `kind create` can leave `docker run` calls in flight; delete()
+ *   therefore sweeps containers labelled with the cluster's name after kind.
+ */
+import { existsSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import path from "node:path";
+import { stringify as toYaml } from "yaml";
+import { InfraError, InterruptedError, UsageError } from "../errors.ts";
+import type { ExecOptions, ExecResult } from "../../checks/client.ts";
+import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
+import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, ProviderCapabilities } from "./provider.ts";
+
+/** The Docker label kind puts on every node container. */
+export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
+/** Where labrun mounts a lab's marker directory in each node (see runner/lab/render.ts). */
+export const LABRUN_MARK_PATH = "/kind/labrun";
+
+export interface KindProviderOptions {
+  run?: CommandRunner;
+  env?: NodeJS.ProcessEnv;
+  /** The kind binary (default: see {@link resolveKindBinary}). */
+  kind?: string;
+  /** The docker binary (default `$LABRUN_DOCKER` or `docker`). */
+  docker?: string;
+  /** How long to wait for the API server to answer after kind returns (default 90 s). */
+  apiTimeoutMs?: number;
+  /** Poll interval for the API (default 1 s). */
+  pollMs?: number;
+  /** Called with every command line before it runs (for --debug). */
+  onCommand?: (line: string) => void;
+}
+
+/** A labrun-made node container and the host directories mounted into it. */
+export interface KindNodeContainer {
+  id: string;
+  name: string;
+  cluster: string;
+  state: string;
+  /** The host directory mounted at {@link LABRUN_MARK_PATH}, when labrun created the cluster. */
+  mark?: string;
+}
+
+/**
+ * The kind binary: $LABRUN_KIND, else `kind` on PATH, else
+ * `${LABRUN_CACHE:-~/.cache/labrun}/bin/kind` (where tools/images/build.sh puts it).
+ */
+export function resolveKindBinary(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = existsSync): string {
+  if (env.LABRUN_KIND) return env.LABRUN_KIND;
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (dir && exists(path.join(dir, "kind"))) return "kind";
+  }
+  const cached = path.join(env.LABRUN_CACHE || path.join(env.HOME || homedir(), ".cache", "labrun"), "bin", "kind");
+  if (exists(cached)) return cached;
+  return "kind";
+}
+
+export class KindProvider implements ClusterProvider {
+  readonly name = "kind" as const;
+  readonly kind: string;
+  readonly docker: string;
+  readonly #run: CommandRunner;
+  readonly #apiTimeoutMs: number;
+  readonly #pollMs: number;
+  readonly #onCommand: ((line: string) => void) | undefined;
+
+  constructor(options: KindProviderOptions = {}) {
+    const env = options.env ?? process.env;
+    this.kind = options.kind ?? resolveKindBinary(env);
+    this.docker = options.docker ?? (env.LABRUN_DOCKER || "docker");
+    this.#run = options.run ?? execaRunner;
+    this.#apiTimeoutMs = options.apiTimeoutMs ?? 90_000;
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#onCommand = options.onCommand;
+  }
+
+  capabilities(): ProviderCapabilities {
+    return { createClusters: true, nodeShell: true, loadImages: true };
+  }
+
+  async create(request: ClusterCreateRequest): Promise<void> {
+    const args = ["create", "cluster", "--name", request.name, "--image", request.nodeImage, "--config", "-", "--kubeconfig", request.kubeconfigPath];
+    if (request.retain) args.push("--retain");
+    const result = await this.#kind(args, {
+      input: toYaml(request.config),
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(request.onOutput ? { onLine: request.onOutput } : {}),
+    });
+    if (result.aborted) throw abortError(request.signal);
+    if (result.exitCode !== 0) {
+      throw new InfraError(`failed to create cluster "${request.name}"`, {
+        code: "CLUSTER_CREATE_FAILED",
+        output: outputOf(result),
+        hint: hintFor(outputOf(result)) ?? `run \`labrun start\` again with --debug; ${request.retain ? `inspect the nodes with \`docker ps --filter label=${KIND_CLUSTER_LABEL}=${request.name}\`` : "add --retain to keep the nodes for debugging"}`,
+      });
+    }
+    await this.waitForApi(request.name, request.signal);
+  }
+
+  /**
+   * Polls the API server's /readyz from inside the control-plane node until it
+   * answers `ok` (bounded by apiTimeoutMs): kind's own `--wait` is not trusted.
+   */
+  async waitForApi(cluster: string, signal?: AbortSignal): Promise<void> {
+    const node = `${cluster}-control-plane`;
+    const deadline = Date.now() + this.#apiTimeoutMs;
+    let last: RunResult | undefined;
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal);
+      last = await this.#docker(["exec", node, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get", "--raw=/readyz"], {
+        timeoutMs: 15_000,
+        ...(signal ? { signal } : {}),
+      });
+      if (last.aborted) throw abortError(signal);
+      if (last.exitCode === 0 && last.stdout.trim() === "ok") return;
+      if (Date.now() + this.#pollMs > deadline) break;
+      await sleep(this.#pollMs, signal);
+    }
+    throw new InfraError(`the API server of cluster "${cluster}" did not become ready within ${Math.round(this.#apiTimeoutMs / 1000)}s`, {
+      code: "API_NOT_READY",
+      output: last ? outputOf(last) : undefined,
+      hint: `look at the control plane: \`docker exec ${node} crictl ps -a\` and \`docker logs ${node}\``,
+    });
+  }
+
+  async delete(name: string, options: { signal?: AbortSignal; kubeconfigPath?: string } = {}): Promise<void> {
+    // kind removes the cluster's context from the kubeconfig it is given; give it
+    // the lab's own file (or a throwaway path), never the learner's.
+    const kubeconfig = options.kubeconfigPath ?? path.join(tmpdir(), `labrun-kind-delete-${process.pid}.kubeconfig`);
+    const result = await this.#kind(["delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], options.signal ? { signal: options.signal } : {});
+    if (result.aborted) throw abortError(options.signal);
+    if (result.exitCode !== 0) {
+      throw new InfraError(`failed to delete cluster "${name}"`, { code: "CLUSTER_DELETE_FAILED", output: outputOf(result), hint: `retry with \`labrun down\`; or remove the nodes: \`docker rm -f $(docker ps -aq --filter label=${KIND_CLUSTER_LABEL}=${name})\`` });
+    }
+    await this.sweep(name, options.signal);
+  }
+
+  /** Force-remove any node container of the cluster that is still there (in-flight `docker run` of a killed create). */
+  async sweep(name: string, signal?: AbortSignal): Promise<string[]> {
+    const ids = await this.containerIds(name, signal);
+    if (ids.length === 0) return [];
+    const result = await this.#docker(["rm", "-f", "-v", ...ids], signal ? { signal } : {});
+    if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) {
+      throw new InfraError(`failed to remove the nodes of cluster "${name}"`, { output: outputOf(result) });
+    }
+    return ids;
+  }
+
+  /** IDs of every container (running or not) labelled as a node of the cluster. */
+  async containerIds(name: string, signal?: AbortSignal): Promise<string[]> {
+    const result = await this.#docker(["ps", "-aq", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`], signal ? { signal } : {});
+    if (result.exitCode !== 0) throw new InfraError("failed to list containers", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return lines(result.stdout);
+  }
+
+  async list(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const result = await this.#kind(["get", "clusters"], options.signal ? { signal: options.signal } : {});
+    if (result.exitCode !== 0) throw new InfraError("failed to list kind clusters", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return lines(result.stdout).sort();
+  }
+
+  async kubeconfig(name: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const result = await this.#kind(["get", "kubeconfig", "--name", name], options.signal ? { signal: options.signal } : {});
+    if (result.exitCode !== 0) throw new InfraError(`failed to get the kubeconfig of cluster "${name}"`, { output: outputOf(result) });
+    return result.stdout;
+  }
+
+  async nodes(name: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const result = await this.#kind(["get", "nodes", "--name", name], options.signal ? { signal: options.signal } : {});
+    if (result.exitCode !== 0) throw new InfraError(`failed to list the nodes of cluster "${name}"`, { output: outputOf(result) });
+    return lines(result.stdout)
+      .filter((n) => !/^No kind nodes found/i.test(n))
+      .sort();
+  }
+
+  async execOnNode(cluster: string, node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
+    assertNodeOf(cluster, node);
+    if (command.length === 0) throw new UsageError("no command to run on the node");
+    const args = ["exec", ...(options.stdin !== undefined ? ["-i"] : []), node, ...command];
+    const result = await this.#docker(args, {
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.stdin !== undefined ? { input: options.stdin } : {}),
+    });
+    if (result.exitCode !== 0 && /No such container|is not running/i.test(result.stderr)) {
+      throw new InfraError(`node "${node}" is not running`, { output: outputOf(result), hint: "see `labrun status`" });
+    }
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut === true };
+  }
+
+  interactiveCommand(cluster: string, node: string, command: string[], options: { tty: boolean }): InteractiveCommand {
+    assertNodeOf(cluster, node);
+    const cmd = command.length ? command : ["bash", "-l"];
+    return { file: this.docker, args: ["exec", options.tty ? "-it" : "-i", node, ...cmd] };
+  }
+
+  async loadImages(cluster: string, images: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (images.length === 0) return;
+    const missing = await this.missingImages(images, options.signal);
+    if (missing.length) {
+      throw new InfraError(`image${missing.length > 1 ? "s" : ""} not available locally: ${missing.join(", ")}`, {
+        code: "IMAGE_MISSING",
+        hint: "build labrun's offline images with `tools/images/build.sh` (or `docker pull` them where a registry is reachable)",
+      });
+    }
+    const result = await this.#kind(["load", "docker-image", "--name", cluster, ...images], options.signal ? { signal: options.signal } : {});
+    if (result.aborted) throw abortError(options.signal);
+    if (result.exitCode !== 0) throw new InfraError(`failed to load images into cluster "${cluster}"`, { code: "IMAGE_LOAD_FAILED", output: outputOf(result) });
+  }
+
+  /** The images of the list that the local Docker does not have. */
+  async missingImages(images: string[], signal?: AbortSignal): Promise<string[]> {
+    if (images.length === 0) return [];
+    const result = await this.#docker(["image", "inspect", "--format", "{{.Id}}", ...images], signal ? { signal } : {});
+    if (result.exitCode === 0) return [];
+    const missing = images.filter((image) => result.stderr.includes(`No such image: ${image}`) || result.stderr.includes(`No such image: ${image.replace(/^docker\.io\/(library\/)?/, "")}`));
+    if (missing.length === 0) throw new InfraError("failed to inspect local images", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return missing;
+  }
+
+  /** `kind version` → `v0.30.0`. */
+  async version(signal?: AbortSignal): Promise<string> {
+    const result = await this.#kind(["version"], signal ? { signal } : {});
+    const match = /\bv(\d+\.\d+\.\d+\S*)/.exec(result.stdout);
+    if (result.exitCode !== 0 || !match) throw new InfraError(`\`${this.kind} version\` failed`, { output: outputOf(result) });
+    return `v${match[1]}`;
+  }
+
+  /** Every kind node container on this Docker host, with labrun's mark where there is one. */
+  async nodeContainers(signal?: AbortSignal): Promise<KindNodeContainer[]> {
+    const ps = await this.#docker(["ps", "-aq", "--filter", `label=${KIND_CLUSTER_LABEL}`], signal ? { signal } : {});
+    if (ps.exitCode !== 0) throw new InfraError("failed to list containers", { output: outputOf(ps), hint: "check that Docker runs: `docker info`" });
+    const ids = lines(ps.stdout);
+    if (ids.length === 0) return [];
+    const format = `{{.Id}}\t{{.Name}}\t{{index .Config.Labels "${KIND_CLUSTER_LABEL}"}}\t{{.State.Status}}\t{{range .Mounts}}{{.Source}}|{{.Destination}};{{end}}`;
+    const inspect = await this.#docker(["inspect", "--format", format, ...ids], signal ? { signal } : {});
+    // A container may vanish between ps and inspect: keep what could be read.
+    return lines(inspect.stdout).map((line) => {
+      const [id = "", name = "", cluster = "", state = "", mounts = ""] = line.split("\t");
+      const mark = mounts
+        .split(";")
+        .map((m) => m.split("|"))
+        .find(([, dest]) => dest === LABRUN_MARK_PATH)?.[0];
+      return { id, name: name.replace(/^\//, ""), cluster, state, ...(mark ? { mark } : {}) };
+    });
+  }
+
+  #kind(args: string[], options: Parameters<CommandRunner>[2] = {}): Promise<RunResult> {
+    return this.#exec(this.kind, args, options, "kind", "install kind v0.30.0 (`go install sigs.k8s.io/kind@v0.30.0`, or `tools/images/build.sh --only kind`), or point LABRUN_KIND at it");
+  }
+
+  #docker(args: string[], options: Parameters<CommandRunner>[2] = {}): Promise<RunResult> {
+    return this.#exec(this.docker, args, options, "docker", "install Docker and make sure `docker info` works");
+  }
+
+  async #exec(file: string, args: string[], options: Parameters<CommandRunner>[2], what: string, hint: string): Promise<RunResult> {
+    this.#onCommand?.(commandLine(file, args));
+    try {
+      return await this.#run(file, args, options);
+    } catch (error) {
+      if (error instanceof InfraError && error.code === "COMMAND_NOT_FOUND") {
+        throw new InfraError(`${what} not found (looked for \`${file}\`)`, { code: "COMMAND_NOT_FOUND", hint, cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+/** A node of cluster `c` is `c-control-plane`, `c-worker`, `c-worker2`, ...: refuse any other container. */
+function assertNodeOf(cluster: string, node: string): void {
+  if (!node.startsWith(`${cluster}-`)) throw new UsageError(`"${node}" is not a node of cluster "${cluster}"`, { hint: "see the node names with `labrun status <lab>`" });
+}
+
+function lines(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** Hints for failures we know. */
+function hintFor(output: string): string | undefined {
+  if (/too many open files|inotify/i.test(output)) return "raise the inotify limits: `sudo sysctl -w fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288`";
+  if (/already exist for a cluster with the name/i.test(output)) return "a cluster with this name exists: `labrun down <lab>` or `labrun gc`";
+  if (/Cannot connect to the Docker daemon|docker daemon/i.test(output)) return "start Docker and check `docker info`";
+  if (/pull access denied|failed to pull image|manifest unknown/i.test(output)) return "the node image is not available locally: build it with `tools/images/build.sh --only node`";
+  return undefined;
+}
+
+/** The error for an aborted operation: InterruptedError, naming the signal when the CLI gave one. */
+export function abortError(signal?: AbortSignal): InterruptedError {
+  const reason: unknown = signal?.reason;
+  return new InterruptedError(typeof reason === "string" && reason.startsWith("SIG") ? reason : "SIGINT");
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
