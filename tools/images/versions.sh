@@ -32,3 +32,5 @@ NGINX_IMAGE=docker.io/library/nginx:${NGINX_VERSION}
 CURL_IMAGE=docker.io/curlimages/curl:${CURL_VERSION}
 FLANNEL_IMAGE=ghcr.io/flannel-io/flannel:${FLANNEL_VERSION}
 KUBE_ROUTER_IMAGE=docker.io/cloudnativelabs/kube-router:${KUBE_ROUTER_VERSION}
+LOCAL_PATH_VERSION=v0.0.30           # github.com/rancher/local-path-provisioner (default StorageClass)
+LOCAL_PATH_IMAGE=localhost/labrun/local-path-provisioner:${LOCAL_PATH_VERSION}

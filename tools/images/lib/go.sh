@@ -112,25 +112,22 @@ build_crictl() {
 # bridge, host-local, loopback, portmap, ptp from $CNI_PLUGINS_VERSION (the set
 # kind installs, plus bridge for flannel) and the flannel meta plugin from
 # $CNI_FLANNEL_PLUGIN_VERSION (its last home before flannel-io/cni-plugin, which
-# the proxy does not serve). Both releases vendor their dependencies; we build
-# with -mod=vendor straight from the module cache, as their build_linux.sh does.
-CNI_PLUGINS="bridge host-local loopback portmap ptp"
+# the proxy does not serve). Module zips carry no vendor/ tree, so these build
+# in module mode against the dependency versions in each release's go.mod.
+CNI_PLUGINS="main/bridge ipam/host-local main/loopback meta/portmap main/ptp"
 cni_dir() {
   gobin_dir cni-plugins "$CNI_PLUGINS_VERSION-$(recipe_hash "cni:$CNI_PLUGINS_VERSION:$CNI_FLANNEL_PLUGIN_VERSION:$CNI_PLUGINS")"
 }
 build_cni_plugins() {
-  local out dir p; out=$(cni_dir)
-  # shellcheck disable=SC2086
-  if have_all "$out" $CNI_PLUGINS flannel; then step_cached; return; fi
+  local out p m=github.com/containernetworking/plugins; out=$(cni_dir)
+  # shellcheck disable=SC2046
+  if have_all "$out" $(for p in $CNI_PLUGINS; do basename "$p"; done) flannel; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
-  dir=$(cd /tmp && GOFLAGS= moddir "github.com/containernetworking/plugins@$CNI_PLUGINS_VERSION")
   for p in $CNI_PLUGINS; do
-    (cd "$dir" && GOFLAGS=-mod=vendor go build -trimpath -ldflags "-s -w \
-      -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
-      -o "$out.tmp/$p" "./$(cd "$dir" && ls -d plugins/*/"$p")")
+    GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w \
+      -X $m/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" "$m/plugins/$p@$CNI_PLUGINS_VERSION"
   done
-  dir=$(cd /tmp && GOFLAGS= moddir "github.com/containernetworking/plugins@$CNI_FLANNEL_PLUGIN_VERSION")
-  (cd "$dir" && GOFLAGS=-mod=vendor go build -trimpath -ldflags "-s -w" -o "$out.tmp/flannel" ./plugins/meta/flannel)
+  GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "$m/plugins/meta/flannel@$CNI_FLANNEL_PLUGIN_VERSION"
   ls -l "$out.tmp"
   publish "$out.tmp" "$out"
 }
@@ -144,8 +141,8 @@ build_flannel() {
   work=$CACHE_WORK/flannel; rm -rf "$work"; mkdir -p "$work"
   cp "$IMAGES_DIR"/go/flannel/{go.mod,go.sum,tools.go} "$work/"
   src=$(cd "$work" && moddir "github.com/flannel-io/flannel@$FLANNEL_VERSION")
-  # the only change to upstream: drop the tencentvpc backend (see go/flannel/go.mod)
-  sed '/pkg\/backend\/tencentvpc"/d' "$src/main.go" >"$work/main.go"
+  # the only change to upstream: drop two backends (see go/flannel/go.mod)
+  sed -e '/pkg\/backend\/tencentvpc"/d' -e '/pkg\/backend\/udp"/d' "$src/main.go" >"$work/main.go"
   (cd "$work" &&
     go build -mod=mod -trimpath \
       -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
@@ -182,4 +179,16 @@ build_probe() {
   "$out.tmp/labrun-probe" version
   publish "$out.tmp" "$out"
   ln -sf "$out/labrun-probe" "$CACHE_BIN/labrun-probe"
+}
+
+# --- local-path-provisioner (the node image's default StorageClass, as in kind) ----
+local_path_dir() { gobin_dir local-path "$LOCAL_PATH_VERSION-$(recipe_hash "local-path:$LOCAL_PATH_VERSION")"; }
+build_local_path() {
+  local out; out=$(local_path_dir)
+  if have_all "$out" local-path-provisioner; then step_cached; return; fi
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
+    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
+  "$out.tmp/local-path-provisioner" --version
+  publish "$out.tmp" "$out"
 }

@@ -1,8 +1,10 @@
-// Wrapper module for flanneld. flannel's main.go imports its tencentvpc backend,
-// whose dependency (github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc
-// v1.3.188) the Go module proxy here does not serve. tools/images/lib/go.sh copies
-// upstream's main.go next to this go.mod with that one import removed and builds it;
-// everything else is flannel v0.28.10 unchanged. The vxlan backend is what we use.
+// Wrapper module for flanneld. tools/images/lib/go.sh copies upstream's main.go
+// next to this go.mod with two backend imports removed and builds it; everything
+// else is flannel v0.28.10 unchanged (labrun uses the vxlan backend):
+//   - tencentvpc: its dependency github.com/tencentcloud/tencentcloud-sdk-go/
+//     tencentcloud/vpc v1.3.188 is not served by the Go module proxy here;
+//   - udp: needs cgo on amd64 (upstream builds it only there); we build static
+//     with CGO_ENABLED=0, as upstream does for every other architecture.
 module labrun.dev/images/flannel
 
 go 1.26.0

@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# The kind node image, assembled the way kind's node-image builder does it
+# (sigs.k8s.io/kind pkg/build/nodeimage/buildcontext.go) but without pulling:
+# run the base image, copy kubeadm/kubelet/kubectl to /usr/bin, write
+# /kind/version and the default CNI/storage manifests, start containerd,
+# `ctr images import` every image the cluster needs under its exact name, stop
+# containerd, `docker commit`.
+
+# Images baked into the node: everything kubeadm pulls, the sandbox image of
+# kind's containerd config, and the images of the default CNI and storage
+# manifests (flannel; local-path-provisioner + the Debian image as its helper).
+node_image_names() {
+  local c t
+  for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    echo "registry.k8s.io/$c:$K8S_VERSION"
+  done
+  echo "registry.k8s.io/etcd:$ETCD_IMAGE_TAG"
+  echo "registry.k8s.io/coredns/coredns:$COREDNS_VERSION"
+  for t in $PAUSE_TAGS; do echo "registry.k8s.io/pause:$t"; done
+  echo "$FLANNEL_IMAGE"
+  echo "$LOCAL_PATH_IMAGE"
+  echo "$DEBIAN_IMAGE"
+}
+
+node_key() {
+  local n keys=()
+  while read -r n; do keys+=("$n=$(image_key_of "$n")"); done < <(node_image_names)
+  recipe_hash lib/node.sh manifests/flannel.yaml manifests/default-storage.yaml \
+    "$(kind_base_key)" "$(k8s_key)" "${keys[@]}"
+}
+
+image_node() {
+  local key id n; key=$(node_key)
+  image_cached "$NODE_IMAGE" "$key" && { step_cached; return; }
+
+  id=$(docker run -d --entrypoint=sleep --security-opt seccomp=unconfined \
+    --name "labrun-node-build-$$" "$BASE_IMAGE" infinity)
+  # shellcheck disable=SC2064
+  trap "docker rm -f -v $id >/dev/null 2>&1 || true" EXIT
+  in_node() { docker exec -i "$id" "$@"; }
+
+  echo "copying kubeadm, kubelet, kubectl"
+  for n in kubeadm kubelet kubectl; do
+    docker cp "$CACHE_K8S/$n" "$id:/usr/bin/$n"
+    in_node chown root:root "/usr/bin/$n"
+    in_node chmod 0755 "/usr/bin/$n"
+  done
+  printf '%s' "$K8S_VERSION" | in_node sh -c 'cat >/kind/version'
+
+  echo "checking that the node will hold every image kubeadm and containerd need"
+  local have required sandbox missing=""
+  have=$(node_image_names)
+  required=$(in_node kubeadm config images list --kubernetes-version "$K8S_VERSION")
+  sandbox=$(in_node sed -n 's/^ *sandbox_image *= *"\(.*\)"/\1/p' /etc/containerd/config.toml)
+  for n in $required $sandbox; do
+    grep -qxF "$n" <<<"$have" || missing+=" $n"
+  done
+  [ -z "$missing" ] || die "images required but not built:$missing"
+  printf 'kubeadm: %s\ncontainerd sandbox: %s\n' "$(echo $required)" "$sandbox"
+
+  echo "writing /kind/manifests (default CNI: flannel; default storage: local-path)"
+  in_node mkdir -p /kind/manifests
+  in_node sh -c 'cat >/kind/manifests/default-cni.yaml' <"$IMAGES_DIR/manifests/flannel.yaml"
+  in_node sh -c 'cat >/kind/manifests/default-storage.yaml' <"$IMAGES_DIR/manifests/default-storage.yaml"
+
+  echo "importing images into containerd"
+  in_node bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
+  in_node bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done; ctr version'
+  while read -r n; do
+    echo "  $n"
+    docker save "$n" | in_node ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -
+    # kind's builder imports with --label=io.cri-containerd.pinned=pinned (a
+    # containerd 2 flag); containerd 1.6's ctr sets the label afterwards
+    in_node ctr --namespace=k8s.io images label "$n" io.cri-containerd.pinned=pinned >/dev/null
+  done < <(node_image_names)
+  local listed; listed=$(in_node ctr --namespace=k8s.io images list -q)
+  while read -r n; do
+    grep -qxF "$(normalize_ref "$n")" <<<"$listed" || die "$n missing after import; have: $listed"
+  done < <(node_image_names)
+  in_node pkill -x containerd
+  in_node bash -c 'for i in $(seq 1 30); do pgrep -x containerd >/dev/null || exit 0; sleep 1; done; exit 1'
+  in_node rm -rf /tmp/containerd.log
+
+  docker commit \
+    --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
+    --change 'CMD []' \
+    --change "LABEL labrun.key=$key" \
+    "$id" "$NODE_IMAGE"
+  docker rm -f -v "$id" >/dev/null
+  trap - EXIT
+  docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk -v n="$NODE_IMAGE" '{ printf "%s: %.1f MB\n", n, $1 / 1e6 }'
+  image_save "$NODE_IMAGE" "$key"
+}
+
+# docker.io names as containerd lists them (nginx:1 -> docker.io/library/nginx:1).
+normalize_ref() {
+  local r=$1 first=${1%%/*}
+  if [ "$r" = "$first" ]; then r=docker.io/library/$r
+  elif [[ $first != *.* && $first != *:* && $first != localhost ]]; then r=docker.io/$r
+  fi
+  printf '%s' "$r"
+}
