@@ -15,4 +15,5 @@ export const VERBS: Verb[] = [
   { name: "show", summary: "Show a scenario's task.", load: () => import("./commands/show.ts") },
   { name: "validate", summary: "Check scenario files without running anything.", load: () => import("./commands/validate.ts") },
   { name: "new", summary: "Create a scenario folder to start from.", load: () => import("./commands/new.ts") },
+  { name: "history", summary: "List a lab's graded attempts and their scores.", load: () => import("./commands/history.ts") },
 ];
