@@ -15,5 +15,11 @@ export const VERBS: Verb[] = [
   { name: "show", summary: "Show a scenario's task.", load: () => import("./commands/show.ts") },
   { name: "validate", summary: "Check scenario files without running anything.", load: () => import("./commands/validate.ts") },
   { name: "new", summary: "Create a scenario folder to start from.", load: () => import("./commands/new.ts") },
+  { name: "start", summary: "Create a lab: a broken cluster and its task.", load: () => import("./commands/start.ts") },
+  { name: "status", summary: "Show labs and their clusters.", load: () => import("./commands/status.ts") },
+  { name: "shell", summary: "Open a shell (or run a command) with a lab's KUBECONFIG.", load: () => import("./commands/shell.ts") },
+  { name: "node", summary: "Open a root shell (or run a command) on a lab's node.", load: () => import("./commands/node.ts") },
+  { name: "down", summary: "Delete a lab and its cluster.", load: () => import("./commands/down.ts") },
+  { name: "gc", summary: "Remove leftover clusters and stale labs.", load: () => import("./commands/gc.ts") },
   { name: "history", summary: "List a lab's graded attempts and their scores.", load: () => import("./commands/history.ts") },
 ];

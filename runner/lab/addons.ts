@@ -12,11 +12,12 @@ import type { KubeObject } from "../../checks/client.ts";
 export const ADDONS = ["flannel", "kube-router-netpol"] as const;
 export type AddonName = (typeof ADDONS)[number];
 
+/** Placeholder values, written `{{ .PodSubnet }}` in the manifests (kind's template style). */
 export interface AddonVars {
   /** The cluster's pod subnet, e.g. `192.168.0.0/16`. */
-  POD_SUBNET: string;
+  PodSubnet: string;
   /** The cluster's service subnet. */
-  SERVICE_SUBNET: string;
+  ServiceSubnet: string;
 }
 
 /** runner/addons/ in the source tree and in the published package (`files` lists it). */
@@ -34,11 +35,10 @@ export async function addonText(name: AddonName, dir = addonsDir()): Promise<str
   }
 }
 
-/** Replaces `${NAME}` and `{{NAME}}` placeholders; an unknown placeholder is an error. */
+/** Replaces `{{ .Name }}` placeholders; an unknown placeholder is an error. */
 export function fillPlaceholders(name: string, text: string, vars: AddonVars): string {
   const values = vars as unknown as Record<string, string>;
-  const filled = text.replace(/\$\{([A-Z_][A-Z0-9_]*)\}|\{\{\s*([A-Z_][A-Z0-9_]*)\s*\}\}/g, (whole, a: string | undefined, b: string | undefined) => {
-    const key = (a ?? b)!;
+  const filled = text.replace(/\{\{\s*\.([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (whole, key: string) => {
     const value = values[key];
     if (value === undefined) throw new InfraError(`add-on "${name}" has an unknown placeholder ${whole}`, { hint: "this is a bug in labrun's add-on manifests; please report it" });
     return value;

@@ -57,6 +57,12 @@ export interface LabRecord {
   nodes?: string[];
   /** Why the lab is `failed`. */
   error?: string;
+  /** The labrun process creating the lab (while `creating`), so `gc` leaves it alone. */
+  pid?: number;
+  /** Set when `--merge-kubeconfig` added the lab's context to another kubeconfig. */
+  merged?: { file: string; context: string };
+  /** The node image the cluster was created from. */
+  nodeImage?: string;
   attempts: LabAttempt[];
   labrunVersion?: string;
 }

@@ -1,0 +1,108 @@
+import { ExitCode, UsageError } from "../../errors.ts";
+import { start, type StartResult } from "../../lab/lifecycle.ts";
+import { KindProvider } from "../../providers/kind.ts";
+import { formatDuration } from "../../util/duration.ts";
+import { bool, str, type Command, type CommandIO } from "../command.ts";
+import { progress } from "../lab-progress.ts";
+import { useColor } from "../output.ts";
+
+const command: Command = {
+  name: "start",
+  summary: "Create a lab: a broken cluster and its task.",
+  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [-o text|json]",
+  description: `
+Creates the scenario's kind cluster (named labrun-<LAB>) with its own kubeconfig,
+loads its images, runs its setup and break steps, checks that it is broken the
+way the scenario says, then prints the task and how to reach the cluster.
+Ctrl-C deletes the half-made cluster (unless --retain).
+
+With --kubeconfig/--context, labrun uses that existing cluster instead of
+creating one (no node commands, no image loading).`,
+  options: {
+    name: { type: "string", value: "LAB", description: "The lab's name (default: the scenario's name); its cluster is labrun-LAB." },
+    retain: { type: "boolean", description: "Keep the cluster if start fails or is interrupted (for debugging)." },
+    "merge-kubeconfig": { type: "boolean", description: "Also add the lab's context (labrun-LAB) to your kubeconfig ($KUBECONFIG or ~/.kube/config)." },
+    kubeconfig: { type: "string", value: "FILE", description: "Use the existing cluster of this kubeconfig instead of creating one." },
+    context: { type: "string", value: "NAME", description: "The context of --kubeconfig to use (default: its current context)." },
+    "skip-preflight": { type: "boolean", description: "Do not check Docker, kind, memory and inotify limits first." },
+    output: { type: "string", short: "o", value: "FORMAT", description: "text or json (the lab, its nodes and the task).", default: "text" },
+  },
+  args: { min: 1, max: 1 },
+  async run(args, io) {
+    const format = str(args, "output");
+    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    if (str(args, "context") && !str(args, "kubeconfig")) throw new UsageError("--context needs --kubeconfig");
+    const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
+    const p = progress(io, { debug });
+    const kind = new KindProvider({ env: io.env, ...(debug ? { onCommand: (line: string) => p.listener({ type: "log", phase: "cluster", line: `$ ${line}` }) } : {}) });
+    const kubeconfig = str(args, "kubeconfig");
+    const context = str(args, "context");
+    let result: StartResult;
+    try {
+      result = await start({
+        scenario: args.positionals[0]!,
+        ...(str(args, "name") ? { name: str(args, "name")! } : {}),
+        retain: bool(args, "retain"),
+        mergeKubeconfig: bool(args, "merge-kubeconfig"),
+        skipPreflight: bool(args, "skip-preflight"),
+        ...(kubeconfig ? { existing: { kubeconfig, ...(context ? { context } : {}) } } : {}),
+        env: io.env,
+        cwd: io.cwd,
+        signal: io.signal,
+        onEvent: p.listener,
+        kind,
+      });
+    } finally {
+      p.stop();
+    }
+    if (format === "json") {
+      io.stdout.write(
+        JSON.stringify(
+          {
+            lab: result.lab,
+            nodes: result.nodes.map((n) => n.name),
+            kubeconfig: result.lab.kubeconfig,
+            context: result.lab.context,
+            ...(result.merged ? { merged: result.merged } : {}),
+            brokenVerified: result.brokenVerified,
+            durationMs: result.durationMs,
+            task: result.task,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
+      return ExitCode.ok;
+    }
+    io.stdout.write(readyText(result, io));
+    return ExitCode.ok;
+  },
+};
+
+export function readyText(result: StartResult, io: Pick<CommandIO, "stdout" | "env">): string {
+  const color = useColor(io.stdout, io.env);
+  const bold = (s: string) => (color ? `\u001b[1m${s}\u001b[22m` : s);
+  const name = result.lab.name;
+  const worker = result.nodes.find((n) => n.name.endsWith("-worker"))?.name.slice(result.lab.cluster.length + 1);
+  const nodeRef = result.lab.provider === "kind" ? (worker ?? "control-plane") : undefined;
+  const rows: [string, string][] = [
+    [`export KUBECONFIG=${result.lab.kubeconfig}`, "use the lab's cluster in this shell"],
+    ...(result.merged ? ([[`kubectl config use-context ${result.merged.context}`, `or switch to the context merged into ${result.merged.file}`]] as [string, string][]) : []),
+    [`labrun shell ${name}`, "a shell with KUBECONFIG set"],
+    ...(nodeRef ? ([[`labrun node ${name} ${nodeRef}`, "a root shell on a node"]] as [string, string][]) : []),
+    [`labrun grade ${name}`, "grade your fix"],
+    [`labrun down ${name}`, "delete the lab"],
+  ];
+  const width = Math.max(...rows.map(([c]) => c.length)) + 3;
+  return [
+    "",
+    result.task.trimEnd(),
+    "",
+    bold(`Lab "${name}" is ready (${formatDuration(result.durationMs)}).`),
+    `  nodes: ${result.nodes.map((n) => n.name).join(", ")}`,
+    ...rows.map(([c, d]) => `  ${c.padEnd(width)}${d}`),
+    "",
+  ].join("\n");
+}
+
+export default command;

@@ -1,0 +1,79 @@
+/**
+ * Progress lines for lifecycle events on stderr: a spinner with the running
+ * step on a TTY, one plain line per finished step otherwise. Each line ends
+ * with the step's duration.
+ */
+import type { LabEvent, LabEventListener } from "../lab/events.ts";
+import { formatDuration } from "../util/duration.ts";
+import type { CommandIO } from "./command.ts";
+import { useColor } from "./output.ts";
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export interface Progress {
+  listener: LabEventListener;
+  /** Stop the spinner (call before printing anything else). */
+  stop(): void;
+}
+
+export function progress(io: Pick<CommandIO, "stderr" | "env">, options: { debug?: boolean; tty?: boolean } = {}): Progress {
+  const out = io.stderr;
+  const tty = options.tty ?? (out.isTTY === true && io.env.TERM !== "dumb" && !io.env.CI);
+  const color = useColor(out, io.env);
+  const paint = (code: string, s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const ok = paint("32", "✓");
+  const failed = paint("31", "✗");
+  const skipped = paint("33", "-");
+  let current: { name: string; since: number } | undefined;
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const clear = () => {
+    if (tty && current) out.write("\r\u001b[2K");
+  };
+  const draw = () => {
+    if (!tty || !current) return;
+    const secs = Math.floor((performance.now() - current.since) / 1000);
+    out.write(`\r\u001b[2K${paint("36", FRAMES[frame++ % FRAMES.length]!)} ${current.name}${secs ? paint("2", ` ${secs}s`) : ""}`);
+  };
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    clear();
+    current = undefined;
+  };
+
+  const listener = (event: LabEvent) => {
+    switch (event.type) {
+      case "step-start":
+        clear();
+        current = { name: event.name, since: performance.now() };
+        if (tty) {
+          draw();
+          timer ??= setInterval(draw, 100);
+          timer.unref?.();
+        }
+        break;
+      case "step-end": {
+        stop();
+        const mark = event.status === "ok" ? ok : event.status === "failed" ? failed : skipped;
+        const detail = event.detail ? paint("2", `  ${event.detail}`) : event.status === "skipped" ? "  (skipped)" : "";
+        out.write(`${mark} ${event.name} ${paint("2", `(${formatDuration(event.durationMs)})`)}${detail}\n`);
+        break;
+      }
+      case "warning":
+        clear();
+        out.write(`${paint("33", "warning:")} ${event.message}\n`);
+        draw();
+        break;
+      case "log":
+        if (options.debug) {
+          clear();
+          out.write(paint("2", `  ${event.line}`) + "\n");
+          draw();
+        }
+        break;
+    }
+  };
+  return { listener, stop };
+}

@@ -1,0 +1,102 @@
+/**
+ * `labrun start --merge-kubeconfig`: copy a lab's context into the learner's
+ * kubeconfig (under its own names, `labrun-<lab>`), and take it out again on
+ * `labrun down`. Writes are atomic and take `<file>.lock` the way kind and
+ * kubectl do, so a concurrent kind or kubectl never sees half a file.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { InfraError } from "../errors.ts";
+import { atomicWrite } from "./state.ts";
+
+interface Entry {
+  name: string;
+  [key: string]: unknown;
+}
+interface Kubeconfig {
+  apiVersion?: string;
+  kind?: string;
+  clusters?: Entry[];
+  users?: Entry[];
+  contexts?: (Entry & { context?: { cluster?: string; user?: string; namespace?: string } })[];
+  "current-context"?: string;
+  preferences?: unknown;
+  [key: string]: unknown;
+}
+
+async function readKubeconfig(file: string): Promise<Kubeconfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return { apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [], preferences: {} };
+    throw new InfraError(`cannot read ${file}`, { cause: error });
+  }
+  const data: unknown = parseYaml(text);
+  if (data === null || data === undefined) return { apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] };
+  if (typeof data !== "object" || Array.isArray(data)) throw new InfraError(`${file} is not a kubeconfig`, { hint: "fix or move it, then merge again" });
+  return data as Kubeconfig;
+}
+
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await (await fs.open(lock, "wx")).close();
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+      if (Date.now() > deadline) throw new InfraError(`${file} is locked (${lock} exists)`, { hint: `if no kubectl or kind is running, remove ${lock}` });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lock, { force: true });
+  }
+}
+
+/**
+ * Adds the current context of `source` to `target` as cluster, user and
+ * context `name`, replacing entries of that name. The target's
+ * current-context is set only when it has none.
+ */
+export async function mergeContext(source: string, target: string, name: string): Promise<void> {
+  const src = await readKubeconfig(source);
+  const ctx = (src.contexts ?? []).find((c) => c.name === src["current-context"]) ?? src.contexts?.[0];
+  const cluster = (src.clusters ?? []).find((c) => c.name === ctx?.context?.cluster);
+  const user = (src.users ?? []).find((u) => u.name === ctx?.context?.user);
+  if (!ctx || !cluster || !user) throw new InfraError(`${source} has no complete context to merge`);
+  await withFileLock(target, async () => {
+    const dst = await readKubeconfig(target);
+    dst.clusters = [...(dst.clusters ?? []).filter((c) => c.name !== name), { ...cluster, name }];
+    dst.users = [...(dst.users ?? []).filter((u) => u.name !== name), { ...user, name }];
+    dst.contexts = [...(dst.contexts ?? []).filter((c) => c.name !== name), { name, context: { ...ctx.context, cluster: name, user: name } }];
+    if (!dst["current-context"]) dst["current-context"] = name;
+    await atomicWrite(target, toYaml(dst));
+  });
+}
+
+/** Removes cluster, user and context `name` from `target`; a missing file or entry is fine. */
+export async function unmergeContext(target: string, name: string): Promise<boolean> {
+  try {
+    await fs.stat(target);
+  } catch {
+    return false;
+  }
+  return withFileLock(target, async () => {
+    const dst = await readKubeconfig(target);
+    const before = JSON.stringify(dst);
+    dst.clusters = (dst.clusters ?? []).filter((c) => c.name !== name);
+    dst.users = (dst.users ?? []).filter((u) => u.name !== name);
+    dst.contexts = (dst.contexts ?? []).filter((c) => c.name !== name);
+    if (dst["current-context"] === name) dst["current-context"] = "";
+    if (JSON.stringify(dst) === before) return false;
+    await atomicWrite(target, toYaml(dst));
+    return true;
+  });
+}
