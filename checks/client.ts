@@ -68,6 +68,8 @@ export interface EphemeralContainerSpec {
   command: string[];
   /** Share the process namespace of this container (optional). */
   targetContainerName?: string;
+  /** The container's securityContext (optional; labrun's probe runs as a non-root user with no capabilities). */
+  securityContext?: Record<string, unknown>;
 }
 
 export interface ClusterClient {

@@ -1,0 +1,409 @@
+/**
+ * The check engine: semantics shared by every check kind.
+ *
+ *   - eventually (default): attempt every `interval` (default 2s) until the
+ *     check holds or `timeout` (default 30s) passes; a check that times out
+ *     reports the LAST thing it observed (expected versus observed);
+ *   - `consistently: D`: the check must hold on every attempt for D; the first
+ *     attempt that does not hold fails it, with what it saw and when;
+ *   - `needs`: a check runs once every check it needs has passed; if one did
+ *     not, it is `skipped` with the reason, not a second failure;
+ *   - independent checks run concurrently (a DAG scheduler): a grade takes as
+ *     long as its slowest chain of needs, not the sum of its checks;
+ *   - `error` when labrun could not evaluate a check (API errors on every
+ *     attempt, no node shell, a probe that cannot start). Any unexpected error
+ *     makes the engine ping the API: an unreachable cluster aborts the whole
+ *     grade with InfraError (exit 3), never a failing or passing grade.
+ */
+import type { CheckResult, Connectivity, Evidence, Report } from "../runner/report/model.ts";
+import { REPORT_API_VERSION } from "../runner/report/model.ts";
+import { InfraError, ScenarioError } from "../runner/errors.ts";
+import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
+import { VERSION } from "../runner/version.ts";
+import type { ClusterClient } from "./client.ts";
+import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings, type LabInfo, type Logger, type Observation, type ScenarioSource } from "./context.ts";
+import { evaluateCheck } from "./kinds/index.ts";
+import { ProbeManager } from "./probe.ts";
+import { abortReason, errorMessage, formatDuration, linkedSignal, parseDuration, realClock, type Clock } from "./util.ts";
+import { WorkloadIndex } from "./workloads.ts";
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+export const DEFAULT_CHECK_INTERVAL_MS = 2_000;
+export const DEFAULT_POINTS = 1;
+export const DEFAULT_PASS_PERCENT = 100;
+
+/** Progress of a grade, for the CLI's progress lines and library users. */
+export type GradeEvent =
+  | { type: "grade-started"; scenario: string; lab: string; checks: number; at: string }
+  | { type: "check-started"; id: string; title: string; kind: CheckKind }
+  | { type: "check-attempt"; id: string; attempt: number; ok: boolean | null; message: string }
+  | { type: "check-finished"; result: CheckResult }
+  | { type: "log"; level: "debug" | "info" | "warn"; id?: string; message: string }
+  | { type: "grade-finished"; report: Report };
+
+export interface EngineOptions {
+  client: ClusterClient;
+  scenario: ScenarioSource;
+  lab: LabInfo;
+  /** Aborts the grade (Ctrl-C): running checks stop, runChecks rejects with the signal's reason. */
+  signal?: AbortSignal;
+  onEvent?: (event: GradeEvent) => void;
+  /** Injected time (tests). */
+  clock?: Clock;
+  settings?: Partial<CheckSettings>;
+  /** The probe containers' manager (default: a new one on `client`). */
+  probes?: ProbeManager;
+  /** The scenario's declared workloads (default: read from its apply manifests). */
+  workloads?: WorkloadIndex;
+  /** At most this many checks are evaluated at once (default 16). */
+  concurrency?: number;
+  /** A limit on the whole grade: checks still polling then report what they last saw. */
+  timeoutMs?: number;
+  /** Defaults for checks without `timeout` / `interval` (tests shorten them). */
+  defaultTimeoutMs?: number;
+  defaultIntervalMs?: number;
+  /** How long one attempt may overrun the check's deadline before it is cut (default 15 s). */
+  attemptGraceMs?: number;
+  /** Deadline for the pings that tell an unreachable cluster from a failed request (default 5 s). */
+  pingTimeoutMs?: number;
+}
+
+type AttemptOutcome =
+  | { type: "observed"; observation: Observation; at: number }
+  | { type: "error"; message: string; final: boolean; evidence: Evidence[]; connectivity?: Connectivity[]; at: number };
+
+/** Evaluate the scenario's checks against the cluster; results in scenario order. */
+export async function runChecks(options: EngineOptions): Promise<CheckResult[]> {
+  return new Engine(options).run();
+}
+
+class Engine {
+  readonly #o: EngineOptions;
+  readonly #clock: Clock;
+  readonly #settings: CheckSettings;
+  readonly #checks: Check[];
+  readonly #byId = new Map<string, Check>();
+  readonly #internal = new AbortController();
+  readonly #results = new Map<string, Promise<CheckResult>>();
+  readonly #probes: ProbeManager;
+  #workloads: WorkloadIndex | undefined;
+  #fatal: Error | undefined;
+  #ping: Promise<void> | undefined;
+  #slots: number;
+  readonly #queue: (() => void)[] = [];
+  #gradeDeadline = Infinity;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? realClock;
+    this.#settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this.#checks = options.scenario.scenario.spec.checks;
+    this.#probes = options.probes ?? new ProbeManager(options.client);
+    this.#workloads = options.workloads;
+    this.#slots = Math.max(1, options.concurrency ?? 16);
+  }
+
+  async run(): Promise<CheckResult[]> {
+    this.#validate();
+    const signal = this.#o.signal;
+    if (signal?.aborted) throw abortReason(signal);
+    const onAbort = () => this.#internal.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      this.#workloads ??= await WorkloadIndex.fromScenario(this.#o.scenario);
+      if (this.#o.timeoutMs !== undefined) this.#gradeDeadline = this.#clock.now() + this.#o.timeoutMs;
+      const settled = await Promise.allSettled(this.#checks.map((c) => this.#result(c)));
+      if (this.#fatal) throw this.#fatal;
+      if (signal?.aborted) throw abortReason(signal);
+      return settled.map((s, i) => {
+        if (s.status === "fulfilled") return s.value;
+        // Only a bug gets here: make it visible as an error result rather than losing the other checks.
+        return this.#finish(this.#checks[i]!, { status: "error", message: `internal error: ${errorMessage(s.reason)}`, evidence: [], attempts: 0, durationMs: 0 });
+      });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Unknown ids in `needs` and cycles (the loader rejects them; the engine must not hang on them either). */
+  #validate(): void {
+    for (const c of this.#checks) {
+      if (this.#byId.has(c.id)) throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `duplicate check id "${c.id}"` }]);
+      this.#byId.set(c.id, c);
+    }
+    for (const c of this.#checks) {
+      for (const n of c.needs ?? []) {
+        if (!this.#byId.has(n)) throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `check "${c.id}" needs unknown check "${n}"` }]);
+      }
+    }
+    const state = new Map<string, 1 | 2>();
+    const visit = (id: string, path: string[]) => {
+      if (state.get(id) === 2) return;
+      if (state.get(id) === 1) {
+        throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `checks need each other in a cycle: ${[...path.slice(path.indexOf(id)), id].join(" → ")}` }]);
+      }
+      state.set(id, 1);
+      for (const n of this.#byId.get(id)!.needs ?? []) visit(n, [...path, id]);
+      state.set(id, 2);
+    };
+    for (const c of this.#checks) visit(c.id, []);
+  }
+
+  #result(check: Check): Promise<CheckResult> {
+    let p = this.#results.get(check.id);
+    if (!p) {
+      p = this.#schedule(check);
+      this.#results.set(check.id, p);
+    }
+    return p;
+  }
+
+  async #schedule(check: Check): Promise<CheckResult> {
+    const deps = await Promise.all((check.needs ?? []).map((id) => this.#result(this.#byId.get(id)!)));
+    const blocked = deps.filter((d) => d.status !== "passed");
+    if (blocked.length) {
+      return this.#finish(check, {
+        status: "skipped",
+        message: `skipped: needs ${blocked.map((d) => `${d.id} (${d.status})`).join(", ")}`,
+        evidence: [],
+        attempts: 0,
+        durationMs: 0,
+      });
+    }
+    if (this.#internal.signal.aborted) {
+      return this.#finish(check, { status: "error", message: "not evaluated: the grade was aborted", evidence: [], attempts: 0, durationMs: 0 });
+    }
+    if (this.#clock.now() >= this.#gradeDeadline) {
+      return this.#finish(check, {
+        status: "error",
+        message: `not evaluated: the grade's time limit (${formatDuration(this.#o.timeoutMs ?? 0)}) ran out`,
+        evidence: [],
+        attempts: 0,
+        durationMs: 0,
+      });
+    }
+    await this.#acquire();
+    try {
+      return await this.#evaluate(check);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#slots > 0) {
+      this.#slots--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#queue.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#slots++;
+  }
+
+  async #evaluate(check: Check): Promise<CheckResult> {
+    const kind = checkKind(check);
+    this.#emit({ type: "check-started", id: check.id, title: check.title, kind });
+    const started = this.#clock.now();
+    const timeoutMs = check.timeout ? parseDuration(check.timeout) : (this.#o.defaultTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
+    const intervalMs = Math.max(1, check.interval ? parseDuration(check.interval) : (this.#o.defaultIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS));
+    const consistentlyMs = check.consistently ? parseDuration(check.consistently) : undefined;
+    const end = Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
+    const cappedByGrade = this.#gradeDeadline < started + (consistentlyMs ?? timeoutMs);
+
+    let attempts = 0;
+    let lastObserved: Extract<AttemptOutcome, { type: "observed" }> | undefined;
+    let lastError: Extract<AttemptOutcome, { type: "error" }> | undefined;
+    const elapsed = () => this.#clock.now() - started;
+    const done = (status: CheckResult["status"], message: string, evidence: Evidence[], connectivity?: Connectivity[]) =>
+      this.#finish(check, { status, message, evidence, ...(connectivity ? { connectivity } : {}), attempts, durationMs: Math.max(0, Math.round(elapsed())) });
+
+    for (;;) {
+      attempts++;
+      const outcome = await this.#attempt(check, kind, attempts, end);
+      this.#emit({
+        type: "check-attempt",
+        id: check.id,
+        attempt: attempts,
+        ok: outcome.type === "observed" ? outcome.observation.ok : null,
+        message: outcome.type === "observed" ? outcome.observation.message : outcome.message,
+      });
+      if (outcome.type === "observed") {
+        lastObserved = outcome;
+        const o = outcome.observation;
+        if (consistentlyMs !== undefined) {
+          if (!o.ok) {
+            const when = formatDuration(outcome.at - started);
+            return done("failed", `did not hold for ${formatDuration(consistentlyMs)}: after ${when}, ${o.message}`, o.evidence, o.connectivity);
+          }
+        } else if (o.ok) {
+          return done("passed", o.message, o.evidence, o.connectivity);
+        }
+      } else {
+        lastError = outcome;
+        if (outcome.final) return done("error", outcome.message, outcome.evidence, outcome.connectivity);
+      }
+      const now = this.#clock.now();
+      if (now >= end || this.#internal.signal.aborted) break;
+      try {
+        await this.#clock.sleep(Math.min(intervalMs, end - now), this.#internal.signal);
+      } catch {
+        break; // aborted: the result below is discarded by run()
+      }
+    }
+
+    const limitNote = cappedByGrade ? ` (the grade's time limit cut it short)` : "";
+    if (consistentlyMs !== undefined) {
+      if (lastObserved) {
+        const o = lastObserved.observation;
+        return done("passed", `held for ${formatDuration(Math.min(elapsed(), consistentlyMs))} (${attempts} attempts): ${o.message}${limitNote}`, o.evidence, o.connectivity);
+      }
+      return done("error", lastError ? lastError.message : "could not be evaluated", lastError?.evidence ?? [], lastError?.connectivity);
+    }
+    if (lastObserved) {
+      // Report the last thing the check saw; a later error is noted, not hidden.
+      const o = lastObserved.observation;
+      const evidence = [...o.evidence];
+      if (lastError && lastError.at > lastObserved.at) evidence.push({ label: "last attempt", observed: `could not evaluate: ${lastError.message}` });
+      return done("failed", o.message + limitNote, evidence, o.connectivity);
+    }
+    return done("error", (lastError?.message ?? "could not be evaluated") + limitNote, lastError?.evidence ?? [], lastError?.connectivity);
+  }
+
+  /** One attempt, bounded by the check's end plus a grace period; errors become outcomes (or abort the grade). */
+  async #attempt(check: Check, kind: CheckKind, attempt: number, end: number): Promise<AttemptOutcome> {
+    const budget = Math.max(0, end - this.#clock.now()) + (this.#o.attemptGraceMs ?? 15_000);
+    const linked = linkedSignal([this.#internal.signal], budget);
+    const ctx: CheckContext = {
+      client: this.#o.client,
+      scenario: this.#o.scenario,
+      lab: this.#o.lab,
+      check,
+      probes: this.#probes,
+      workloads: this.#workloads!,
+      signal: linked.signal,
+      logger: this.#logger(check.id),
+      settings: this.#settings,
+      attempt,
+    };
+    try {
+      const observation = await evaluateCheck(kind, ctx);
+      return { type: "observed", observation, at: this.#clock.now() };
+    } catch (error) {
+      const at = this.#clock.now();
+      if (this.#internal.signal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
+      if (error instanceof CheckEvalError) {
+        return { type: "error", message: error.message, final: error.final, evidence: error.evidence, ...(error.connectivity ? { connectivity: error.connectivity } : {}), at };
+      }
+      if (linked.signal.aborted) {
+        return { type: "error", message: `an attempt did not finish within ${formatDuration(budget)}`, final: false, evidence: [], at };
+      }
+      // An API error: is the cluster still there? An unreachable cluster ends the grade.
+      await this.#ensureReachable();
+      return { type: "error", message: `could not evaluate: ${errorMessage(error)}`, final: false, evidence: [], at };
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  /** Ping (shared by concurrent callers); on failure record the InfraError and abort every check. */
+  async #ensureReachable(): Promise<void> {
+    if (this.#fatal) throw this.#fatal;
+    this.#ping ??= this.#o.client
+      .ping({ timeoutMs: this.#o.pingTimeoutMs ?? 5_000, signal: this.#internal.signal })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!this.#internal.signal.aborted) {
+            this.#fatal =
+              error instanceof InfraError
+                ? error
+                : new InfraError(`the cluster's API is unreachable: ${errorMessage(error)}`, { code: "CLUSTER_UNREACHABLE", cause: error });
+            this.#internal.abort(this.#fatal);
+          }
+        },
+      )
+      .finally(() => {
+        this.#ping = undefined;
+      });
+    await this.#ping;
+    if (this.#fatal) throw this.#fatal;
+  }
+
+  #finish(check: Check, r: Pick<CheckResult, "status" | "message" | "evidence" | "attempts" | "durationMs"> & { connectivity?: Connectivity[] }): CheckResult {
+    const maxPoints = check.points ?? DEFAULT_POINTS;
+    const result: CheckResult = {
+      id: check.id,
+      title: check.title,
+      kind: checkKind(check),
+      status: r.status,
+      points: r.status === "passed" ? maxPoints : 0,
+      maxPoints,
+      message: r.message,
+      ...(r.status !== "passed" && check.hint ? { hint: check.hint } : {}),
+      evidence: r.evidence,
+      ...(r.connectivity?.length ? { connectivity: r.connectivity } : {}),
+      attempts: r.attempts,
+      durationMs: r.durationMs,
+    };
+    this.#emit({ type: "check-finished", result });
+    return result;
+  }
+
+  #logger(id: string): Logger {
+    return {
+      debug: (message) => this.#emit({ type: "log", level: "debug", id, message }),
+      info: (message) => this.#emit({ type: "log", level: "info", id, message }),
+      warn: (message) => this.#emit({ type: "log", level: "warn", id, message }),
+    };
+  }
+
+  #emit(event: GradeEvent): void {
+    try {
+      this.#o.onEvent?.(event);
+    } catch {
+      // a listener's bug must not break the grade
+    }
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+export interface ReportInput {
+  scenario: { name: string; title: string };
+  lab: LabInfo;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  results: CheckResult[];
+  passPercent?: number;
+}
+
+/** Scores results into the Report of runner/report/model.ts. */
+export function buildReport(input: ReportInput): Report {
+  const points = sum(input.results.map((r) => r.points));
+  const maxPoints = sum(input.results.map((r) => r.maxPoints));
+  const percent = maxPoints === 0 ? 100 : Math.round((points / maxPoints) * 10_000) / 100;
+  const passPercent = input.passPercent ?? DEFAULT_PASS_PERCENT;
+  const count = (s: CheckResult["status"]) => input.results.filter((r) => r.status === s).length;
+  return {
+    apiVersion: REPORT_API_VERSION,
+    kind: "Report",
+    scenario: { name: input.scenario.name, title: input.scenario.title },
+    lab: { name: input.lab.name, cluster: input.lab.cluster, provider: input.lab.provider },
+    attempt: input.attempt,
+    startedAt: input.startedAt.toISOString(),
+    durationMs: Math.max(0, Math.round(input.durationMs)),
+    score: { points, maxPoints, percent, passPercent, passed: percent >= passPercent },
+    summary: { total: input.results.length, passed: count("passed"), failed: count("failed"), skipped: count("skipped"), error: count("error") },
+    checks: input.results,
+    labrun: { version: VERSION },
+  };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,69 @@
+/**
+ * grade(): run a scenario's checks against a cluster and score them.
+ *
+ *     const report = await grade({ scenario, client, lab, attempt, signal, onEvent });
+ *
+ * It pings the API first (an unreachable cluster is an InfraError, exit 3,
+ * within seconds), runs the checks (checks/engine.ts), ends every probe it
+ * started (`labrun-probe stop`, also when interrupted) and returns the Report
+ * of runner/report/model.ts. Recording the attempt is the caller's business
+ * (the CLI does it through the LabStore).
+ */
+import type { Report } from "../runner/report/model.ts";
+import type { ClusterClient } from "./client.ts";
+import type { LabInfo, ScenarioSource } from "./context.ts";
+import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
+import { ProbeManager, type ProbeSettings } from "./probe.ts";
+import { abortReason, realClock } from "./util.ts";
+
+export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
+  /** The scenario (a LoadedScenario from runner/scenario/load.ts fits). */
+  scenario: ScenarioSource;
+  client: ClusterClient;
+  lab: LabInfo;
+  /** The attempt number for this lab (default 1). */
+  attempt?: number;
+  /** Probe container settings (image, start timeout, ...). */
+  probeSettings?: Partial<ProbeSettings>;
+}
+
+export type { GradeEvent } from "./engine.ts";
+
+export async function grade(options: GradeOptions): Promise<Report> {
+  const clock = options.clock ?? realClock;
+  const startedAt = new Date();
+  const t0 = clock.now();
+  const { scenario } = options.scenario;
+  const emit = (event: GradeEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // listeners must not break the grade
+    }
+  };
+  if (options.signal?.aborted) throw abortReason(options.signal);
+  emit({ type: "grade-started", scenario: scenario.metadata.name, lab: options.lab.name, checks: scenario.spec.checks.length, at: startedAt.toISOString() });
+
+  // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
+  await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+
+  const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings);
+  let results;
+  try {
+    results = await runChecks({ ...options, probes });
+  } finally {
+    const failures = await probes.stopAll();
+    for (const f of failures) emit({ type: "log", level: "warn", message: `could not stop probe ${f.container}: ${f.error} (it ends by itself within 10 minutes)` });
+  }
+  const report = buildReport({
+    scenario: { name: scenario.metadata.name, title: scenario.metadata.title },
+    lab: options.lab,
+    attempt: options.attempt ?? 1,
+    startedAt,
+    durationMs: clock.now() - t0,
+    results,
+    ...(scenario.spec.grading?.passPercent !== undefined ? { passPercent: scenario.spec.grading.passPercent } : {}),
+  });
+  emit({ type: "grade-finished", report });
+  return report;
+}

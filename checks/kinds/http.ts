@@ -1,0 +1,82 @@
+/**
+ * http: an HTTP GET from inside the source pod's network namespace (labrun's
+ * probe container) to a pod (live IP or pod DNS name), a service or a host.
+ */
+import type { Connectivity } from "../../runner/report/model.ts";
+import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
+import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
+import { oneLine } from "../util.ts";
+import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
+
+export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {
+  const source = await resolveSource(ctx, spec.from);
+  const toLabel = describeTo(spec.to, spec.from.namespace ?? "default");
+  if (isFailure(source)) return withMatrix(source.failure, [connectivity(fromLabel(spec), toLabel, "allowed", "unknown")]);
+  const target = await resolveTarget(ctx, spec.to, source.pod.metadata.namespace ?? "default");
+  if (isFailure(target)) return withMatrix(target.failure, [connectivity(source.label, toLabel, "allowed", "unknown")]);
+
+  const path = spec.path ?? "/";
+  const url = `http://${hostPart(target.host)}:${target.port}${path}`;
+  const wantStatus = spec.expect?.status ?? 200;
+  const wantBody = spec.expect?.bodyContains;
+  const expected = `HTTP ${wantStatus}${wantBody ? `, body contains ${JSON.stringify(wantBody)}` : ""}`;
+  const label = `GET ${url} from ${source.label} (${target.describe})`;
+
+  let r;
+  try {
+    r = await ctx.probes.http(source.pod, url, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
+  } catch (error) {
+    if (error instanceof CheckEvalError) {
+      throw new CheckEvalError(error.message, {
+        final: error.final,
+        cause: error,
+        evidence: [...error.evidence, { label, expected, observed: "the probe could not run" }],
+        connectivity: [connectivity(source.label, target.label, "allowed", "unknown")],
+      });
+    }
+    throw error;
+  }
+  const answered = r.status !== undefined;
+  const matrix = [connectivity(source.label, target.label, "allowed", answered ? "allowed" : "blocked")];
+  if (!answered) {
+    const observed = `no response: ${r.error ?? "unknown error"}${r.durationMs !== undefined ? ` (after ${r.durationMs}ms)` : ""}`;
+    return { ok: false, message: `${source.label} cannot reach ${target.label}: ${oneLine(r.error ?? "no response", 160)}`, evidence: [{ label, expected, observed }], connectivity: matrix };
+  }
+  const body = r.body ?? "";
+  const statusOk = r.status === wantStatus;
+  const bodyOk = wantBody === undefined || body.includes(wantBody);
+  const observed =
+    `HTTP ${r.status}` +
+    (wantBody === undefined ? "" : bodyOk ? `, body contains ${JSON.stringify(wantBody)}` : `, body does not contain ${JSON.stringify(wantBody)}`) +
+    (r.remoteAddr ? `, answered by ${r.remoteAddr}` : "") +
+    (!bodyOk || !statusOk ? `; body: ${JSON.stringify(oneLine(body, 160))}` : "");
+  const ok = statusOk && bodyOk;
+  return {
+    ok,
+    message: ok
+      ? `${source.label} reached ${target.label}: ${expected}`
+      : `${source.label} reached ${target.label} but got HTTP ${r.status}${bodyOk ? "" : ` without ${JSON.stringify(wantBody)} in the body`}`,
+    evidence: [{ label, expected, observed }],
+    connectivity: matrix,
+  };
+}
+
+function fromLabel(spec: { from: PodRef }): string {
+  const ns = spec.from.namespace ?? "default";
+  return spec.from.pod ? `${ns}/${spec.from.pod}` : `${ns}/pods with ${Object.entries(spec.from.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",")}`;
+}
+
+/** How a target reads before it is resolved (for the matrix when resolution fails). */
+export function describeTo(to: HttpCheck["to"], sourceNamespace: string): string {
+  const port = to.port ?? 80;
+  const ns = to.namespace ?? sourceNamespace;
+  if (to.pod !== undefined) return `${ns}/${to.pod}:${port}`;
+  if (to.service !== undefined) return `${ns}/${to.service} (service):${port}`;
+  return `${to.host}:${port}`;
+}
+
+export function withMatrix(observation: Observation, matrix: Connectivity[]): Observation {
+  return { ...observation, connectivity: [...(observation.connectivity ?? []), ...matrix] };
+}
+
+export { fromLabel };

@@ -1,0 +1,145 @@
+/**
+ * Shared by the network checks (http, dns, blocked): the source pod (it must
+ * run, and be the scenario's pod, not a replacement) and the target's address
+ * (a pod's live IP or pod DNS name, a service's cluster IP or DNS name, a host).
+ */
+import type { Connectivity, Evidence } from "../../runner/report/model.ts";
+import type { PodRef, Target } from "../../runner/schema/scenario.ts";
+import type { KubeObject } from "../client.ts";
+import type { CheckContext, Observation } from "../context.ts";
+import { describePod, podName, podView, resolvePod } from "../pods.ts";
+
+export type Failure = { failure: Observation };
+
+export function isFailure<T extends object>(v: T | Failure): v is Failure {
+  return "failure" in v;
+}
+
+/** The source pod of a probe: found, Running, and the pod the scenario deploys. */
+export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ pod: KubeObject; label: string } | Failure> {
+  const r = await resolvePod(ctx.client, from, "default", ctx.signal);
+  if (!r.pod) {
+    return { failure: { ok: false, message: `source ${r.problem ?? "pod not found"}`, evidence: [{ label: `source ${r.label}`, expected: "a running pod", observed: "not found" }] } };
+  }
+  const v = podView(r.pod);
+  if (v.phase !== "Running" || v.terminating) {
+    return {
+      failure: {
+        ok: false,
+        message: `source pod ${r.label} is not running: ${describePod(r.pod)}`,
+        evidence: [{ label: `source pod ${r.label}`, expected: "Running", observed: describePod(r.pod) }],
+      },
+    };
+  }
+  const replaced = ctx.workloads.verify(r.pod, "source");
+  if (replaced.length) {
+    return { failure: { ok: false, message: `source pod ${r.label} is not the pod the scenario deploys: ${replaced[0]!.observed}`, evidence: replaced } };
+  }
+  return { pod: r.pod, label: podName(r.pod) };
+}
+
+export interface ResolvedTarget {
+  /** For the connectivity matrix: `default/cyberdyne-frontend:80`, `default/web (service):80`, `example.com:443`. */
+  label: string;
+  /** What to put in a URL or an address: an IP or a DNS name. */
+  host: string;
+  port: number;
+  /** How it was resolved, for evidence: `pod default/web (192.168.1.4) by IP`. */
+  describe: string;
+  pod?: KubeObject;
+  service?: KubeObject;
+}
+
+/** `a-b-c-d.<ns>.pod.<domain>` for an IPv4 address; colons become dashes for IPv6. */
+export function podDnsName(ip: string, namespace: string, domain: string): string {
+  return `${ip.includes(":") ? ip.replace(/:/g, "-") : ip.replace(/\./g, "-")}.${namespace}.pod.${domain}`;
+}
+
+export function serviceDnsName(name: string, namespace: string, domain: string): string {
+  return `${name}.${namespace}.svc.${domain}`;
+}
+
+/** `[v6]` in URLs and addresses. */
+export function hostPart(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+/**
+ * The address of a probe's target. `live` (for blocked checks) additionally
+ * requires that a pod target is Ready and a service has a ready endpoint:
+ * "blocked" must never be the verdict for a target that is simply down.
+ */
+export async function resolveTarget(ctx: CheckContext, target: Target, sourceNamespace: string, options: { live?: boolean; role?: string } = {}): Promise<ResolvedTarget | Failure> {
+  const role = options.role ?? "target";
+  const port = target.port ?? 80;
+  const namespace = target.namespace ?? sourceNamespace;
+  if (target.host !== undefined) {
+    return { label: `${target.host}:${port}`, host: target.host, port, describe: `host ${target.host}` };
+  }
+  if (target.pod !== undefined) {
+    const name = `${namespace}/${target.pod}`;
+    const pod = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: target.pod, namespace }, { signal: ctx.signal });
+    if (!pod) return fail(`${role} pod ${name} not found`, { label: `${role} pod ${name}`, expected: "a running pod with an IP", observed: "not found" });
+    const v = podView(pod);
+    if (!v.podIP || v.terminating) {
+      return fail(`${role} pod ${name} has no IP: ${describePod(pod)}`, { label: `${role} pod ${name}`, expected: "a running pod with an IP", observed: describePod(pod) });
+    }
+    if (options.live && !(v.phase === "Running" && v.ready)) {
+      return fail(`${role} pod ${name} is not Ready (${describePod(pod)}): a blocked verdict needs a live target`, {
+        label: `${role} pod ${name}`,
+        expected: "Running, Ready",
+        observed: describePod(pod),
+      });
+    }
+    const replaced = ctx.workloads.verify(pod, "target");
+    if (replaced.length) return { failure: { ok: false, message: `${role} pod ${name} is not the pod the scenario deploys: ${replaced[0]!.observed}`, evidence: replaced } };
+    const via = target.via ?? "ip";
+    const host = via === "dns" ? podDnsName(v.podIP, namespace, ctx.settings.clusterDomain) : v.podIP;
+    return { label: `${name}:${port}`, host, port, describe: `pod ${name} (${v.podIP}) by ${via === "dns" ? "its pod DNS name" : "IP"}`, pod };
+  }
+  const svcName = target.service!;
+  const name = `${namespace}/${svcName}`;
+  const service = await ctx.client.get({ apiVersion: "v1", kind: "Service", name: svcName, namespace }, { signal: ctx.signal });
+  if (!service) return fail(`${role} service ${name} not found`, { label: `${role} service ${name}`, expected: "a service", observed: "not found" });
+  if (options.live) {
+    const ready = await readyEndpoints(ctx, svcName, namespace);
+    if (ready === 0) {
+      return fail(`${role} service ${name} has no ready endpoints: a blocked verdict needs a live target`, {
+        label: `${role} service ${name} endpoints`,
+        expected: "at least one ready endpoint",
+        observed: "none",
+      });
+    }
+  }
+  const via = target.via ?? "dns";
+  const clusterIP = (service.spec as { clusterIP?: string } | undefined)?.clusterIP;
+  if (via === "ip") {
+    if (!clusterIP || clusterIP === "None") {
+      return fail(`${role} service ${name} has no cluster IP (headless): use via: dns`, { label: `${role} service ${name}`, expected: "a cluster IP", observed: clusterIP ?? "none" });
+    }
+    return { label: `${name} (service):${port}`, host: clusterIP, port, describe: `service ${name} (${clusterIP}) by cluster IP`, service };
+  }
+  const host = serviceDnsName(svcName, namespace, ctx.settings.clusterDomain);
+  return { label: `${name} (service):${port}`, host, port, describe: `service ${name} by DNS name`, service };
+}
+
+async function readyEndpoints(ctx: CheckContext, service: string, namespace: string): Promise<number> {
+  const slices = await ctx.client.list("discovery.k8s.io/v1", "EndpointSlice", {
+    namespace,
+    labelSelector: `kubernetes.io/service-name=${service}`,
+    signal: ctx.signal,
+  });
+  let n = 0;
+  for (const s of slices) {
+    for (const e of ((s as { endpoints?: { conditions?: { ready?: boolean } }[] }).endpoints ?? [])) if (e.conditions?.ready !== false) n++;
+  }
+  return n;
+}
+
+function fail(message: string, evidence: Evidence): Failure {
+  return { failure: { ok: false, message, evidence: [evidence] } };
+}
+
+export function connectivity(from: string, to: string, expected: "allowed" | "blocked", observed: Connectivity["observed"]): Connectivity {
+  return { from, to, expected, observed };
+}

@@ -1,0 +1,198 @@
+/**
+ * Reading pods and nodes the way a person troubleshooting would: phase, the
+ * scheduler's reason, container waiting reasons, the kubelet's Ready message.
+ */
+import type { NodeRef, PodRef } from "../runner/schema/scenario.ts";
+import type { ClusterClient, KubeObject } from "./client.ts";
+import { oneLine } from "./util.ts";
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+interface ContainerStatus {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    terminated?: { reason?: string; exitCode?: number; message?: string };
+    running?: unknown;
+  };
+}
+
+export interface PodView {
+  phase: string;
+  podIP?: string;
+  podIPs: string[];
+  hostNetwork: boolean;
+  nodeName?: string;
+  ready: boolean;
+  terminating: boolean;
+  conditions: Condition[];
+  containerStatuses: ContainerStatus[];
+  containers: { name: string; image: string }[];
+}
+
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+
+export function podView(pod: KubeObject): PodView {
+  const spec = obj(pod.spec);
+  const status = obj(pod.status);
+  const conditions = list<Condition>(status.conditions);
+  const podIPs = list<{ ip?: string }>(status.podIPs)
+    .map((p) => p.ip)
+    .filter((ip): ip is string => typeof ip === "string" && ip !== "");
+  const podIP = typeof status.podIP === "string" && status.podIP ? status.podIP : podIPs[0];
+  return {
+    phase: typeof status.phase === "string" ? status.phase : "Unknown",
+    ...(podIP ? { podIP } : {}),
+    podIPs: podIPs.length ? podIPs : podIP ? [podIP] : [],
+    hostNetwork: spec.hostNetwork === true,
+    ...(typeof spec.nodeName === "string" ? { nodeName: spec.nodeName } : {}),
+    ready: conditions.some((c) => c.type === "Ready" && c.status === "True"),
+    terminating: typeof pod.metadata.deletionTimestamp === "string",
+    conditions,
+    containerStatuses: list<ContainerStatus>(status.containerStatuses),
+    containers: list<{ name: string; image: string }>(spec.containers).map((c) => ({ name: c.name, image: c.image })),
+  };
+}
+
+export function podName(pod: KubeObject): string {
+  return `${pod.metadata.namespace ?? "default"}/${pod.metadata.name}`;
+}
+
+/**
+ * What a pod is doing, in one line: `Running, Ready`; `Pending: Unschedulable: 0/2
+ * nodes are available: ...`; `Running, not Ready: container curl: CrashLoopBackOff`.
+ */
+export function describePod(pod: KubeObject): string {
+  const v = podView(pod);
+  if (v.terminating) return `Terminating (${v.phase})`;
+  if (v.phase === "Pending") {
+    const scheduled = v.conditions.find((c) => c.type === "PodScheduled");
+    if (scheduled && scheduled.status !== "True") {
+      return oneLine(`Pending: ${scheduled.reason ?? "not scheduled"}${scheduled.message ? `: ${scheduled.message}` : ""}`, 300);
+    }
+    const waiting = waitingReasons(v);
+    return oneLine(`Pending${v.nodeName ? ` on ${v.nodeName}` : ""}${waiting ? `: ${waiting}` : ""}`, 300);
+  }
+  if (v.phase === "Running") {
+    if (v.ready) return "Running, Ready";
+    const waiting = waitingReasons(v);
+    const readyCond = v.conditions.find((c) => c.type === "Ready");
+    return oneLine(`Running, not Ready${waiting ? `: ${waiting}` : readyCond?.message ? `: ${readyCond.message}` : ""}`, 300);
+  }
+  if (v.phase === "Failed" || v.phase === "Succeeded") {
+    const reason = typeof obj(pod.status).reason === "string" ? `: ${String(obj(pod.status).reason)}` : "";
+    const terminated = v.containerStatuses
+      .filter((c) => c.state?.terminated)
+      .map((c) => `container ${c.name}: ${c.state!.terminated!.reason ?? "exit " + String(c.state!.terminated!.exitCode)}`)
+      .join("; ");
+    return oneLine(`${v.phase}${reason}${terminated ? ` (${terminated})` : ""}`, 300);
+  }
+  return v.phase;
+}
+
+function waitingReasons(v: PodView): string {
+  return v.containerStatuses
+    .filter((c) => c.state?.waiting?.reason || c.state?.terminated)
+    .map((c) => {
+      const w = c.state?.waiting;
+      if (w?.reason) return `container ${c.name}: ${w.reason}${w.message ? ` (${oneLine(w.message, 120)})` : ""}`;
+      const t = c.state?.terminated;
+      return `container ${c.name}: terminated (${t?.reason ?? `exit ${String(t?.exitCode)}`})`;
+    })
+    .join("; ");
+}
+
+/** `{a: "b", c: "d"}` → `a=b,c=d` */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+export interface ResolvedPod {
+  /** The pod, when found. */
+  pod?: KubeObject;
+  /** How the reference reads in messages: `default/testclient` or `default/pods with app=x`. */
+  label: string;
+  namespace: string;
+  /** Why no pod was found. */
+  problem?: string;
+}
+
+/**
+ * A PodRef's pod: by name, or the first pod matching the selector (Running and
+ * Ready first, then by name, so the choice is stable).
+ */
+export async function resolvePod(client: ClusterClient, ref: PodRef, defaultNamespace: string, signal?: AbortSignal): Promise<ResolvedPod> {
+  const namespace = ref.namespace ?? defaultNamespace;
+  if (ref.pod) {
+    const label = `${namespace}/${ref.pod}`;
+    const pod = await client.get({ apiVersion: "v1", kind: "Pod", name: ref.pod, namespace }, signal ? { signal } : {});
+    return pod ? { pod, label, namespace } : { label, namespace, problem: `pod ${label} not found` };
+  }
+  const selector = labelSelector(ref.selector ?? {});
+  const label = `${namespace}/pods with ${selector || "(any labels)"}`;
+  const pods = await client.list("v1", "Pod", { namespace, ...(selector ? { labelSelector: selector } : {}), ...(signal ? { signal } : {}) });
+  const live = pods.filter((p) => !podView(p).terminating);
+  const rank = (p: KubeObject) => {
+    const v = podView(p);
+    return v.phase === "Running" && v.ready ? 0 : v.phase === "Running" ? 1 : 2;
+  };
+  const chosen = [...live].sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
+  if (!chosen) return { label, namespace, problem: `no pod in namespace ${namespace} matches ${selector || "(any labels)"}` };
+  return { pod: chosen, label: podName(chosen), namespace };
+}
+
+// ---------------------------------------------------------------- nodes
+
+export function isControlPlane(node: KubeObject): boolean {
+  const labels = node.metadata.labels ?? {};
+  return "node-role.kubernetes.io/control-plane" in labels || "node-role.kubernetes.io/master" in labels;
+}
+
+/** Nodes matching a name, a role (`control-plane`, `worker`) or `all` (default). */
+export function selectNodes(nodes: KubeObject[], which: string | undefined): KubeObject[] {
+  const sorted = [...nodes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (!which || which === "all") return sorted;
+  if (which === "control-plane") return sorted.filter(isControlPlane);
+  if (which === "worker") return sorted.filter((n) => !isControlPlane(n));
+  return sorted.filter((n) => n.metadata.name === which);
+}
+
+export function describeNodeSelector(which: string | undefined): string {
+  if (!which || which === "all") return "every node";
+  if (which === "control-plane" || which === "worker") return `every ${which} node`;
+  return `node ${which}`;
+}
+
+export function nodeRefSelector(ref: NodeRef | undefined): string | undefined {
+  return ref?.node;
+}
+
+export interface NodeReadiness {
+  ready: boolean;
+  /** `Ready`, or `NotReady (KubeletNotReady): container runtime network not ready: ...` */
+  description: string;
+}
+
+/** The node's Ready condition, with the kubelet's reason and message when it is not Ready. */
+export function nodeReadiness(node: KubeObject): NodeReadiness {
+  const conditions = list<Condition>(obj(node.status).conditions);
+  const ready = conditions.find((c) => c.type === "Ready");
+  const unschedulable = obj(node.spec).unschedulable === true ? ", SchedulingDisabled" : "";
+  if (!ready) return { ready: false, description: "NotReady: the node reports no Ready condition yet" };
+  if (ready.status === "True") return { ready: true, description: `Ready${unschedulable}` };
+  const head = ready.status === "Unknown" ? "Unknown" : "NotReady";
+  return {
+    ready: false,
+    description: oneLine(`${head}${unschedulable}${ready.reason ? ` (${ready.reason})` : ""}${ready.message ? `: ${ready.message}` : ""}`, 400),
+  };
+}
