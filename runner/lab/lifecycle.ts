@@ -70,6 +70,8 @@ export interface StartOptions extends LifecycleOptions {
   probes?: PreflightProbes;
   /** How long nodes may take to register after the cluster is created (default 120 s). */
   nodesTimeoutMs?: number;
+  /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
+  settleMs?: number;
   /**
    * Grades the lab for the broken-state check; default: checks/grade.ts when
    * it is available. Resolves to the ids of the checks that did not pass.
@@ -221,7 +223,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
       onEvent?.({ type: "warning", message: `kept the failed lab "${name}" (--retain); remove it with \`labrun down ${name}\`` });
     } else {
       await step(onEvent, "cleanup", kind && created ? `delete cluster ${cluster}` : `forget lab ${name}`, async () => {
-        if (kind && created) await deleteKindCluster(kind, cluster, kubeconfig, interrupted);
+        if (kind && created) await deleteKindCluster(kind, cluster, kubeconfig, interrupted ? (options.settleMs ?? 4000) : 0);
         await store.remove(name);
       }).catch((cleanupError: unknown) => {
         onEvent?.({ type: "warning", message: `cleanup failed: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}; run \`labrun gc\`` });
@@ -238,11 +240,10 @@ export async function start(options: StartOptions): Promise<StartResult> {
  * Deletes a kind cluster and, after an interrupted create, keeps sweeping for a
  * few seconds: `docker run` calls of the killed kind may still land.
  */
-async function deleteKindCluster(kind: KindProvider, cluster: string, kubeconfig: string, settle: boolean): Promise<void> {
+async function deleteKindCluster(kind: KindProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
   await kind.delete(cluster, { kubeconfigPath: kubeconfig });
-  if (!settle) return;
-  for (let i = 0; i < 4; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
+  for (let waited = 0; waited < settleMs; waited += 1000) {
+    await new Promise((r) => setTimeout(r, Math.min(1000, settleMs - waited)));
     await kind.sweep(cluster);
   }
 }

@@ -1,0 +1,272 @@
+import { expect } from "chai";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parse } from "yaml";
+import { InfraError, InterruptedError, UsageError } from "../../../runner/errors.ts";
+import type { LabEvent } from "../../../runner/lab/events.ts";
+import { down, gc, start, status, type StartOptions } from "../../../runner/lab/lifecycle.ts";
+import { GIB } from "../../../runner/lab/preflight.ts";
+import { LabStore } from "../../../runner/lab/state.ts";
+import { KindProvider } from "../../../runner/providers/kind.ts";
+import { loadScenario } from "../../../runner/scenario/load.ts";
+import { fakeRunner } from "../providers/fake-runner.ts";
+import { fakeClient, node, pod } from "./fakes.ts";
+
+const SCENARIO = new URL("../../../scenarios/beebox-cni/", import.meta.url).pathname;
+const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns"];
+
+const goodProbes = {
+  docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
+  kind: async () => ({ ok: true as const, version: "v0.30.0" }),
+  memAvailable: async () => 8 * GIB,
+  inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
+  missingImages: async () => [],
+};
+
+describe("lab/lifecycle (fake kind and cluster)", () => {
+  let dir: string;
+  let store: LabStore;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "labrun-life-"));
+    store = new LabStore({ dir });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  /** A fake world: kind commands scripted, a cluster whose pods the workloads' apply creates Pending. */
+  function world(rules: Parameters<typeof fakeRunner>[0] = []) {
+    const fake = fakeRunner([
+      ...rules,
+      [/readyz/, { stdout: "ok" }],
+      ["kind get clusters", { stdout: "" }],
+    ]);
+    const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker", pollMs: 1 });
+    const cluster = fakeClient([node("labrun-beebox-cni-control-plane", false, true), node("labrun-beebox-cni-worker")]);
+    const apply = cluster.client.apply.bind(cluster.client);
+    cluster.client.apply = async (object, options) => apply({ ...object, status: { phase: "Pending" } }, options);
+    const events: LabEvent[] = [];
+    const options = (over: Partial<StartOptions> = {}): StartOptions => ({
+      scenario: SCENARIO,
+      store,
+      kind,
+      probes: goodProbes,
+      clientFactory: async () => cluster.client,
+      gradeFailing: async () => BROKEN,
+      onEvent: (e) => events.push(e),
+      env: {},
+      settleMs: 0,
+      ...over,
+    });
+    return { fake, kind, cluster, events, options };
+  }
+
+  it("start: preflight, create with the lab's kubeconfig, load images, setup, verify; the lab is ready", async () => {
+    const w = world();
+    const result = await start(w.options());
+    const kubeconfig = path.join(dir, "labs", "beebox-cni", "kubeconfig");
+    expect(w.fake.lines()).to.deep.equal([
+      "kind get clusters",
+      `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig}`,
+      "docker exec labrun-beebox-cni-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
+      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.1.0 ghcr.io/flannel-io/flannel:v0.28.10",
+      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.1.0 ghcr.io/flannel-io/flannel:v0.28.10",
+    ]);
+    const config = parse(w.fake.calls[1]!.options.input!) as { nodes: { extraMounts: { hostPath: string }[] }[]; networking: unknown };
+    expect(config.networking).to.deep.equal({ disableDefaultCNI: true, podSubnet: "192.168.0.0/16" });
+    expect(config.nodes[0]!.extraMounts[0]!.hostPath).to.equal(path.join(dir, "labs", "beebox-cni", "mark"));
+    expect(result.lab).to.include({ name: "beebox-cni", status: "ready", cluster: "labrun-beebox-cni", context: "kind-labrun-beebox-cni", provider: "kind", kubeconfig });
+    expect(result.lab).not.to.have.property("pid");
+    expect(result.nodes.map((n) => n.name)).to.deep.equal(["labrun-beebox-cni-control-plane", "labrun-beebox-cni-worker"]);
+    expect(result.brokenVerified).to.equal(true);
+    expect(result.task).to.contain("BeeBox");
+    expect(w.cluster.applied.map((a) => a.object.metadata.name)).to.deep.equal(["cyberdyne-frontend", "testclient"]);
+    const ends = w.events.filter((e) => e.type === "step-end") as Extract<LabEvent, { type: "step-end" }>[];
+    expect(ends.map((e) => [e.phase, e.name, e.status])).to.deep.equal([
+      ["preflight", "check the host", "ok"],
+      ["cluster", "create cluster labrun-beebox-cni", "ok"],
+      ["cluster", "nodes registered", "ok"],
+      ["images", "load 4 images", "ok"],
+      ["setup", "deploy the BeeBox workloads", "ok"],
+      ["setup", "workload pods exist and are Pending", "ok"],
+      ["verify", "verify the broken state", "ok"],
+    ]);
+    for (const e of ends) expect(e.durationMs).to.be.a("number");
+    expect((await store.require("beebox-cni")).status).to.equal("ready");
+  });
+
+  it("start: --name runs labs side by side under distinct clusters; a taken name is a UsageError", async () => {
+    const w = world();
+    await start(w.options({ name: "one" }));
+    expect(w.fake.lines()[1]).to.contain("--name labrun-one");
+    const error = await start(w.options({ name: "one" })).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(UsageError);
+    expect((error as UsageError).message).to.equal('lab "one" already exists');
+  });
+
+  it("start: refuses when a kind cluster of that name exists without a lab", async () => {
+    const w = world([["kind get clusters", { stdout: "labrun-beebox-cni\n" }]]);
+    const error = (await start(w.options()).catch((e: unknown) => e)) as UsageError;
+    expect(error).to.be.instanceOf(UsageError);
+    expect(error.hint).to.contain("labrun gc");
+    expect(w.fake.lines()).not.to.include.members(["kind delete cluster"]);
+    expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("start: a preflight failure creates nothing", async () => {
+    const w = world();
+    const error = (await start(w.options({ probes: { ...goodProbes, inotify: async () => ({ maxUserInstances: 128, maxUserWatches: 8192 }) } })).catch((e: unknown) => e)) as InfraError;
+    expect(error.code).to.equal("PREFLIGHT_INOTIFY");
+    expect(w.fake.calls).to.have.length(0);
+    expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("start: a failing step deletes the half-made cluster and forgets the lab", async () => {
+    const w = world();
+    w.cluster.client.apply = async () => {
+      throw new Error("admission webhook denied the request");
+    };
+    const error = (await start(w.options()).catch((e: unknown) => e)) as InfraError;
+    expect(error.message).to.equal('setup step "deploy the BeeBox workloads" failed: admission webhook denied the request');
+    expect(w.fake.lines().slice(-2)).to.deep.equal([
+      `kind delete cluster --name labrun-beebox-cni --kubeconfig ${path.join(dir, "labs", "beebox-cni", "kubeconfig")}`,
+      "docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni",
+    ]);
+    expect(await store.list()).to.deep.equal([]);
+    expect(w.events.at(-1)).to.include({ type: "step-end", phase: "cleanup", name: "delete cluster labrun-beebox-cni", status: "ok" });
+  });
+
+  it("start: with --retain a failure keeps the cluster and records why", async () => {
+    const w = world();
+    w.cluster.client.apply = async () => {
+      throw new Error("boom");
+    };
+    await start(w.options({ retain: true })).catch(() => undefined);
+    expect(w.fake.lines()[1]).to.match(/ --retain$/);
+    expect(w.fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
+    const lab = await store.require("beebox-cni");
+    expect(lab.status).to.equal("failed");
+    expect(lab.error).to.contain("boom");
+  });
+
+  it("start: Ctrl-C during create deletes the half-made cluster and ends with InterruptedError", async () => {
+    const controller = new AbortController();
+    const w = world([
+      [
+        "kind create",
+        (call) =>
+          new Promise((resolve) => {
+            call.options.signal!.addEventListener("abort", () => resolve({ exitCode: null, aborted: true }));
+            setTimeout(() => controller.abort("SIGINT"), 10);
+          }),
+      ],
+    ]);
+    const error = await start(w.options({ signal: controller.signal })).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InterruptedError);
+    expect(w.fake.lines().some((l) => l.startsWith("kind delete cluster --name labrun-beebox-cni"))).to.equal(true);
+    expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("start: a lab that is not broken as declared is refused (and cleaned up)", async () => {
+    const w = world();
+    const error = (await start(w.options({ gradeFailing: async () => ["nodes-ready", "cni-configured", "surprise"] })).catch((e: unknown) => e)) as InfraError;
+    expect(error.code).to.equal("BROKEN_STATE_MISMATCH");
+    expect(error.output).to.contain("passing but listed in broken.failing: coredns-running").and.contain("failing but not listed in broken.failing: surprise");
+    expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("start: without the checks engine the broken-state check is reported as skipped", async () => {
+    const w = world();
+    const loaded = await loadScenario(SCENARIO);
+    const result = await start(w.options({ scenario: loaded, gradeFailing: undefined, verifyBroken: true }));
+    // gradeFailing undefined → the default; when checks/grade.ts has no adapter, the step is skipped
+    const verify = w.events.find((e) => e.type === "step-end" && e.phase === "verify") as Extract<LabEvent, { type: "step-end" }>;
+    expect(verify.status === "skipped" || verify.status === "ok").to.equal(true);
+    expect(result.brokenVerified).to.equal(verify.status === "ok");
+  });
+
+  it("start --merge-kubeconfig adds a labrun-<lab> context without switching an existing current-context", async () => {
+    const w = world([
+      [
+        "kind create",
+        async (call) => {
+          const file = call.args[call.args.indexOf("--kubeconfig") + 1]!;
+          await mkdir(path.dirname(file), { recursive: true });
+          await writeFile(
+            file,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kind-labrun-beebox-cni\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: kind-labrun-beebox-cni\n  user: {token: t}\ncontexts:\n- name: kind-labrun-beebox-cni\n  context: {cluster: kind-labrun-beebox-cni, user: kind-labrun-beebox-cni}\ncurrent-context: kind-labrun-beebox-cni\n",
+          );
+          return {};
+        },
+      ],
+    ]);
+    const mine = path.join(dir, "home-kubeconfig");
+    await writeFile(mine, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\ncurrent-context: prod\n");
+    const result = await start(w.options({ mergeKubeconfig: mine }));
+    expect(result.merged).to.deep.equal({ file: mine, context: "labrun-beebox-cni" });
+    const merged = parse(await readFile(mine, "utf8")) as { contexts: { name: string; context: { cluster: string } }[]; "current-context": string };
+    expect(merged["current-context"]).to.equal("prod");
+    expect(merged.contexts).to.deep.equal([{ name: "labrun-beebox-cni", context: { cluster: "labrun-beebox-cni", user: "labrun-beebox-cni" } }]);
+    await down({ name: "beebox-cni", store, kind: w.kind });
+    const after = parse(await readFile(mine, "utf8")) as { contexts: unknown[] };
+    expect(after.contexts).to.deep.equal([]);
+  });
+
+  describe("down", () => {
+    it("deletes the cluster and forgets the lab; a second down is a no-op", async () => {
+      const w = world([["docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni", { stdout: "c1\n" }]]);
+      await start(w.options());
+      const first = await down({ name: "beebox-cni", store, kind: w.kind });
+      expect(first).to.deep.equal({ name: "beebox-cni", found: true, clusterDeleted: true });
+      expect(w.fake.lines()).to.include(`kind delete cluster --name labrun-beebox-cni --kubeconfig ${path.join(dir, "labs", "beebox-cni", "kubeconfig")}`);
+      const second = await down({ name: "beebox-cni", store, kind: new KindProvider({ run: fakeRunner().run, kind: "kind", docker: "docker" }) });
+      expect(second).to.deep.equal({ name: "beebox-cni", found: false, clusterDeleted: false });
+    });
+  });
+
+  describe("gc", () => {
+    it("removes marked clusters whose lab is gone and labs whose cluster is gone; never unmarked clusters", async () => {
+      await store.create({ name: "alive", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-alive", context: "kind-labrun-alive", status: "ready" });
+      await store.create({ name: "lost", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-lost", context: "kind-labrun-lost", status: "ready" });
+      const mark = (lab: string) => path.join(dir, "labs", lab, "mark");
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n2\n3\n" }],
+        [
+          "docker inspect",
+          {
+            stdout: [
+              `1\t/labrun-alive-control-plane\tlabrun-alive\trunning\t${mark("alive")}|/kind/labrun;`,
+              `2\t/labrun-orphan-control-plane\tlabrun-orphan\trunning\t${mark("orphan")}|/kind/labrun;`,
+              "3\t/labrun-e2e-other-control-plane\tlabrun-e2e-other\trunning\t/lib/modules|/lib/modules;",
+            ].join("\n"),
+          },
+        ],
+      ]);
+      const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
+      const dry = await gc({ store, kind, dryRun: true });
+      expect(dry).to.deep.equal({ clusters: ["labrun-orphan"], labs: ["lost"], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
+      expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
+      await gc({ store, kind });
+      expect(fake.lines()).to.include(`kind delete cluster --name labrun-orphan --kubeconfig ${path.join(dir, "labs", "orphan", "kubeconfig")}`);
+      expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(1);
+      expect((await store.list()).map((l) => l.name)).to.deep.equal(["alive"]);
+    });
+  });
+
+  describe("status", () => {
+    it("reports container state per lab and node readiness for one lab", async () => {
+      const w = world();
+      await start(w.options());
+      w.cluster.set(pod("x", "Pending"));
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n2\n" }],
+        ["docker inspect", { stdout: "1\t/labrun-beebox-cni-control-plane\tlabrun-beebox-cni\trunning\t\n2\t/labrun-beebox-cni-worker\tlabrun-beebox-cni\texited\t\n" }],
+      ]);
+      const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
+      const [all] = await status({ store, kind });
+      expect(all!.cluster).to.equal("partial");
+      const [one] = await status({ store, kind: w.kind, name: "beebox-cni", nodes: true, clientFactory: async () => w.cluster.client });
+      expect(one!.cluster).to.equal("missing"); // the world's runner lists no containers
+    });
+  });
+});
