@@ -5,12 +5,12 @@ import path from "node:path";
 import { InfraError, InterruptedError } from "../../../runner/errors.ts";
 import { addonImages, addonObjects, fillPlaceholders } from "../../../runner/lab/addons.ts";
 import type { LabEvent } from "../../../runner/lab/events.ts";
-import { evaluateWait, resolveNode, resolveNodes, runSteps, stepName, type StepContext } from "../../../runner/lab/steps.ts";
+import { evaluateWait, resolveNode, resolveNodes, runSteps, stepName, type NodeInfo, type StepContext } from "../../../runner/lab/steps.ts";
 import type { ClusterProvider } from "../../../runner/providers/provider.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 import { fakeClient, node, pod } from "./fakes.ts";
 
-const NODES = [
+const NODES: NodeInfo[] = [
   { name: "labrun-x-control-plane", labels: { "node-role.kubernetes.io/control-plane": "" } },
   { name: "labrun-x-worker", labels: {} },
   { name: "labrun-x-worker2", labels: {} },
