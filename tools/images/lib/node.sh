@@ -8,7 +8,8 @@
 
 # Images baked into the node: everything kubeadm pulls, the sandbox image of
 # kind's containerd config, and the images of the default CNI and storage
-# manifests (flannel; local-path-provisioner + the Debian image as its helper).
+# manifests (flannel; local-path-provisioner + the Debian image as its helper),
+# and labrun's kube-router firewall and probe images.
 node_image_names() {
   local c t
   for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
@@ -20,6 +21,9 @@ node_image_names() {
   echo "$FLANNEL_IMAGE"
   echo "$LOCAL_PATH_IMAGE"
   echo "$DEBIAN_IMAGE"
+  # labrun's own addon and probe, so that no cluster has to load them
+  echo "$KUBE_ROUTER_IMAGE"
+  echo "$PROBE_IMAGE"
 }
 
 node_key() {
@@ -33,11 +37,13 @@ image_node() {
   local key id n; key=$(node_key)
   image_cached "$NODE_IMAGE" "$key" && { step_cached; return; }
 
-  id=$(docker run -d --entrypoint=sleep --security-opt seccomp=unconfined \
+  # --init: a PID 1 that reaps containerd when we stop it
+  id=$(docker run -d --init --entrypoint=sleep --security-opt seccomp=unconfined \
     --name "labrun-node-build-$$" "$BASE_IMAGE" infinity)
   # shellcheck disable=SC2064
   trap "docker rm -f -v $id >/dev/null 2>&1 || true" EXIT
-  in_node() { docker exec -i "$id" "$@"; }
+  in_node() { docker exec "$id" "$@"; }       # no stdin (safe inside read loops)
+  in_node_i() { docker exec -i "$id" "$@"; }  # with stdin
 
   echo "copying kubeadm, kubelet, kubectl"
   for n in kubeadm kubelet kubectl; do
@@ -45,7 +51,7 @@ image_node() {
     in_node chown root:root "/usr/bin/$n"
     in_node chmod 0755 "/usr/bin/$n"
   done
-  printf '%s' "$K8S_VERSION" | in_node sh -c 'cat >/kind/version'
+  printf '%s' "$K8S_VERSION" | in_node_i sh -c 'cat >/kind/version'
 
   echo "checking that the node will hold every image kubeadm and containerd need"
   local have required sandbox missing=""
@@ -60,23 +66,25 @@ image_node() {
 
   echo "writing /kind/manifests (default CNI: flannel; default storage: local-path)"
   in_node mkdir -p /kind/manifests
-  in_node sh -c 'cat >/kind/manifests/default-cni.yaml' <"$IMAGES_DIR/manifests/flannel.yaml"
-  in_node sh -c 'cat >/kind/manifests/default-storage.yaml' <"$IMAGES_DIR/manifests/default-storage.yaml"
+  in_node_i sh -c 'cat >/kind/manifests/default-cni.yaml' <"$IMAGES_DIR/manifests/flannel.yaml"
+  in_node_i sh -c 'cat >/kind/manifests/default-storage.yaml' <"$IMAGES_DIR/manifests/default-storage.yaml"
 
   echo "importing images into containerd"
   in_node bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
   in_node bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done; ctr version'
-  while read -r n; do
+  local names; mapfile -t names < <(node_image_names)
+  for n in "${names[@]}"; do
     echo "  $n"
-    docker save "$n" | in_node ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -
+    docker save "$n" | in_node_i ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -
     # kind's builder imports with --label=io.cri-containerd.pinned=pinned (a
     # containerd 2 flag); containerd 1.6's ctr sets the label afterwards
-    in_node ctr --namespace=k8s.io images label "$n" io.cri-containerd.pinned=pinned >/dev/null
-  done < <(node_image_names)
+    in_node ctr --namespace=k8s.io images label "$(normalize_ref "$n")" io.cri-containerd.pinned=pinned >/dev/null
+  done
   local listed; listed=$(in_node ctr --namespace=k8s.io images list -q)
-  while read -r n; do
+  for n in "${names[@]}"; do
     grep -qxF "$(normalize_ref "$n")" <<<"$listed" || die "$n missing after import; have: $listed"
-  done < <(node_image_names)
+  done
+  echo "$listed"
   in_node pkill -x containerd
   in_node bash -c 'for i in $(seq 1 30); do pgrep -x containerd >/dev/null || exit 0; sleep 1; done; exit 1'
   in_node rm -rf /tmp/containerd.log
