@@ -253,7 +253,7 @@ section{background:var(--card);border:1px solid var(--line);border-radius:10px;p
 .skipped .status{color:var(--skip)}.skipped .icon{background:var(--skip)}
 .error .status{color:var(--err)}.error .icon{background:var(--err)}
 .title{font-weight:600;overflow-wrap:anywhere}
-.title .id{font-weight:400;color:var(--muted);font-size:.8em}
+.title .id{font-weight:400;color:var(--muted);font-size:.8em;white-space:nowrap}
 .pts{white-space:nowrap;font-variant-numeric:tabular-nums;font-weight:600}
 .minibar{display:inline-block;width:48px;height:6px;border-radius:3px;background:var(--code);vertical-align:middle;overflow:hidden}
 .minibar span{display:block;height:100%;background:var(--pass)}
