@@ -482,7 +482,11 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     const record = await readRecord(path.join(labDir, "lab.json"));
     if (record && record.cluster === cluster) continue; // its lab exists (here or in another state directory)
     result.clusters.push(cluster);
-    if (!options.dryRun) await step(onEvent, "gc", `delete cluster ${cluster}`, () => kind.delete(cluster, { kubeconfigPath: path.join(labDir, "kubeconfig") }));
+    if (!options.dryRun) {
+      // Hand kind the lab's kubeconfig only if the lab's directory is still there (kind would recreate it for its lock file).
+      const kubeconfigPath = (await exists(labDir)) ? path.join(labDir, "kubeconfig") : undefined;
+      await step(onEvent, "gc", `delete cluster ${cluster}`, () => kind.delete(cluster, kubeconfigPath ? { kubeconfigPath } : {}));
+    }
   }
 
   for (const lab of labs) {
@@ -498,6 +502,13 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     }
   }
   return result;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readRecord(file: string): Promise<LabRecord | undefined> {
