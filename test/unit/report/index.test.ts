@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as report from "../../../runner/report/index.ts";
 import { formatFromFile, isReportFormat, renderReport, REPORT_FORMATS } from "../../../runner/report/index.ts";
-import { mixed } from "./fixtures.ts";
+import { makeReport, mixed } from "./fixtures.ts";
 
 describe("report/index", () => {
   it("renders every format, each by its own renderer", () => {
@@ -19,6 +19,13 @@ describe("report/index", () => {
     const before = structuredClone(mixed);
     for (const format of REPORT_FORMATS) expect(renderReport(mixed, format)).to.equal(renderReport(mixed, format));
     expect(mixed).to.deep.equal(before);
+  });
+
+  it("renders a report without checks in every format", () => {
+    const empty = makeReport({ scenario: { name: "empty", title: "No checks" }, checks: [] });
+    expect(renderReport(empty, "text")).to.include("(no checks)").and.include("score 0/0 (100%) — 0 passed, 0 failed, 0 skipped — PASS (pass mark 100%)");
+    for (const format of REPORT_FORMATS) expect(renderReport(empty, format), format).to.be.a("string").and.not.equal("");
+    expect(renderReport(empty, "junit")).to.include('tests="0"');
   });
 
   it("formatFromFile picks the format by extension", () => {

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { validateXML } from "xmllint-wasm";
 import { renderJunit, xmlAttr, xmlText } from "../../../runner/report/junit.ts";
-import { allPassed, FIXTURES, mixed, network } from "./fixtures.ts";
+import { allPassed, FIXTURES, makeReport, mixed, network } from "./fixtures.ts";
+
+const empty = makeReport({ scenario: { name: "empty", title: "No checks" }, checks: [] });
 
 /** The Jenkins xunit-plugin JUnit schema (see test/fixtures/junit/README.md). */
 const XSD = readFileSync(fileURLToPath(new URL("../../fixtures/junit/junit-10.xsd", import.meta.url)), "utf8");
@@ -21,6 +23,8 @@ describe("report/junit", function () {
       expect(await xsdErrors(renderJunit(report)), name).to.deep.equal([]);
     }
     expect(await xsdErrors(renderJunit([allPassed, mixed, network]))).to.deep.equal([]);
+    expect(await xsdErrors(renderJunit(empty))).to.deep.equal([]);
+    expect(await xsdErrors(renderJunit([]))).to.deep.equal([]);
   });
 
   it("the XSD check rejects broken documents (it can fail)", async () => {
