@@ -267,7 +267,7 @@ class Engine {
       // Report the last thing the check saw; a later error is noted, not hidden.
       const o = lastObserved.observation;
       const evidence = [...o.evidence];
-      if (lastError && lastError.at > lastObserved.at) evidence.push({ label: "last attempt", observed: `could not evaluate: ${lastError.message}` });
+      if (lastError && lastError.at > lastObserved.at) evidence.push({ label: "last attempt", observed: lastError.message });
       return done("failed", o.message + limitNote, evidence, o.connectivity);
     }
     return done("error", (lastError?.message ?? "could not be evaluated") + limitNote, lastError?.evidence ?? [], lastError?.connectivity);
