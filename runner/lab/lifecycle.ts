@@ -108,7 +108,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
     throw new UsageError(`lab "${name}" already exists`, { hint: `run \`labrun down ${name}\` first, or pick another name with \`--name\`` });
   }
   const existing = options.existing;
-  const provider: ClusterProvider = existing ? new KubeconfigProvider({ ...existing, env }) : (options.kind ?? new KindProvider({ env }));
+  const provider: ClusterProvider = existing ? new KubeconfigProvider({ env, ...(existing.kubeconfig ? { kubeconfigPath: existing.kubeconfig } : {}), ...(existing.context ? { context: existing.context } : {}) }) : (options.kind ?? new KindProvider({ env }));
   const kind = provider instanceof KindProvider ? provider : undefined;
   const cluster = kind ? clusterNameFor(name) : (await provider.list())[0]!;
   const nodeImage = kind ? nodeImageFor(scenario.spec.cluster, env) : undefined;

@@ -211,6 +211,24 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(after.contexts).to.deep.equal([]);
   });
 
+  it("start on an existing cluster (kubeconfig provider): nothing created, the lab gets its own minimal kubeconfig; down forgets it", async () => {
+    const w = world();
+    const source = path.join(dir, "pool.kubeconfig");
+    await writeFile(
+      source,
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: pool-1\n  cluster: {server: 'https://10.0.0.1:6443'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: seat-7\n  context: {cluster: pool-1, user: u}\ncurrent-context: seat-7\n",
+    );
+    const result = await start(w.options({ name: "seat-7", existing: { kubeconfig: source } }));
+    expect(w.fake.calls, "no kind or docker command").to.have.length(0);
+    expect(result.lab).to.include({ provider: "kubeconfig", cluster: "pool-1", context: "seat-7", status: "ready" });
+    const own = parse(await readFile(result.lab.kubeconfig, "utf8")) as { contexts: { name: string }[] };
+    expect(own.contexts.map((c) => c.name)).to.deep.equal(["seat-7"]);
+    expect(w.events.some((e) => e.type === "warning" && e.message.includes("must be able to pull"))).to.equal(true);
+    const gone = await down({ name: "seat-7", store, kind: w.kind });
+    expect(gone).to.deep.equal({ name: "seat-7", found: true, clusterDeleted: false });
+    expect(w.fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
+  });
+
   describe("down", () => {
     it("deletes the cluster and forgets the lab; a second down is a no-op", async () => {
       const w = world([["docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni", { stdout: "c1\n" }]]);
