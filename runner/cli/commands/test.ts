@@ -1,0 +1,83 @@
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { ExitCode, UsageError } from "../../errors.ts";
+import { testScenarios, type ScenarioTestResult } from "../../lab/scenario-test.ts";
+import { allPassed, renderTestResults, TEST_FORMATS, type TestFormat } from "../../report/scenario-test.ts";
+import { findScenarioFiles, scenarioRoots } from "../../scenario/load.ts";
+import { bool, list, str, type Command } from "../command.ts";
+import { progress } from "../lab-progress.ts";
+import { displayPath, useColor } from "../output.ts";
+import { outputFormat } from "../report-output.ts";
+
+const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit", ".md": "markdown", ".txt": "text" };
+
+const command: Command = {
+  name: "test",
+  summary: "Prove scenarios on real clusters: broken at start, fixed by the solution, shortcuts fail.",
+  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [-o FORMAT] [--report FILE]",
+  description: `For each scenario (default: all), on fresh kind clusters:
+  broken state  start it and grade: exactly the checks in broken.failing fail;
+  solution      apply the reference solution and grade: full marks;
+  shortcuts     each declared shortcut on a fresh cluster: it does not pass.
+Every phase runs and is reported even when an earlier one fails. Clusters are
+deleted afterwards (--keep-on-failure keeps those of failed runs).
+Exit code 0 when every scenario passes, 1 when one fails, 3 when a lab could not start.
+With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
+  options: {
+    "keep-on-failure": { type: "boolean", description: "Keep the clusters of failed runs for debugging." },
+    concurrency: { type: "string", value: "N", description: "Clusters at once across runs.", default: "1" },
+    output: { type: "string", short: "o", value: "FORMAT", description: `Results on stdout: ${TEST_FORMATS.join(", ")}.`, default: "text" },
+    report: { type: "string", multiple: true, value: "FILE", description: "Also write the results to FILE (.xml JUnit, .md, .json, .txt)." },
+  },
+  args: { min: 0, max: Infinity },
+  async run(args, io) {
+    const format = outputFormat(args, TEST_FORMATS, "test");
+    const concurrency = Number(str(args, "concurrency"));
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new UsageError(`--concurrency must be a whole number from 1 to 8 (found "${str(args, "concurrency")}")`);
+    const files = list(args, "report").map((file) => {
+      const fmt = EXTENSIONS[path.extname(file).toLowerCase()];
+      if (!fmt) throw new UsageError(`cannot tell the format of "${file}" from its extension`, { hint: "use .xml (JUnit), .md, .json or .txt" });
+      return { path: path.resolve(io.cwd, file), format: fmt };
+    });
+    const refs = args.positionals.length ? args.positionals : await findScenarioFiles(scenarioRoots({ cwd: io.cwd }));
+    if (refs.length === 0) throw new UsageError("no scenarios to test", { hint: "pass scenario names or folders" });
+
+    const shown = progress(io, { debug: bool(args, "debug") });
+    let results: ScenarioTestResult[];
+    try {
+      results = await testScenarios(refs, {
+        cwd: io.cwd,
+        env: io.env,
+        signal: io.signal,
+        concurrency,
+        keepOnFailure: bool(args, "keep-on-failure"),
+        onEvent: (event) => {
+          if (event.type === "run-start") io.stderr.write(`── ${event.scenario}: ${event.run === "main" ? "broken state and solution" : `shortcut ${event.run}`} (lab ${event.lab})\n`);
+          else if (event.type === "lab") {
+            if (event.event.type !== "log" || bool(args, "debug")) shown.listener(event.event);
+          } else if (event.type === "phase-end") {
+            shown.stop();
+            io.stderr.write(`${event.phase.status === "passed" ? "✓" : event.phase.status === "failed" ? "✗" : "!"} ${event.scenario}: ${event.phase.name}: ${event.phase.message}\n`);
+          }
+        },
+      });
+    } finally {
+      shown.stop();
+    }
+
+    io.stdout.write(renderTestResults(results, format, { color: format === "text" && useColor(io.stdout, io.env) }));
+    for (const file of files) {
+      await mkdir(path.dirname(file.path), { recursive: true });
+      await writeFile(file.path, renderTestResults(results, file.format));
+      io.stderr.write(`wrote ${file.format} results to ${displayPath(file.path, io)}\n`);
+    }
+    const summary = io.env.GITHUB_STEP_SUMMARY;
+    if (summary && io.env.LABRUN_STEP_SUMMARY !== "0") {
+      await appendFile(summary, renderTestResults(results, "markdown") + "\n").catch((e: unknown) => io.stderr.write(`warning: could not append to GITHUB_STEP_SUMMARY: ${String(e)}\n`));
+    }
+    if (allPassed(results)) return ExitCode.ok;
+    return results.some((r) => r.phases.some((p) => p.status === "error")) ? ExitCode.infrastructure : ExitCode.checksFailed;
+  },
+};
+
+export default command;

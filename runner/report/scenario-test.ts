@@ -1,0 +1,114 @@
+/**
+ * Renderers for `labrun test` results: pure functions of ScenarioTestResult[].
+ *
+ *   text      a line per phase, details under failures, a summary line
+ *   json      the results (each phase with its grade report)
+ *   junit     a testsuite per scenario, a testcase per phase
+ *   markdown  a table per scenario for job summaries and PR comments
+ */
+import type { PhaseResult, PhaseStatus, ScenarioTestResult } from "../lab/scenario-test.ts";
+import { formatDuration, sanitize } from "./format.ts";
+import { xmlAttr, xmlText } from "./junit.ts";
+
+export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
+export type TestFormat = (typeof TEST_FORMATS)[number];
+
+const SYMBOL: Record<PhaseStatus, string> = { passed: "✓", failed: "✗", error: "!" };
+const EMOJI: Record<PhaseStatus, string> = { passed: "✅", failed: "❌", error: "⚠️" };
+
+export function renderTestResults(results: readonly ScenarioTestResult[], format: TestFormat, options: { color?: boolean } = {}): string {
+  switch (format) {
+    case "text":
+      return text(results, options.color === true);
+    case "json":
+      return JSON.stringify({ apiVersion: "labrun.dev/v1alpha1", kind: "ScenarioTestResults", passed: allPassed(results), results }, null, 2) + "\n";
+    case "junit":
+      return junit(results);
+    case "markdown":
+      return markdown(results);
+  }
+}
+
+export function allPassed(results: readonly ScenarioTestResult[]): boolean {
+  return results.every((r) => r.status === "passed");
+}
+
+export function testSummaryLine(results: readonly ScenarioTestResult[]): string {
+  const phases = results.flatMap((r) => r.phases);
+  const count = (s: PhaseStatus) => phases.filter((p) => p.status === s).length;
+  const bad = results.filter((r) => r.status !== "passed").length;
+  return `${results.length - bad}/${results.length} scenario${results.length === 1 ? "" : "s"} passed — ${count("passed")} phase${count("passed") === 1 ? "" : "s"} passed, ${count("failed")} failed, ${count("error")} errors — ${bad ? "FAIL" : "PASS"}`;
+}
+
+function text(results: readonly ScenarioTestResult[], color: boolean): string {
+  const paint = (code: number, s: string) => (color ? `\u001b[${code}m${s}\u001b[39m` : s);
+  const tone: Record<PhaseStatus, number> = { passed: 32, failed: 31, error: 33 };
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${formatDuration(r.durationMs)})`);
+    for (const p of r.phases) {
+      out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${formatDuration(p.durationMs)})`);
+      for (const d of p.details) out.push(`        ${sanitize(d)}`);
+    }
+    for (const lab of r.kept) out.push(`    kept lab ${lab} for debugging: \`labrun shell ${lab}\`, then \`labrun down ${lab}\``);
+  }
+  out.push("", testSummaryLine(results));
+  return out.join("\n") + "\n";
+}
+
+function junit(results: readonly ScenarioTestResult[]): string {
+  const phases = results.flatMap((r) => r.phases);
+  const attrs = (o: Record<string, string | number>) =>
+    Object.entries(o)
+      .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+      .join("");
+  const seconds = (ms: number) => (Math.max(0, Math.round(ms)) / 1000).toFixed(3);
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  out.push(
+    `<testsuites${attrs({
+      name: "labrun test",
+      tests: phases.length,
+      failures: phases.filter((p) => p.status === "failed").length,
+      errors: phases.filter((p) => p.status === "error").length,
+      time: seconds(results.reduce((n, r) => n + r.durationMs, 0)),
+    })}>`,
+  );
+  for (const r of results) {
+    out.push(
+      `  <testsuite${attrs({
+        name: r.scenario,
+        tests: r.phases.length,
+        failures: r.phases.filter((p) => p.status === "failed").length,
+        errors: r.phases.filter((p) => p.status === "error").length,
+        skipped: 0,
+        time: seconds(r.durationMs),
+      })}>`,
+    );
+    for (const p of r.phases) {
+      out.push(`    <testcase${attrs({ classname: r.scenario, name: p.name, time: seconds(p.durationMs) })}>`);
+      const body = xmlText([p.message, ...p.details].join("\n"));
+      if (p.status === "failed") out.push(`      <failure${attrs({ message: p.message, type: "ScenarioTestFailed" })}>${body}</failure>`);
+      if (p.status === "error") out.push(`      <error${attrs({ message: p.message, type: "ScenarioTestError" })}>${body}</error>`);
+      out.push(`      <system-out>${xmlText(p.message)}</system-out>`);
+      out.push("    </testcase>");
+    }
+    out.push("  </testsuite>");
+  }
+  out.push("</testsuites>");
+  return out.join("\n") + "\n";
+}
+
+function markdown(results: readonly ScenarioTestResult[]): string {
+  const esc = (s: string) => sanitize(s).replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!).replace(/\|/g, "\\|");
+  const out: string[] = [`## ${allPassed(results) ? "✅" : "❌"} labrun test`, "", testSummaryLine(results), ""];
+  for (const r of results) {
+    out.push(`### ${EMOJI[r.status]} \`${esc(r.scenario)}\`: ${esc(r.title)}`, "", "| | Phase | Result | Time |", "|---|---|---|---|");
+    for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${formatDuration(p.durationMs)} |`);
+    const failed = r.phases.filter((p: PhaseResult) => p.status !== "passed" && p.details.length);
+    for (const p of failed) {
+      out.push("", `<details><summary>${esc(p.name)}: details</summary>`, "", "```text", ...p.details.map((d) => sanitize(d).replace(/```/g, "ˋˋˋ")), "```", "", "</details>");
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
