@@ -66,6 +66,12 @@ export interface EngineOptions {
   attemptGraceMs?: number;
   /** Deadline for the pings that tell an unreachable cluster from a failed request (default 5 s). */
   pingTimeoutMs?: number;
+  /**
+   * Ids of checks to evaluate once, without polling (a snapshot): `labrun start`
+   * uses it to verify the broken state, where the checks listed in
+   * `broken.failing` are expected to fail and need not wait out their timeouts.
+   */
+  once?: readonly string[];
 }
 
 type AttemptOutcome =
@@ -211,7 +217,8 @@ class Engine {
     const timeoutMs = check.timeout ? parseDuration(check.timeout) : (this.#o.defaultTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
     const intervalMs = Math.max(1, check.interval ? parseDuration(check.interval) : (this.#o.defaultIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS));
     const consistentlyMs = check.consistently ? parseDuration(check.consistently) : undefined;
-    const end = Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
+    const once = this.#o.once?.includes(check.id) === true;
+    const end = once ? started : Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
     const cappedByGrade = this.#gradeDeadline < started + (consistentlyMs ?? timeoutMs);
 
     let attempts = 0;
@@ -234,7 +241,7 @@ class Engine {
       if (outcome.type === "observed") {
         lastObserved = outcome;
         const o = outcome.observation;
-        if (consistentlyMs !== undefined) {
+        if (consistentlyMs !== undefined && !once) {
           if (!o.ok) {
             const when = formatDuration(outcome.at - started);
             return done("failed", `did not hold for ${formatDuration(consistentlyMs)}: after ${when}, ${o.message}`, o.evidence, o.connectivity);
@@ -256,7 +263,7 @@ class Engine {
     }
 
     const limitNote = cappedByGrade ? ` (the grade's time limit cut it short)` : "";
-    if (consistentlyMs !== undefined) {
+    if (consistentlyMs !== undefined && !once) {
       if (lastObserved) {
         const o = lastObserved.observation;
         return done("passed", `held for ${formatDuration(Math.min(elapsed(), consistentlyMs))} (${attempts} attempts): ${o.message}${limitNote}`, o.evidence, o.connectivity);

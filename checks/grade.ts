@@ -67,3 +67,28 @@ export async function grade(options: GradeOptions): Promise<Report> {
   emit({ type: "grade-finished", report });
   return report;
 }
+
+/**
+ * The ids of the checks that do not pass right now, for `labrun start`'s
+ * broken-state verification (runner/lab/lifecycle.ts looks this export up).
+ * The checks the scenario lists in `broken.failing` are evaluated once (they
+ * are expected to fail; a snapshot is enough); the others poll as usual,
+ * since they must pass.
+ */
+export async function failingChecks(ctx: {
+  loaded: ScenarioSource;
+  lab: { name: string; cluster: string; provider: string };
+  client: ClusterClient;
+  signal?: AbortSignal;
+  onEvent?: (event: GradeEvent) => void;
+}): Promise<string[]> {
+  const report = await grade({
+    scenario: ctx.loaded,
+    client: ctx.client,
+    lab: { name: ctx.lab.name, cluster: ctx.lab.cluster, provider: ctx.lab.provider },
+    once: ctx.loaded.scenario.spec.broken.failing,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+  });
+  return report.checks.filter((c) => c.status !== "passed").map((c) => c.id);
+}

@@ -273,6 +273,10 @@ export class KubeClusterClient implements ClusterClient {
   }
 
   #mapError(error: unknown, what: string, timedOutAfter: number | undefined): Error {
+    if (error instanceof ApiException && error.code === 404 && /^Failed to fetch resource metadata/.test(error.message)) {
+      // discovery of the apiVersion answered 404: the group/version is not served
+      return new Error(`Unrecognized API version and kind: ${error.message}`, { cause: error });
+    }
     if (error instanceof ApiException) {
       const body = error.body as { message?: string; reason?: string } | string | undefined;
       const message = typeof body === "object" && body?.message ? body.message : typeof body === "string" && body ? body.slice(0, 300) : `HTTP ${error.code}`;
