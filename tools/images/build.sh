@@ -8,6 +8,7 @@
 #   tools/images/build.sh                  # build (or reuse) everything
 #   tools/images/build.sh --only node      # a subset; dependencies are included
 #   tools/images/build.sh --list           # targets, in build order
+#   tools/images/build.sh --rebuild        # ignore all cached results (also docker's layer cache)
 #
 # Results are cached under ${LABRUN_CACHE:-$HOME/.cache/labrun}, keyed by version
 # and a hash of the recipe files; a warm run only checks keys. One status line
@@ -69,8 +70,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=${2:?--only needs a target}; shift 2 ;;
     --only=*) only=${1#--only=}; shift ;;
+    --rebuild) export LABRUN_REBUILD=1; shift ;;
     --list) printf '%s\n' "$TARGETS" | awk -F'|' 'NF { printf "%-18s deps: %s\n", $1, $2 }'; exit 0 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
 done

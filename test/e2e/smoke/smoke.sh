@@ -199,8 +199,8 @@ WEB_IP=$(k get pod web -o jsonpath='{.status.podIP}')
 WEB_SVC_IP=$(k get service web -o jsonpath='{.spec.clusterIP}')
 pass
 
-http_ok() { k exec client -- curl -sS -m 5 "http://$1/" | grep -q '<title>Welcome to nginx!</title>'; }
-http_fails() { ! k exec client -- curl -sS -m 3 -o /dev/null "http://$1/"; }
+http_ok() { k exec client -c curl -- curl -sS -m 5 "http://$1/" 2>/dev/null | grep -q '<title>Welcome to nginx!</title>'; }
+http_fails() { ! k exec client -c curl -- curl -sS -m 3 -o /dev/null "http://$1/" 2>/dev/null; }
 
 begin "worker pod reaches the nginx pod over HTTP (http://$WEB_IP/)"
 poll 60 http_ok "$WEB_IP" || fail "no 'Welcome to nginx!' from http://$WEB_IP/"
@@ -208,22 +208,23 @@ pass
 
 # --- DNS --------------------------------------------------------------------------------------
 coredns_ready() { [ "$(k -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}')" = 2 ]; }
-resolves_to() { [ "$(k exec client -- dig +short +time=2 +tries=1 "$1" | tail -1)" = "$2" ]; }
+resolves_to() { [ "$(k exec client -c curl -- dig +short +time=2 +tries=1 "$1" | tail -1)" = "$2" ]; }
 
 begin "CoreDNS ready; pod DNS name ${WEB_IP//./-}.default.pod.cluster.local resolves"
 poll 120 coredns_ready || fail "coredns not ready"
 poll 30 resolves_to "${WEB_IP//./-}.default.pod.cluster.local" "$WEB_IP" \
-  || fail "got '$(k exec client -- dig +short "${WEB_IP//./-}.default.pod.cluster.local" 2>&1)', want $WEB_IP"
+  || fail "got '$(k exec client -c curl -- dig +short "${WEB_IP//./-}.default.pod.cluster.local" 2>&1)', want $WEB_IP"
 pass
 
 begin "Service name web.default.svc.cluster.local resolves and serves HTTP"
 poll 30 resolves_to web.default.svc.cluster.local "$WEB_SVC_IP" \
-  || fail "got '$(k exec client -- dig +short web.default.svc.cluster.local 2>&1)', want $WEB_SVC_IP"
+  || fail "got '$(k exec client -c curl -- dig +short web.default.svc.cluster.local 2>&1)', want $WEB_SVC_IP"
 poll 30 http_ok web || fail "no 'Welcome to nginx!' from http://web/ (search path + kube-proxy)"
 pass
 
 # --- labrun-probe as an ephemeral container ----------------------------------------------------
-probe() { k exec client -c probe -- labrun-probe "$@"; }
+# stdout: the probe's JSON line; kubectl's "command terminated with exit code 1" is dropped
+probe() { k exec client -c probe -- labrun-probe "$@" 2>/dev/null; }
 probe_running() { [ -n "$(k get pod client -o jsonpath='{.status.ephemeralContainerStatuses[?(@.name=="probe")].state.running.startedAt}')" ]; }
 
 begin "labrun-probe ephemeral container: http, dns and tcp probes succeed"

@@ -23,6 +23,10 @@ export PATH="$CACHE_BIN:/usr/local/go/bin:$PATH"
 # Plain `docker build` (no BuildKit): Dockerfiles here only use local base images.
 export DOCKER_BUILDKIT=0
 
+# LABRUN_REBUILD=1 (build.sh --rebuild): ignore every cached result (binaries,
+# images, tarballs) and build with `docker build --no-cache`.
+LABRUN_REBUILD=${LABRUN_REBUILD:-}
+
 log() { printf '%s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -58,14 +62,16 @@ step_cached() { echo cached >"$STEP_MARK"; }
 # or directory under tools/images is hashed by file names and contents; any
 # other ITEM (a version, a flag string, another key) is hashed as a string.
 # Keys are explicit on purpose: a change to one recipe rebuilds only what
-# depends on it (a flannel bump must not relink Kubernetes).
+# depends on it (a flannel bump must not relink Kubernetes). Paths inside the
+# cache (binary directories, named by version and key) are hashed without the
+# cache's location, so keys do not depend on $LABRUN_CACHE.
 recipe_hash() {
   local item
   for item in "$@"; do
     if [ -e "$IMAGES_DIR/$item" ]; then
       (cd "$IMAGES_DIR" && find "$item" -type f ! -name '*.log' -print0 | sort -z | xargs -0 sha256sum)
     else
-      printf 'str %s\n' "$item"
+      printf 'str %s\n' "${item#"$LABRUN_CACHE"/}"
     fi
   done | sha256sum | cut -c1-12
 }

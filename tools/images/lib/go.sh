@@ -6,6 +6,7 @@
 # have_all DIR FILE...: true when DIR holds every FILE (executable).
 have_all() {
   local dir=$1 f; shift
+  [ -z "$LABRUN_REBUILD" ] || return 1
   for f in "$@"; do [ -x "$dir/$f" ] || return 1; done
 }
 
@@ -16,7 +17,7 @@ moddir() { go mod download -json "$1" | jq -er .Dir; }
 
 # --- kind --------------------------------------------------------------------
 build_kind() {
-  if [ -x "$CACHE_BIN/kind" ] && "$CACHE_BIN/kind" version | grep -q "kind $KIND_VERSION "; then
+  if [ -z "$LABRUN_REBUILD" ] && [ -x "$CACHE_BIN/kind" ] && "$CACHE_BIN/kind" version | grep -q "kind $KIND_VERSION "; then
     step_cached; return
   fi
   GOFLAGS= GOBIN="$CACHE_BIN" go install -trimpath "sigs.k8s.io/kind@$KIND_VERSION"

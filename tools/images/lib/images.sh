@@ -13,6 +13,7 @@ image_tar() { printf '%s/%s-%s.tar' "$CACHE_IMAGES" "$(slug "$1")" "$2"; }
 # the tarball cache if needed).
 image_cached() {
   local name=$1 key=$2 tar
+  [ -z "$LABRUN_REBUILD" ] || return 1
   [ "$(image_key_of "$name")" = "$key" ] && return 0
   tar=$(image_tar "$name" "$key")
   if [ -f "$tar" ]; then
@@ -44,7 +45,7 @@ context() {
 # docker_build NAME KEY CONTEXT [docker build args...]
 docker_build() {
   local name=$1 key=$2 ctx=$3; shift 3
-  docker build --label "labrun.key=$key" -t "$name" "$@" "$ctx"
+  docker build ${LABRUN_REBUILD:+--no-cache} --label "labrun.key=$key" -t "$name" "$@" "$ctx"
   docker image inspect -f '{{.Size}}' "$name" | awk -v n="$name" '{ printf "%s: %.1f MB\n", n, $1 / 1e6 }'
 }
 
