@@ -70,6 +70,8 @@ export interface StartOptions extends LifecycleOptions {
   probes?: PreflightProbes;
   /** How long nodes may take to register after the cluster is created (default 120 s). */
   nodesTimeoutMs?: number;
+  /** Load images while kind starts the cluster (after its "Preparing nodes" step; default true). */
+  overlapImageLoad?: boolean;
   /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
   settleMs?: number;
   /**
@@ -147,6 +149,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
 
   let client: LabClient | undefined;
   let created = false;
+  let earlyLoad: Promise<{ ok: true; durationMs: number } | { ok: false; error: string }> | undefined;
   try {
     if (kind) {
       const markDir = path.join(store.labDir(name), "mark");
@@ -155,15 +158,24 @@ export async function start(options: StartOptions): Promise<StartResult> {
       const config = renderKindConfig(scenario.spec.cluster, { markDir });
       await step(onEvent, "cluster", `create cluster ${cluster}`, async () => {
         created = true; // from here on a failure may leave containers behind
-        await kind.create({
-          name: cluster,
-          nodeImage: nodeImage!,
-          config,
-          kubeconfigPath: kubeconfig,
-          ...(signal ? { signal } : {}),
-          ...(options.retain ? { retain: true } : {}),
-          onOutput: (line) => onEvent?.({ type: "log", phase: "cluster", line }),
-        });
+        try {
+          await kind.create({
+            name: cluster,
+            nodeImage: nodeImage!,
+            config,
+            kubeconfigPath: kubeconfig,
+            ...(signal ? { signal } : {}),
+            ...(options.retain ? { retain: true } : {}),
+            onOutput: (line) => {
+              onEvent?.({ type: "log", phase: "cluster", line });
+              // The node containers run once kind has prepared them: load images while kubeadm works.
+              if (!earlyLoad && images.length && options.overlapImageLoad !== false && /✓ Preparing nodes/.test(line)) earlyLoad = timedLoad(kind, cluster, images, signal);
+            },
+          });
+        } catch (error) {
+          await earlyLoad; // never delete nodes under a running `kind load`
+          throw error;
+        }
       }, () => nodeImage);
     } else {
       await step(onEvent, "cluster", `use context ${lab.context}`, async () => {
@@ -179,7 +191,15 @@ export async function start(options: StartOptions): Promise<StartResult> {
     });
 
     if (kind && images.length) {
-      await step(onEvent, "images", `load ${images.length} image${images.length === 1 ? "" : "s"}`, () => kind.loadImages(cluster, images, signal ? { signal } : {}), () => images.map(shortImage).join(", "));
+      const what = `load ${images.length} image${images.length === 1 ? "" : "s"}`;
+      const early = earlyLoad ? await earlyLoad : undefined;
+      if (early?.ok) {
+        onEvent?.({ type: "step-start", phase: "images", name: what });
+        onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${images.map(shortImage).join(", ")} (while the cluster started)` });
+      } else {
+        if (early && !early.ok) onEvent?.({ type: "log", phase: "images", line: `loading images during create failed (${early.error}); loading again` });
+        await step(onEvent, "images", what, () => kind.loadImages(cluster, images, signal ? { signal } : {}), () => images.map(shortImage).join(", "));
+      }
     } else if (!kind && scenario.spec.images?.length) {
       onEvent?.({ type: "warning", message: `the cluster must be able to pull: ${scenario.spec.images.join(", ")}` });
     }
@@ -233,6 +253,17 @@ export async function start(options: StartOptions): Promise<StartResult> {
     throw error;
   } finally {
     await client?.close?.().catch(() => undefined);
+  }
+}
+
+/** `kind load` that never rejects: resolves with its duration or its error. */
+async function timedLoad(kind: KindProvider, cluster: string, images: string[], signal?: AbortSignal): Promise<{ ok: true; durationMs: number } | { ok: false; error: string }> {
+  const t0 = performance.now();
+  try {
+    await kind.loadImages(cluster, images, signal ? { signal } : {});
+    return { ok: true, durationMs: Math.round(performance.now() - t0) };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
 }
 

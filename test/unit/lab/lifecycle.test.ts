@@ -174,14 +174,33 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(await store.list()).to.deep.equal([]);
   });
 
-  it("start: without the checks engine the broken-state check is reported as skipped", async () => {
+  it("start: verifyBroken false hands over without grading", async () => {
     const w = world();
     const loaded = await loadScenario(SCENARIO);
-    const result = await start(w.options({ scenario: loaded, gradeFailing: undefined, verifyBroken: true }));
-    // gradeFailing undefined → the default; when checks/grade.ts has no adapter, the step is skipped
-    const verify = w.events.find((e) => e.type === "step-end" && e.phase === "verify") as Extract<LabEvent, { type: "step-end" }>;
-    expect(verify.status === "skipped" || verify.status === "ok").to.equal(true);
-    expect(result.brokenVerified).to.equal(verify.status === "ok");
+    let graded = false;
+    const result = await start(w.options({ scenario: loaded, verifyBroken: false, gradeFailing: async () => ((graded = true), []) }));
+    expect(graded).to.equal(false);
+    expect(result.brokenVerified).to.equal(false);
+    expect(w.events.some((e) => e.type === "step-end" && e.phase === "verify")).to.equal(false);
+  });
+
+  it("start: images load while kind starts the cluster when kind reports its nodes prepared", async () => {
+    const w = world([
+      [
+        "kind create",
+        async (call) => {
+          call.options.onLine?.(" ✓ Preparing nodes 📦 📦  ");
+          await new Promise((r) => setTimeout(r, 20));
+          return {};
+        },
+      ],
+    ]);
+    await start(w.options());
+    const lines = w.fake.lines();
+    expect(lines.findIndex((l) => l.startsWith("kind load"))).to.be.lessThan(lines.findIndex((l) => l.includes("readyz")));
+    const load = w.events.find((e) => e.type === "step-end" && e.phase === "images") as Extract<LabEvent, { type: "step-end" }>;
+    expect(load.detail).to.contain("(while the cluster started)");
+    expect(lines.filter((l) => l.startsWith("kind load"))).to.have.length(1);
   });
 
   it("start --merge-kubeconfig adds a labrun-<lab> context without switching an existing current-context", async () => {
