@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "../../../checks/engine.ts";
-import { grade } from "../../../checks/grade.ts";
+import { failingChecks, grade } from "../../../checks/grade.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { InfraError, ScenarioError } from "../../../runner/errors.ts";
 import { reportProblems } from "../../../runner/report/validate.ts";
@@ -190,6 +190,30 @@ describe("check engine", () => {
     expect(Date.now() - t0).to.be.lessThan(600);
     expect(results[0]!.status).to.equal("failed");
     expect(results[0]!.message).to.match(/the grade's time limit cut it short/);
+  });
+});
+
+describe("snapshot checks (once) and failingChecks", () => {
+  it("evaluates `once` checks a single time, without waiting for their timeout", async () => {
+    const c = new FakeCluster().put(node("n1", { ready: false }));
+    const t0 = Date.now();
+    const [r] = await runChecks(options(c, [nodesCheck("a", { timeout: "10s", consistently: "10s" } as Partial<Check>)], { once: ["a"] }));
+    expect(Date.now() - t0).to.be.lessThan(300);
+    expect(r).to.deep.include({ status: "failed", attempts: 1 });
+  });
+
+  it("failingChecks lists the checks that do not pass: expected failures once, the others polled", async () => {
+    const c = new FakeCluster().put(node("n1", { ready: false }));
+    c.beforeRead = (n) => {
+      if (n === 3) c.put(pod("web"));
+    };
+    const checks = [nodesCheck("nodes", { timeout: "10s" } as Partial<Check>), podCheck("web", "web", { timeout: "2s", interval: "20ms" } as Partial<Check>), podCheck("db", "db", { needs: ["nodes"] } as Partial<Check>)];
+    const source = scenarioWith(checks);
+    (source.scenario.spec.broken as { failing: string[] }).failing = ["nodes", "db"];
+    const t0 = Date.now();
+    const failing = await failingChecks({ loaded: source, lab: LAB, client: c });
+    expect(Date.now() - t0).to.be.lessThan(1500);
+    expect(failing).to.deep.equal(["nodes", "db"]);
   });
 });
 
