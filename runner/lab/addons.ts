@@ -3,7 +3,9 @@
  * plugins whose images tools/images builds offline. Manifests carry
  * placeholders that are filled from the scenario's cluster.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { InfraError } from "../errors.ts";
@@ -22,16 +24,16 @@ export interface AddonVars {
 
 /** runner/addons/ in the source tree and in the published package (`files` lists it). */
 export function addonsDir(): string {
-  // runner/lab/addons.ts → runner/addons; dist/runner/lab/addons.js → runner/addons at the package root
-  const candidates = [new URL("../addons/", import.meta.url), new URL("../../../runner/addons/", import.meta.url)];
-  return fileURLToPath(candidates[import.meta.url.includes("/dist/") ? 1 : 0]!);
+  // runner/lab/addons.ts → runner/addons/; dist/runner/lab/addons.js → runner/addons/ at the package root
+  const candidates = [new URL("../addons/", import.meta.url), new URL("../../../runner/addons/", import.meta.url)].map((u) => fileURLToPath(u));
+  return candidates.find((dir) => existsSync(path.join(dir, "flannel.yaml"))) ?? candidates[0]!;
 }
 
 export async function addonText(name: AddonName, dir = addonsDir()): Promise<string> {
   try {
-    return await readFile(`${dir}/${name}.yaml`, "utf8");
+    return await readFile(path.join(dir, `${name}.yaml`), "utf8");
   } catch (error) {
-    throw new InfraError(`add-on "${name}" is missing from this labrun installation (${dir}${name}.yaml)`, { cause: error, hint: "reinstall labrun" });
+    throw new InfraError(`add-on "${name}" is missing from this labrun installation (${path.join(dir, `${name}.yaml`)})`, { cause: error, hint: "reinstall labrun" });
   }
 }
 

@@ -345,7 +345,7 @@ async function verifyBroken(loaded: LoadedScenario, lab: LabRecord, client: LabC
 async function defaultGradeFailing(): Promise<StartOptions["gradeFailing"] | undefined> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(["../../checks", "grade.ts"].join("/"))) as Record<string, unknown>;
+    mod = (await import("../../checks/grade.ts")) as Record<string, unknown>;
   } catch {
     return undefined;
   }
