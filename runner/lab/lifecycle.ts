@@ -480,7 +480,7 @@ async function orphanClusterOf(kind: KindProvider, store: LabStore, lab: string,
 // ---------------------------------------------------------------- gc
 
 export interface GcResult {
-  /** Clusters labrun created whose lab is gone: deleted (or, with dryRun, to delete). */
+  /** Clusters labrun created whose lab is gone (or whose start died): deleted (or, with dryRun, to delete). */
   clusters: string[];
   /** Lab records whose cluster is gone: removed (or to remove). */
   labs: string[];
@@ -511,7 +511,9 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     }
     const labDir = path.dirname(mark);
     const record = await readRecord(path.join(labDir, "lab.json"));
-    if (record && record.cluster === cluster) continue; // its lab exists (here or in another state directory)
+    // Its lab exists (here or in another state directory), unless that lab is a start that died (pid gone).
+    const abandoned = record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid);
+    if (record && record.cluster === cluster && !abandoned) continue;
     result.clusters.push(cluster);
     if (!options.dryRun) {
       // Hand kind the lab's kubeconfig only if the lab's directory is still there (kind would recreate it for its lock file).
@@ -522,11 +524,12 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
 
   for (const lab of labs) {
     if (lab.provider !== "kind") continue;
-    if (lab.status === "creating" && lab.pid && pidAlive(lab.pid)) continue; // being created right now
-    if (clusters.has(lab.cluster)) continue;
+    const creating = lab.status === "creating" && lab.pid !== undefined;
+    if (creating && pidAlive(lab.pid!)) continue; // being created right now
+    if (clusters.has(lab.cluster) && !creating) continue; // a start that died is garbage, cluster and all (deleted above)
     result.labs.push(lab.name);
     if (!options.dryRun) {
-      await step(onEvent, "gc", `forget lab ${lab.name} (its cluster is gone)`, async () => {
+      await step(onEvent, "gc", `forget lab ${lab.name} (${creating ? "its start died" : "its cluster is gone"})`, async () => {
         if (lab.merged) await unmergeContext(lab.merged.file, lab.merged.context);
         await store.remove(lab.name);
       });

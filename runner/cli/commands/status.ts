@@ -1,5 +1,6 @@
 import { ExitCode, UsageError } from "../../errors.ts";
 import { status, type LabStatusInfo } from "../../lab/lifecycle.ts";
+import { pidAlive, type LabRecord } from "../../lab/state.ts";
 import { str, type Command } from "../command.ts";
 import { table } from "../output.ts";
 
@@ -35,7 +36,7 @@ const command: Command = {
     const lines = [
       `lab:        ${lab.name}`,
       `scenario:   ${lab.scenario} (${lab.scenarioDir})`,
-      `status:     ${lab.status}${lab.error ? ` (${lab.error})` : ""}`,
+      `status:     ${statusOf(lab)}${lab.error ? ` (${lab.error})` : ""}`,
       `cluster:    ${lab.cluster} [${lab.provider}, ${info.cluster}]`,
       `kubeconfig: ${lab.kubeconfig} (context ${lab.context})`,
       `created:    ${lab.createdAt} (${age(lab.createdAt)} ago)`,
@@ -53,7 +54,12 @@ const command: Command = {
 function row(info: LabStatusInfo): string[] {
   const lab = info.lab;
   const best = lab.attempts.reduce((m, a) => Math.max(m, a.percent), -1);
-  return [lab.name, lab.scenario, lab.status, `${lab.cluster} (${info.cluster})`, String(lab.attempts.length), best >= 0 ? `${best}%` : "-", age(lab.createdAt)];
+  return [lab.name, lab.scenario, statusOf(lab), `${lab.cluster} (${info.cluster})`, String(lab.attempts.length), best >= 0 ? `${best}%` : "-", age(lab.createdAt)];
+}
+
+/** `creating (died)` for a start whose process is gone: `labrun gc` or `labrun down` removes it. */
+function statusOf(lab: LabRecord): string {
+  return lab.status === "creating" && lab.pid !== undefined && !pidAlive(lab.pid) ? "creating (died)" : lab.status;
 }
 
 function age(iso: string): string {

@@ -264,16 +264,20 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     it("removes marked clusters whose lab is gone and labs whose cluster is gone; never unmarked clusters", async () => {
       await store.create({ name: "alive", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-alive", context: "kind-labrun-alive", status: "ready" });
       await store.create({ name: "lost", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-lost", context: "kind-labrun-lost", status: "ready" });
+      await store.create({ name: "died", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-died", context: "kind-labrun-died", pid: 999_999_999 });
+      await store.create({ name: "busy", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-busy", context: "kind-labrun-busy", pid: process.pid });
       const mark = (lab: string) => path.join(dir, "labs", lab, "mark");
       const fake = fakeRunner([
         ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
-        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n2\n3\n" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n2\n3\n4\n5\n" }],
         [
           "docker inspect",
           {
             stdout: [
               `1\t/labrun-alive-control-plane\tlabrun-alive\trunning\t${mark("alive")}|/kind/labrun;`,
               `2\t/labrun-orphan-control-plane\tlabrun-orphan\trunning\t${mark("orphan")}|/kind/labrun;`,
+              `4\t/labrun-died-control-plane\tlabrun-died\trunning\t${mark("died")}|/kind/labrun;`,
+              `5\t/labrun-busy-control-plane\tlabrun-busy\trunning\t${mark("busy")}|/kind/labrun;`,
               "3\t/labrun-e2e-other-control-plane\tlabrun-e2e-other\trunning\t/lib/modules|/lib/modules;",
             ].join("\n"),
           },
@@ -281,13 +285,13 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ]);
       const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
       const dry = await gc({ store, kind, dryRun: true });
-      expect(dry).to.deep.equal({ clusters: ["labrun-orphan"], labs: ["lost"], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
+      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
       expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
       await gc({ store, kind });
       // the orphan's lab directory is gone: kind gets a throwaway kubeconfig path, never the learner's
-      expect(fake.lines().find((l) => l.startsWith("kind delete"))).to.match(/^kind delete cluster --name labrun-orphan --kubeconfig .*labrun-kind-delete-\d+\.kubeconfig$/);
-      expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(1);
-      expect((await store.list()).map((l) => l.name)).to.deep.equal(["alive"]);
+      expect(fake.lines().find((l) => l.startsWith("kind delete cluster --name labrun-orphan"))).to.match(/^kind delete cluster --name labrun-orphan --kubeconfig .*labrun-kind-delete-\d+\.kubeconfig$/);
+      expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(2);
+      expect((await store.list()).map((l) => l.name).sort()).to.deep.equal(["alive", "busy"]);
     });
   });
 
