@@ -81,8 +81,10 @@ describe("e2e: lab lifecycle on kind", function () {
       expect(a.stdout).to.contain("BeeBox").and.contain(`export KUBECONFIG=${path.join(stateDir, "labs", LABS[0]!, "kubeconfig")}`);
       expect(a.stdout).to.contain(`labrun node ${LABS[0]} worker`);
       expect(a.stderr).to.match(/create cluster labrun-e2e-life-a \(\d/);
-      const json = JSON.parse(b.stdout) as { nodes: string[]; lab: { status: string } };
+      const json = JSON.parse(b.stdout) as { nodes: string[]; lab: { status: string }; brokenVerified: boolean };
       expect(json.lab.status).to.equal("ready");
+      expect(json.brokenVerified, "the checks in broken.failing were graded and fail").to.equal(true);
+      expect(a.stderr).to.contain("verify the broken state").and.contain("7 checks fail as expected");
       expect(json.nodes).to.deep.equal([`labrun-${LABS[1]}-control-plane`, `labrun-${LABS[1]}-worker`]);
     });
 
