@@ -82,7 +82,7 @@ trap 'FAILED=1; exit 130' INT TERM
 begin "prerequisites: kind, kubectl and images from tools/images/build.sh"
 [ -x "$KIND" ] || fail "missing $KIND (run tools/images/build.sh)"
 [ -x "$KUBECTL" ] || fail "missing $KUBECTL (run tools/images/build.sh)"
-for image in "$NODE_IMAGE" "$NGINX_IMAGE" "$CURL_IMAGE" "$PROBE_IMAGE"; do
+for image in "$NODE_IMAGE" "$NGINX_IMAGE" "$CURL_IMAGE"; do
   docker image inspect "$image" >/dev/null 2>&1 || fail "missing image $image (run tools/images/build.sh)"
 done
 pass
@@ -220,6 +220,42 @@ begin "Service name web.default.svc.cluster.local resolves and serves HTTP"
 poll 30 resolves_to web.default.svc.cluster.local "$WEB_SVC_IP" \
   || fail "got '$(k exec client -c curl -- dig +short web.default.svc.cluster.local 2>&1)', want $WEB_SVC_IP"
 poll 30 http_ok web || fail "no 'Welcome to nginx!' from http://web/ (search path + kube-proxy)"
+pass
+
+# --- default storage (local-path-provisioner from the node image) ------------------------------
+begin "default StorageClass 'standard' provisions a PVC for a pod"
+cat >"$WORK/pvc.yaml" <<EOF
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: writer
+spec:
+  nodeSelector: {kubernetes.io/hostname: $WORKER_NODE}
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers:
+  - name: writer
+    image: $DEBIAN_IMAGE
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo persisted > /data/file && cat /data/file"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: data}
+EOF
+k apply -f "$WORK/pvc.yaml" >/dev/null || fail "creating the PVC and pod failed"
+pod_succeeded() { [ "$(k get pod "$1" -o jsonpath='{.status.phase}')" = Succeeded ]; }
+poll 90 pod_succeeded writer || fail "writer pod: $(k get pod writer --no-headers 2>&1); pvc: $(k get pvc data --no-headers 2>&1)"
+[ "$(k get pvc data -o jsonpath='{.status.phase}')" = Bound ] || fail "PVC data is not Bound"
+[ "$(k logs writer)" = persisted ] || fail "writer pod output: $(k logs writer 2>&1)"
 pass
 
 # --- labrun-probe as an ephemeral container ----------------------------------------------------
