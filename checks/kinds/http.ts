@@ -37,10 +37,12 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
     throw error;
   }
   const answered = r.status !== undefined;
+  // Go's client says `Get "http://…": dial tcp …`: the URL is in the evidence label already.
+  const error = r.error?.replace(/^[A-Za-z]+ "[^"]*": /, "");
   const matrix = [connectivity(source.label, target.label, "allowed", answered ? "allowed" : "blocked")];
   if (!answered) {
-    const observed = `no response: ${r.error ?? "unknown error"}${r.durationMs !== undefined ? ` (after ${r.durationMs}ms)` : ""}`;
-    return { ok: false, message: `${source.label} cannot reach ${target.label}: ${oneLine(r.error ?? "no response", 160)}`, evidence: [{ label, expected, observed }], connectivity: matrix };
+    const observed = `no response: ${error ?? "unknown error"}${r.durationMs !== undefined ? ` (after ${r.durationMs}ms)` : ""}`;
+    return { ok: false, message: `${source.label} cannot reach ${target.label}: ${oneLine(error ?? "no response", 160)}`, evidence: [{ label, expected, observed }], connectivity: matrix };
   }
   const body = r.body ?? "";
   const statusOk = r.status === wantStatus;

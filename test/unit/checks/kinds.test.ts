@@ -206,7 +206,7 @@ describe("check kinds", () => {
 
     it("fails with the probe's error and marks the connection blocked", async () => {
       const c = new FakeCluster().put(...beeboxPods());
-      c.probe = () => ({ ok: false, error: "dial tcp 192.168.1.4:80: i/o timeout", durationMs: 3001 });
+      c.probe = () => ({ ok: false, error: 'Get "http://192.168.1.4:80/": dial tcp 192.168.1.4:80: i/o timeout', durationMs: 3001 });
       const o = await observe(c, byIp);
       expect(o.ok).to.equal(false);
       expect(o.message).to.equal("default/testclient cannot reach default/cyberdyne-frontend:80: dial tcp 192.168.1.4:80: i/o timeout");
