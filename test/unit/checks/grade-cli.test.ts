@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gradeProgress } from "../../../runner/cli/commands/grade.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
 import { runCli, ROOT } from "../../helpers/cli.ts";
 
@@ -128,6 +129,31 @@ describe("labrun grade (CLI)", function () {
     expect(r.stderr).to.match(/^error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:1/m);
     expect(r.stderr).to.match(/^hint: /m);
     expect(Date.now() - t0).to.be.lessThan(6000);
+  });
+
+  it("Ctrl-C stops a grade with exit 130 and no report", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("SIGINT"), 400);
+    const t0 = Date.now();
+    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url)], { cwd: ROOT, signal: controller.signal });
+    expect(r.code).to.equal(130);
+    expect(r.stderr).to.include("error: interrupted by SIGINT");
+    expect(r.stdout).to.equal("");
+    expect(Date.now() - t0).to.be.lessThan(3000);
+  });
+
+  it("shows a transient progress line on a TTY and clears it", () => {
+    const chunks: string[] = [];
+    const stderr = { write: (s: string) => (chunks.push(s), true), isTTY: true } as unknown as NodeJS.WritableStream & { isTTY?: boolean };
+    const p = gradeProgress({ stderr, env: {} }, { title: "grading beebox-cni on lab bb", tty: true });
+    p.listener({ type: "grade-started", scenario: "beebox-cni", lab: "bb", checks: 7, at: new Date(0).toISOString() });
+    p.listener({ type: "check-started", id: "nodes-ready", title: "t", kind: "nodesReady" });
+    p.listener({ type: "check-attempt", id: "nodes-ready", attempt: 1, ok: false, message: "2 of 2 nodes not Ready" });
+    p.listener({ type: "log", level: "warn", message: "could not stop probe x" });
+    p.stop();
+    const text = chunks.join("");
+    expect(text).to.include("warning: could not stop probe x\n");
+    expect(text.endsWith("\r\u001b[2K")).to.equal(true);
   });
 
   it("usage errors exit 2", async () => {
