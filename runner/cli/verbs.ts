@@ -21,6 +21,7 @@ export const VERBS: Verb[] = [
   { name: "node", summary: "Open a root shell (or run a command) on a lab's node.", load: () => import("./commands/node.ts") },
   { name: "down", summary: "Delete a lab and its cluster.", load: () => import("./commands/down.ts") },
   { name: "gc", summary: "Remove leftover clusters and stale labs.", load: () => import("./commands/gc.ts") },
+  { name: "addon", summary: "Print a network add-on's manifest (its images work offline).", load: () => import("./commands/addon.ts") },
   { name: "grade", summary: "Grade a lab: run the scenario's checks and print the report.", load: () => import("./commands/grade.ts") },
   { name: "history", summary: "List a lab's graded attempts and their scores.", load: () => import("./commands/history.ts") },
   { name: "test", summary: "Prove scenarios on real clusters: broken at start, fixed by the solution, shortcuts fail.", load: () => import("./commands/test.ts") },

@@ -1,0 +1,53 @@
+import { ExitCode, UsageError } from "../../errors.ts";
+import { ADDONS, addonImages, addonText, fillPlaceholders, type AddonName } from "../../lab/addons.ts";
+import { podSubnetOf, serviceSubnetOf } from "../../lab/render.ts";
+import { LabStore } from "../../lab/state.ts";
+import { loadScenario } from "../../scenario/load.ts";
+import { closest } from "../../util/suggest.ts";
+import { bool, str, type Command } from "../command.ts";
+
+const SUMMARIES: Record<AddonName, string> = {
+  flannel: "Flannel: a CNI (pod networking, VXLAN), configured with the cluster's pod subnet",
+  "kube-router-netpol": "kube-router's NetworkPolicy firewall (iptables and ipset), without its router or proxy",
+};
+
+const command: Command = {
+  name: "addon",
+  summary: "Print a network add-on's manifest (its images work offline).",
+  usage: "labrun addon <NAME> [--lab LAB | --pod-subnet CIDR]   |   labrun addon --list",
+  description: `Prints the manifest of an add-on that ships with labrun, ready for
+\`kubectl apply -f -\`. Its images are built by \`npm run images\` and loaded into labs, so
+it works without internet access. The pod subnet comes from --pod-subnet, or from
+the lab's scenario with --lab (default 10.244.0.0/16).`,
+  options: {
+    list: { type: "boolean", description: "List the add-ons." },
+    lab: { type: "string", value: "LAB", description: "Take the pod subnet from this lab's scenario." },
+    "pod-subnet": { type: "string", value: "CIDR", description: "The cluster's pod subnet." },
+  },
+  args: { min: 0, max: 1 },
+  async run(args, io) {
+    if (bool(args, "list") || args.positionals.length === 0) {
+      for (const name of ADDONS) io.stdout.write(`${name.padEnd(20)}${SUMMARIES[name]}\n`);
+      return ExitCode.ok;
+    }
+    const name = args.positionals[0]!;
+    if (!(ADDONS as readonly string[]).includes(name)) {
+      const guess = closest(name, ADDONS);
+      throw new UsageError(`unknown add-on "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { hint: "run `labrun addon --list`" });
+    }
+    let cluster = { nodes: [{ role: "control-plane" as const }] } as Parameters<typeof podSubnetOf>[0];
+    const labName = str(args, "lab");
+    if (labName) {
+      const lab = await new LabStore({ env: io.env }).require(labName);
+      cluster = (await loadScenario(lab.scenarioDir, { cwd: io.cwd })).scenario.spec.cluster;
+    }
+    const podSubnet = str(args, "pod-subnet");
+    if (podSubnet !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(podSubnet)) throw new UsageError(`--pod-subnet must be an IPv4 CIDR such as 192.168.0.0/16 (found "${podSubnet}")`);
+    const vars = { PodSubnet: podSubnet ?? podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) };
+    io.stdout.write(fillPlaceholders(name, await addonText(name as AddonName), vars));
+    io.stderr.write(`images (loaded into labrun's kind labs): ${(await addonImages(name as AddonName)).join(", ")}\n`);
+    return ExitCode.ok;
+  },
+};
+
+export default command;

@@ -1,0 +1,63 @@
+/**
+ * labrun as a library, for course platforms and tools: the same verbs as the
+ * CLI (which is a thin layer over these), typed progress events, the report
+ * model and its renderers. test/unit/exports.test.ts pins this surface.
+ *
+ *   import { start, grade, down, renderReport } from "labrun";
+ */
+
+// scenarios
+export { loadScenario, validateScenarioFile, readTask, findScenarioFiles, scenarioRoots, resolveScenarioRef } from "./scenario/load.ts";
+export type { LoadedScenario, ValidationResult } from "./scenario/load.ts";
+export { scaffoldScenario } from "./scenario/scaffold.ts";
+export { Scenario as ScenarioSchema, API_VERSION, CHECK_KINDS, STEP_KINDS, checkKind, stepKind } from "./schema/scenario.ts";
+export type { Scenario, Check, CheckKind, Step, StepKind, ClusterSpec, Target, PodRef } from "./schema/scenario.ts";
+
+// labs
+export { start, status, down, gc, clusterNameFor } from "./lab/lifecycle.ts";
+export type { StartOptions, StartResult, LifecycleOptions, LabStatusInfo, DownResult, GcResult } from "./lab/lifecycle.ts";
+export type { LabEvent, LabPhase, LabEventListener } from "./lab/events.ts";
+export { LabStore, stateDir } from "./lab/state.ts";
+export type { LabRecord, LabAttempt } from "./lab/state.ts";
+export { preflight, assertPreflight, hostProbes } from "./lab/preflight.ts";
+export type { PreflightResult } from "./lab/preflight.ts";
+export { renderKindConfig, nodeImageFor } from "./lab/render.ts";
+export { NODE_IMAGES, PROBE_IMAGE } from "./lab/images.ts";
+export { testScenarios, judgeBroken, judgeSolution, judgeShortcut } from "./lab/scenario-test.ts";
+export type { ScenarioTestResult, PhaseResult, ScenarioTestOptions, ScenarioTestEvent } from "./lab/scenario-test.ts";
+
+// clusters
+export { KindProvider } from "./providers/kind.ts";
+export { KubeconfigProvider } from "./providers/kubeconfig.ts";
+export type { ClusterProvider, ProviderCapabilities } from "./providers/provider.ts";
+export type { CommandRunner } from "./providers/exec.ts";
+export { grade } from "../checks/grade.ts";
+export type { GradeOptions, GradeEvent } from "../checks/grade.ts";
+export { createKubeClient } from "../checks/kube.ts";
+export type { ClusterClient, KubeObject, ExecResult } from "../checks/client.ts";
+
+// reports
+export { Report as ReportSchema, REPORT_API_VERSION } from "./report/model.ts";
+export type { Report, CheckResult, CheckStatus, Evidence, Connectivity } from "./report/model.ts";
+export {
+  renderReport,
+  REPORT_FORMATS,
+  formatFromFile,
+  renderTerminal,
+  renderJson,
+  renderJunit,
+  renderMarkdown,
+  renderHtml,
+  parseReport,
+  reportProblems,
+  isReport,
+  connectivityMatrix,
+  summaryLine,
+} from "./report/index.ts";
+export type { ReportFormat, RenderOptions } from "./report/index.ts";
+export { renderTestResults, TEST_FORMATS } from "./report/scenario-test.ts";
+
+// errors
+export { LabrunError, UsageError, ScenarioError, NotFoundError, InfraError, InterruptedError, ChecksFailedError, ExitCode, formatProblem } from "./errors.ts";
+export type { Problem } from "./errors.ts";
+export { VERSION } from "./version.ts";
