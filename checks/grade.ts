@@ -47,7 +47,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
   await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 
-  const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings);
+  const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings, options.signal ? { signal: options.signal } : {});
   let results;
   try {
     results = await runChecks({ ...options, probes });

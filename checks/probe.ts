@@ -21,7 +21,7 @@ import { CheckEvalError } from "./context.ts";
 import { ExecError } from "./exec.ts";
 import { EphemeralContainerError } from "./kube.ts";
 import { podName } from "./pods.ts";
-import { clip, errorMessage, formatDuration, oneLine } from "./util.ts";
+import { abortReason, clip, errorMessage, formatDuration, oneLine } from "./util.ts";
 
 export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.1.0";
 export const PROBE_BINARY = "labrun-probe";
@@ -96,9 +96,17 @@ export class ProbeManager {
   readonly #started: Started[] = [];
   #stopped = false;
 
-  constructor(client: ClusterClient, settings: Partial<ProbeSettings> = {}) {
+  readonly #signal: AbortSignal | undefined;
+
+  /**
+   * `signal` is the grade's: a probe container starts under it, not under the
+   * signal of the check attempt that first asked for it, so an attempt cut
+   * short does not abandon a start that other checks share.
+   */
+  constructor(client: ClusterClient, settings: Partial<ProbeSettings> = {}, options: { signal?: AbortSignal } = {}) {
     this.#client = client;
     this.#settings = { ...DEFAULT_PROBE_SETTINGS, ...settings };
+    this.#signal = options.signal;
   }
 
   get image(): string {
@@ -116,14 +124,15 @@ export class ProbeManager {
     const key = `${podName(pod)}/${pod.metadata.uid ?? ""}`;
     let pending = this.#containers.get(key);
     if (!pending) {
-      pending = this.#start(pod, signal);
-      this.#containers.set(key, pending);
+      const started = this.#start(pod, this.#signal);
+      pending = started;
+      this.#containers.set(key, started);
       // A failed start is remembered for the grade when it cannot fix itself (image missing); otherwise the next attempt retries.
-      pending.catch((error: unknown) => {
-        if (!(error instanceof ProbeError && error.final)) this.#containers.delete(key);
+      started.catch((error: unknown) => {
+        if (!(error instanceof ProbeError && error.final) && this.#containers.get(key) === started) this.#containers.delete(key);
       });
     }
-    return pending;
+    return untilAborted(pending, signal);
   }
 
   async #start(pod: KubeObject, signal?: AbortSignal): Promise<string> {
@@ -253,6 +262,26 @@ export class ProbeManager {
     );
     return failures;
   }
+}
+
+/** `promise`, or the signal's reason if it aborts first (the promise goes on for others). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }
 
 /** 3000 → `3s`, 1500 → `1500ms` (Go's time.ParseDuration reads both). */

@@ -56,8 +56,8 @@ describe("check engine", () => {
     expect(r!.attempts).to.be.greaterThan(3);
     expect(r!.evidence[0]!.observed).to.equal(`NotReady (KubeletNotReady): observation ${r!.attempts}`);
     expect(r!.message).to.equal(`1 of 1 node not Ready: n1 (observation ${r!.attempts})`);
-    expect(elapsed).to.be.within(140, 400);
-    expect(r!.durationMs).to.be.within(140, 400);
+    expect(elapsed).to.be.within(140, 700);
+    expect(r!.durationMs).to.be.within(140, 700);
   });
 
   it("consistently: passes when the check holds for the whole period", async () => {
@@ -141,14 +141,14 @@ describe("check engine", () => {
 
   it("runs independent checks concurrently: total time is the slowest chain, not the sum", async () => {
     const c = new FakeCluster().put(node("n1"), pod("web"));
-    c.readDelayMs = 100;
+    c.readDelayMs = 150;
     const checks = [nodesCheck("a"), nodesCheck("b"), nodesCheck("c"), nodesCheck("d"), podCheck("e", "web", { needs: ["a"] } as Partial<Check>)];
     const t0 = Date.now();
     const results = await runChecks(options(c, checks));
     const elapsed = Date.now() - t0;
     expect(results.every((r) => r.status === "passed")).to.equal(true);
-    // 4 independent checks of ~100ms and a chain of two: ~200ms, never ~500ms
-    expect(elapsed).to.be.within(190, 400);
+    // 4 independent checks of ~150ms and a chain of two: ~300ms; run one after another they take ~750ms
+    expect(elapsed).to.be.within(290, 600);
   });
 
   it("emits typed progress events", async () => {

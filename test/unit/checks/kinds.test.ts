@@ -292,6 +292,21 @@ describe("check kinds", () => {
       expect(c.calls.filter((x) => x.startsWith("addEphemeral"))).to.have.length(1);
     });
 
+    it("a check attempt cut short does not abandon the probe start other checks share", async () => {
+      const c = new FakeCluster().put(...beeboxPods());
+      c.addEphemeralDelayMs = 80;
+      const probes = new ProbeManager(c);
+      const [testclient] = beeboxPods().slice(1);
+      const impatient = new AbortController();
+      const first = probes.container(testclient!, impatient.signal);
+      const second = probes.container(testclient!);
+      setTimeout(() => impatient.abort(new Error("attempt deadline")), 20);
+      expect(((await first.catch((e: unknown) => e)) as Error).message).to.equal("attempt deadline");
+      expect(await second).to.match(/^labrun-probe-[0-9a-f]{6}$/);
+      expect(await probes.container(testclient!)).to.equal(await second);
+      expect(c.ephemeral).to.have.length(1);
+    });
+
     it("reuses one probe container per source pod across checks", async () => {
       const c = new FakeCluster().put(...beeboxPods());
       nginxProbe(c);
