@@ -23,6 +23,8 @@ export { preflight, assertPreflight, hostProbes } from "./lab/preflight.ts";
 export type { PreflightResult } from "./lab/preflight.ts";
 export { renderKindConfig, nodeImageFor } from "./lab/render.ts";
 export { NODE_IMAGES, PROBE_IMAGE } from "./lab/images.ts";
+export { gradeLab } from "./lab/grade.ts";
+export type { GradeLabOptions, GradeLabResult } from "./lab/grade.ts";
 export { testScenarios, judgeBroken, judgeSolution, judgeShortcut } from "./lab/scenario-test.ts";
 export type { ScenarioTestResult, PhaseResult, ScenarioTestOptions, ScenarioTestEvent } from "./lab/scenario-test.ts";
 
@@ -31,10 +33,18 @@ export { KindProvider } from "./providers/kind.ts";
 export { KubeconfigProvider } from "./providers/kubeconfig.ts";
 export type { ClusterProvider, ProviderCapabilities } from "./providers/provider.ts";
 export type { CommandRunner } from "./providers/exec.ts";
-export { grade } from "../checks/grade.ts";
+export { grade, failingChecks } from "../checks/grade.ts";
 export type { GradeOptions, GradeEvent } from "../checks/grade.ts";
-export { createKubeClient } from "../checks/kube.ts";
-export type { ClusterClient, KubeObject, ExecResult } from "../checks/client.ts";
+export { runChecks, buildReport } from "../checks/engine.ts";
+export type { EngineOptions } from "../checks/engine.ts";
+export { createKubeClient, KubeClusterClient, loadKubeConfig } from "../checks/kube.ts";
+export type { KubeClientOptions, NodeRunner } from "../checks/kube.ts";
+export type { ClusterClient, KubeObject, ObjectRef, ListOptions, ExecOptions, ExecResult, PodContainer, EphemeralContainerSpec } from "../checks/client.ts";
+export { CheckEvalError } from "../checks/context.ts";
+export type { LabInfo, ScenarioSource, Observation, Logger } from "../checks/context.ts";
+export type { ScriptCheckContext, ScriptCheckResult, ScriptCheckFunction } from "../checks/kinds/script.ts";
+export { ProbeManager } from "../checks/probe.ts";
+export type { ProbeSettings } from "../checks/probe.ts";
 
 // reports
 export { Report as ReportSchema, REPORT_API_VERSION } from "./report/model.ts";

@@ -11,15 +11,9 @@
  * 3 the cluster is unreachable (never a grade of a cluster that cannot answer),
  * 130 interrupted.
  */
-import { resolve } from "node:path";
 import type { GradeEvent } from "../../../checks/engine.ts";
-import { grade } from "../../../checks/grade.ts";
-import { createKubeClient, loadKubeConfig, type KubeClusterClient, type NodeRunner } from "../../../checks/kube.ts";
-import { ExitCode, InfraError, InterruptedError, NotFoundError, UsageError } from "../../errors.ts";
-import { resolveLab } from "../../lab/lifecycle.ts";
-import { LabStore, type LabRecord } from "../../lab/state.ts";
-import { KindProvider } from "../../providers/kind.ts";
-import { loadScenario, type LoadedScenario } from "../../scenario/load.ts";
+import { ExitCode, UsageError } from "../../errors.ts";
+import { gradeLab } from "../../lab/grade.ts";
 import { formatDuration, parseDuration } from "../../util/duration.ts";
 import { bool, str, type Command, type CommandIO } from "../command.ts";
 import { useColor } from "../output.ts";
@@ -65,115 +59,29 @@ Exit codes: 0 passed, 1 below the pass mark, 2 usage or scenario error,
       }
     }
     const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
-    const target = kubeconfig ? await kubeconfigTarget(args.positionals[0], kubeconfig, context, io) : await labTarget(args.positionals[0], io);
-
-    const progress = gradeProgress(io, { debug, title: `grading ${target.loaded.name} on ${target.lab.provider === "kubeconfig" ? "cluster" : "lab"} ${target.lab.name}` });
-    let report;
+    const ref = args.positionals[0];
+    const progress = gradeProgress(io, { debug, title: `grading ${ref ?? "the lab"}${kubeconfig ? ` on ${context ?? "the current context"} of ${kubeconfig}` : ""}` });
+    let result;
     try {
-      report = await grade({
-        scenario: target.loaded,
-        client: target.client,
-        lab: { name: target.lab.name, cluster: target.lab.cluster, provider: target.lab.provider },
-        attempt: target.attempt,
+      result = await gradeLab({
+        ...(ref ? { lab: ref } : {}),
+        ...(kubeconfig ? { kubeconfig } : {}),
+        ...(context ? { context } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        cwd: io.cwd,
+        env: io.env,
         signal: io.signal,
         onEvent: progress.listener,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
-    } catch (error) {
-      if (io.signal.aborted) throw new InterruptedError(typeof io.signal.reason === "string" ? io.signal.reason : "SIGINT");
-      if (error instanceof InfraError && !error.hint) {
-        throw new InfraError(error.message, { code: error.code, cause: error, hint: target.record ? `is the lab running? check \`labrun status ${target.record.name}\`` : "is the cluster running?" });
-      }
-      throw error;
     } finally {
       progress.stop();
-      await target.client.close();
     }
-
-    if (target.store && target.record) {
-      try {
-        report.attempt = await target.store.recordAttempt(target.record.name, report);
-      } catch (error) {
-        io.stderr.write(`warning: the attempt was not recorded: ${error instanceof Error ? error.message : String(error)}\n`);
-      }
-    }
+    if (result.warning) io.stderr.write(`warning: ${result.warning}\n`);
+    const { report } = result;
     await writeReport(report, plan, io);
     return report.score.passed ? ExitCode.ok : ExitCode.checksFailed;
   },
 };
-
-interface Target {
-  loaded: LoadedScenario;
-  client: KubeClusterClient;
-  lab: { name: string; cluster: string; provider: "kind" | "kubeconfig" };
-  attempt: number;
-  store?: LabStore;
-  record?: LabRecord;
-}
-
-/** A lab from the store: by name, the one lab of a scenario of that name, or the only lab. */
-async function labTarget(ref: string | undefined, io: CommandIO): Promise<Target> {
-  const store = new LabStore({ env: io.env });
-  const record = ref === undefined ? await resolveLab(store, undefined) : await findLab(store, ref);
-  if (record.status === "creating") throw new UsageError(`lab "${record.name}" is still being created`, { hint: "wait for `labrun start` to finish" });
-  if (record.status === "deleting") throw new UsageError(`lab "${record.name}" is being deleted`);
-  if (record.status === "failed") {
-    throw new UsageError(`lab "${record.name}" failed to start${record.error ? `: ${record.error}` : ""}`, { hint: `delete it with \`labrun down ${record.name}\` and start again` });
-  }
-  const loaded = await loadScenario(record.scenarioDir);
-  const nodeRunner: NodeRunner | undefined =
-    record.provider === "kind"
-      ? (() => {
-          const kind = new KindProvider({ env: io.env });
-          const cluster = record.cluster;
-          return (node, argv, opts) => kind.execOnNode(cluster, node, argv, opts);
-        })()
-      : undefined;
-  const client = createKubeClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) });
-  const attempt = await store.nextAttempt(record.name);
-  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record };
-}
-
-async function findLab(store: LabStore, ref: string): Promise<LabRecord> {
-  const valid = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref) && ref.length <= 40;
-  const record = valid ? await store.get(ref) : undefined;
-  if (record) return record;
-  const labs = await store.list();
-  const ofScenario = labs.filter((l) => l.scenario === ref);
-  if (ofScenario.length === 1) return ofScenario[0]!;
-  if (ofScenario.length > 1) throw new UsageError(`scenario "${ref}" has ${ofScenario.length} labs: name one (${ofScenario.map((l) => l.name).join(", ")})`);
-  throw new NotFoundError(`no lab named "${ref}"`, {
-    hint: labs.length
-      ? `labs: ${labs.map((l) => l.name).join(", ")}; to grade another cluster: \`labrun grade ${ref} --kubeconfig FILE\``
-      : `start one with \`labrun start ${ref}\`, or grade any cluster with \`labrun grade ${ref} --kubeconfig FILE\``,
-  });
-}
-
-/** Any cluster: a scenario and a kubeconfig; node commands through kind when the context is a kind cluster's. */
-async function kubeconfigTarget(ref: string | undefined, kubeconfig: string, context: string | undefined, io: CommandIO): Promise<Target> {
-  if (!ref) throw new UsageError("with --kubeconfig, name the scenario to grade: `labrun grade SCENARIO --kubeconfig FILE`");
-  const loaded = await loadScenario(ref, { cwd: io.cwd });
-  const file = resolve(io.cwd, kubeconfig);
-  const kc = loadKubeConfig(file, context);
-  const contextName = kc.getCurrentContext();
-  const clusterName = kc.getContextObject(contextName)?.cluster ?? contextName;
-  const nodeRunner = await kindNodeRunner(clusterName, io);
-  const client = createKubeClient({ kubeconfig: file, ...(context ? { context } : {}), ...(nodeRunner ? { nodeRunner } : {}) });
-  return { loaded, client, lab: { name: contextName, cluster: clusterName, provider: "kubeconfig" }, attempt: 1 };
-}
-
-/** `kind-<name>` clusters that kind knows: run node commands with `docker exec`. */
-async function kindNodeRunner(cluster: string, io: CommandIO): Promise<NodeRunner | undefined> {
-  if (!cluster.startsWith("kind-")) return undefined;
-  const name = cluster.slice("kind-".length);
-  const kind = new KindProvider({ env: io.env });
-  try {
-    if (!(await kind.list({ signal: io.signal })).includes(name)) return undefined;
-  } catch {
-    return undefined;
-  }
-  return (node, argv, opts) => kind.execOnNode(name, node, argv, opts);
-}
 
 // ---------------------------------------------------------------- progress
 

@@ -1,0 +1,149 @@
+/**
+ * Grading a lab as a library verb: the same as `labrun grade`, for course
+ * platforms. Resolves the lab (or a scenario plus any kubeconfig), grades it
+ * with the checks engine, and records the attempt with the lab.
+ *
+ *   const { report } = await gradeLab({ lab: "beebox-cni" });
+ */
+import { resolve } from "node:path";
+import type { GradeEvent } from "../../checks/engine.ts";
+import { grade } from "../../checks/grade.ts";
+import { createKubeClient, loadKubeConfig, type KubeClusterClient, type NodeRunner } from "../../checks/kube.ts";
+import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
+import type { Report } from "../report/model.ts";
+import { KindProvider } from "../providers/kind.ts";
+import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
+import { resolveLab } from "./lifecycle.ts";
+import { LabStore, type LabRecord } from "./state.ts";
+
+export interface GradeLabOptions {
+  /** A lab name, or the name of a scenario with exactly one lab; default: the only lab. With `kubeconfig`: the scenario. */
+  lab?: string;
+  /** Grade any cluster: the scenario is `lab`, nothing is recorded. */
+  kubeconfig?: string;
+  context?: string;
+  /** A limit on the whole grade. */
+  timeoutMs?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onEvent?: (event: GradeEvent) => void;
+  store?: LabStore;
+}
+
+export interface GradeLabResult {
+  report: Report;
+  /** The lab record the attempt was recorded with (absent for `kubeconfig` grades). */
+  lab?: LabRecord;
+  /** A warning when the attempt could not be recorded. */
+  warning?: string;
+}
+
+export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabResult> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  if (options.context && !options.kubeconfig) throw new UsageError("--context needs --kubeconfig");
+  const target = options.kubeconfig
+    ? await kubeconfigTarget(options.lab, options.kubeconfig, options.context, { cwd, env, ...(options.signal ? { signal: options.signal } : {}) })
+    : await labTarget(options.lab, options.store ?? new LabStore({ env }), env);
+  let report: Report;
+  try {
+    report = await grade({
+      scenario: target.loaded,
+      client: target.client,
+      lab: { name: target.lab.name, cluster: target.lab.cluster, provider: target.lab.provider },
+      attempt: target.attempt,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw new InterruptedError(typeof options.signal.reason === "string" ? options.signal.reason : "SIGINT");
+    if (error instanceof InfraError && !error.hint) {
+      throw new InfraError(error.message, { code: error.code, cause: error, hint: target.record ? `is the lab running? check \`labrun status ${target.record.name}\`` : "is the cluster running?" });
+    }
+    throw error;
+  } finally {
+    await target.client.close();
+  }
+  if (!target.store || !target.record) return { report };
+  try {
+    report.attempt = await target.store.recordAttempt(target.record.name, report);
+    return { report, lab: target.record };
+  } catch (error) {
+    return { report, lab: target.record, warning: `the attempt was not recorded: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+interface Target {
+  loaded: LoadedScenario;
+  client: KubeClusterClient;
+  lab: { name: string; cluster: string; provider: "kind" | "kubeconfig" };
+  attempt: number;
+  store?: LabStore;
+  record?: LabRecord;
+}
+
+/** A lab from the store: by name, the one lab of a scenario of that name, or the only lab. */
+async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.ProcessEnv): Promise<Target> {
+  const record = ref === undefined ? await resolveLab(store, undefined) : await findLab(store, ref);
+  if (record.status === "creating") throw new UsageError(`lab "${record.name}" is still being created`, { hint: "wait for `labrun start` to finish" });
+  if (record.status === "deleting") throw new UsageError(`lab "${record.name}" is being deleted`);
+  if (record.status === "failed") {
+    throw new UsageError(`lab "${record.name}" failed to start${record.error ? `: ${record.error}` : ""}`, { hint: `delete it with \`labrun down ${record.name}\` and start again` });
+  }
+  const loaded = await loadScenario(record.scenarioDir);
+  const nodeRunner: NodeRunner | undefined =
+    record.provider === "kind"
+      ? (() => {
+          const kind = new KindProvider({ env });
+          const cluster = record.cluster;
+          return (node, argv, opts) => kind.execOnNode(cluster, node, argv, opts);
+        })()
+      : undefined;
+  const client = createKubeClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) });
+  const attempt = await store.nextAttempt(record.name);
+  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record };
+}
+
+async function findLab(store: LabStore, ref: string): Promise<LabRecord> {
+  const valid = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref) && ref.length <= 40;
+  const record = valid ? await store.get(ref) : undefined;
+  if (record) return record;
+  const labs = await store.list();
+  const ofScenario = labs.filter((l) => l.scenario === ref);
+  if (ofScenario.length === 1) return ofScenario[0]!;
+  if (ofScenario.length > 1) throw new UsageError(`scenario "${ref}" has ${ofScenario.length} labs: name one (${ofScenario.map((l) => l.name).join(", ")})`);
+  throw new NotFoundError(`no lab named "${ref}"`, {
+    hint: labs.length
+      ? `labs: ${labs.map((l) => l.name).join(", ")}; to grade another cluster: \`labrun grade ${ref} --kubeconfig FILE\``
+      : `start one with \`labrun start ${ref}\`, or grade any cluster with \`labrun grade ${ref} --kubeconfig FILE\``,
+  });
+}
+
+/** Any cluster: a scenario and a kubeconfig; node commands through kind when the context is a kind cluster's. */
+async function kubeconfigTarget(ref: string | undefined, kubeconfig: string, context: string | undefined, io: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Target> {
+  if (!ref) throw new UsageError("with --kubeconfig, name the scenario to grade: `labrun grade SCENARIO --kubeconfig FILE`");
+  const loaded = await loadScenario(ref, { cwd: io.cwd });
+  const file = resolve(io.cwd, kubeconfig);
+  const kc = loadKubeConfig(file, context);
+  const contextName = kc.getCurrentContext();
+  const clusterName = kc.getContextObject(contextName)?.cluster ?? contextName;
+  const nodeRunner = await kindNodeRunner(clusterName, io);
+  const client = createKubeClient({ kubeconfig: file, ...(context ? { context } : {}), ...(nodeRunner ? { nodeRunner } : {}) });
+  return { loaded, client, lab: { name: contextName, cluster: clusterName, provider: "kubeconfig" }, attempt: 1 };
+}
+
+/** `kind-<name>` clusters that kind knows: run node commands with `docker exec`. */
+async function kindNodeRunner(cluster: string, io: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<NodeRunner | undefined> {
+  if (!cluster.startsWith("kind-")) return undefined;
+  const name = cluster.slice("kind-".length);
+  const kind = new KindProvider({ env: io.env });
+  try {
+    if (!(await kind.list(io.signal ? { signal: io.signal } : {})).includes(name)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return (node, argv, opts) => kind.execOnNode(name, node, argv, opts);
+}
+
