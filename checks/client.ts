@@ -73,6 +73,8 @@ export interface EphemeralContainerSpec {
 }
 
 export interface ClusterClient {
+  /** Where this client's cluster is, for tools such as kubectl (absent for clients not made from a file). */
+  readonly kubeconfig?: { path: string; context?: string };
   /** GET /version within a short deadline; throws InfraError when the API is unreachable. */
   ping(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ gitVersion: string }>;
   get(ref: ObjectRef, options?: { signal?: AbortSignal }): Promise<KubeObject | undefined>;

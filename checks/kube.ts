@@ -180,6 +180,7 @@ class RawObjectApi extends KubernetesObjectApi {
 
 export class KubeClusterClient implements ClusterClient {
   readonly kubeConfig: KubeConfig;
+  readonly kubeconfig?: { path: string; context?: string };
   /** The API server URL. */
   readonly server: string;
   readonly #calls = new AsyncLocalStorage<CallContext>();
@@ -196,6 +197,7 @@ export class KubeClusterClient implements ClusterClient {
 
   constructor(options: KubeClientOptions | { kubeConfig: KubeConfig; nodeRunner?: NodeRunner; requestTimeoutMs?: number; pingTimeoutMs?: number; pollIntervalMs?: number; maxExecOutputBytes?: number }) {
     this.kubeConfig = "kubeConfig" in options ? options.kubeConfig : loadKubeConfig(options.kubeconfig, options.context);
+    if (!("kubeConfig" in options)) this.kubeconfig = { path: options.kubeconfig, ...(options.context ? { context: options.context } : {}) };
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new UsageError("kubeconfig has no current cluster");
     this.server = cluster.server;

@@ -9,6 +9,7 @@
  * test suite); a thrown error or a malformed result is an `error`, not a pass.
  */
 import { isAbsolute, relative, resolve } from "node:path";
+import { $ as zx, type Shell } from "zx";
 import { pathToFileURL } from "node:url";
 import type { Evidence } from "../../runner/report/model.ts";
 import type { Check, ScriptCheck } from "../../runner/schema/scenario.ts";
@@ -27,6 +28,12 @@ export interface ScriptCheckContext {
   signal: AbortSignal;
   /** 1 for the first attempt; the engine polls the script like any check. */
   attempt: number;
+  /**
+   * zx's \`$\` for shell commands, quiet, in the scenario folder, with KUBECONFIG set to
+   * the lab's cluster and killed when the attempt ends:
+   *     const pods = await ctx.$\`kubectl get pods -o name\`;
+   */
+  $: Shell;
 }
 
 /** What it returns. */
@@ -60,6 +67,7 @@ export async function evaluate(ctx: CheckContext, spec: ScriptCheck): Promise<Ob
       logger: ctx.logger,
       signal: ctx.signal,
       attempt: ctx.attempt,
+      $: shellFor(ctx),
     });
   } catch (error) {
     if (ctx.signal.aborted) throw error;
@@ -75,4 +83,15 @@ export async function evaluate(ctx: CheckContext, spec: ScriptCheck): Promise<Ob
         .map((e) => ({ label: e.label, ...(e.expected !== undefined ? { expected: String(e.expected) } : {}), ...(e.observed !== undefined ? { observed: String(e.observed) } : {}) }))
     : [];
   return { ok: r.ok, message: r.message, evidence };
+}
+
+/** zx's $, bound to the lab: KUBECONFIG (and LABRUN_CONTEXT when one is chosen), the scenario folder, the attempt's signal. */
+function shellFor(ctx: CheckContext): Shell {
+  const kubeconfig = ctx.client.kubeconfig;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (kubeconfig) {
+    env.KUBECONFIG = kubeconfig.path;
+    if (kubeconfig.context) env.LABRUN_CONTEXT = kubeconfig.context;
+  }
+  return zx({ cwd: ctx.scenario.dir, env, quiet: true, signal: ctx.signal }) as Shell;
 }

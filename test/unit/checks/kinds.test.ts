@@ -496,6 +496,21 @@ export default async function (ctx: ScriptCheckContext): Promise<ScriptCheckResu
       expect(o).to.deep.equal({ ok: true, message: "1 node(s) in test-lab", evidence: [{ label: "nodes", expected: "1", observed: "1" }] });
     });
 
+    it("gives a zx script \`$\` that runs in the scenario folder with the lab's KUBECONFIG", async () => {
+      const c = new FakeCluster() as FakeCluster & { kubeconfig?: { path: string } };
+      Object.assign(c, { kubeconfig: { path: "/labs/demo/kubeconfig" } });
+      const files = {
+        "checks/shell.mjs": `export default async function (ctx) {
+  const out = await ctx.$\`printf '%s|%s' "$KUBECONFIG" "$(basename "$PWD")"\`;
+  return { ok: out.stdout.startsWith("/labs/demo/kubeconfig|"), message: out.stdout };
+}
+`,
+      };
+      const o = await observe(c, { id: "s", title: "zx", script: { file: "checks/shell.mjs" } } as Check, { files });
+      expect(o.ok, o.message).to.equal(true);
+      expect(o.message).to.match(/^\/labs\/demo\/kubeconfig\|\S+$/);
+    });
+
     it("is an error when the script throws, and a final error for a malformed result", async () => {
       const throws = await evalError(observe(new FakeCluster(), { id: "s", title: "script", script: { file: "a.mjs" } } as Check, { files: { "a.mjs": "export default async () => { throw new Error('boom'); };" } }));
       expect(throws.message).to.equal("script a.mjs threw: boom");
