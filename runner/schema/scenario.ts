@@ -9,6 +9,8 @@
  * the descriptions.
  */
 import { Type, type Static } from "@sinclair/typebox";
+// Named so that the emitted declarations (dist/*.d.ts) can refer to TypeBox's symbols (TS4023).
+import type { Hint, Kind, OptionalKind, ReadonlyKind } from "@sinclair/typebox";
 import { Closed, Dns1123Label, Duration, Enum, ExactlyOneOf, FilePath, Labels, ObjectName } from "./dsl.ts";
 
 export const API_VERSION = "labrun.dev/v1alpha1";
@@ -471,6 +473,8 @@ export const Scenario = Type.Object(
 );
 
 export type Scenario = Static<typeof Scenario>;
+/** @internal see the import of TypeBox's symbols above */
+export type TypeBoxSymbols = typeof Hint | typeof Kind | typeof OptionalKind | typeof ReadonlyKind;
 export type ScenarioMetadata = Static<typeof Metadata>;
 export type ClusterSpec = Static<typeof Cluster>;
 export type NodeSpec = Static<typeof NodeSpec>;
