@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of the registry-free kind toolchain (tools/images): a real kind
 # cluster (1 control plane + 1 worker) from labrun's node image, flannel as the
-# CNI, pod-to-pod HTTP across nodes, cluster DNS, labrun-probe as an ephemeral
-# container, and NetworkPolicy enforcement by kube-router's firewall.
+# CNI, pod-to-pod HTTP across nodes, cluster DNS, the default StorageClass,
+# labrun-probe as an ephemeral container, and NetworkPolicy enforcement by
+# kube-router's firewall.
 #
 #   tools/images/build.sh && test/e2e/smoke/smoke.sh
 #

@@ -14,8 +14,13 @@ image_tar() { printf '%s/%s-%s.tar' "$CACHE_IMAGES" "$(slug "$1")" "$2"; }
 image_cached() {
   local name=$1 key=$2 tar
   [ -z "$LABRUN_REBUILD" ] || return 1
-  [ "$(image_key_of "$name")" = "$key" ] && return 0
   tar=$(image_tar "$name" "$key")
+  if [ "$(image_key_of "$name")" = "$key" ]; then
+    # present in Docker (maybe built with another LABRUN_CACHE): keep the tarball cache complete
+    # (pause's second tag is re-added by image_pause)
+    [ -f "$tar" ] || image_save "$name" "$key"
+    return 0
+  fi
   if [ -f "$tar" ]; then
     echo "loading $tar"
     docker load -i "$tar"

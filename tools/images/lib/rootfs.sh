@@ -46,22 +46,30 @@ deb $DEBIAN_SECURITY_MIRROR $DEBIAN_SUITE-security main
 EOF
 }
 
+# clean_root DIR: unmount anything left mounted below DIR (an interrupted
+# debootstrap or chroot), then delete it without crossing file systems.
+clean_root() {
+  local m
+  for m in $(findmnt -rn -o TARGET | grep -F "$1/" | sort -r); do umount -l "$m" || true; done
+  rm -rf --one-file-system "$1"
+}
+
 image_debian() {
   local key; key=$(debian_key)
   image_cached "$DEBIAN_IMAGE" "$key" && { step_cached; return; }
   ensure_debootstrap
   local root=$CACHE_WORK/debian-rootfs
-  rm -rf "$root"; mkdir -p "$root"
+  clean_root "$root"; mkdir -p "$root"
+  # shellcheck disable=SC2064
+  trap "clean_root '$root'" EXIT
   debootstrap --variant=minbase --include=ca-certificates "$DEBIAN_SUITE" "$root" "$DEBIAN_MIRROR"
   write_slim_config "$root"
   # bring it up to date with bookworm-updates and -security, then shrink it
   mount --bind /proc "$root/proc"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
-  local rc=0
   chroot "$root" sh -ec 'export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q && apt-get upgrade -y -q && apt-get clean' || rc=$?
+    apt-get update -q && apt-get upgrade -y -q && apt-get clean'
   umount "$root/proc"
-  [ "$rc" = 0 ] || return "$rc"
   : >"$root/etc/resolv.conf"; : >"$root/etc/hostname"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/log/* "$root"/tmp/* \
     "$root"/usr/share/man/* "$root"/usr/share/locale/* "$root"/usr/share/info/*
@@ -71,6 +79,6 @@ image_debian() {
     --change 'CMD ["bash"]' \
     --change "LABEL labrun.key=$key" \
     - "$DEBIAN_IMAGE"
-  rm -rf "$root"
+  clean_root "$root"
   image_save "$DEBIAN_IMAGE" "$key"
 }
