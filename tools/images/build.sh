@@ -85,7 +85,7 @@ fi
 
 log "labrun images: cache $LABRUN_CACHE"
 while IFS='|' read -r t _ name fn; do
-  [ -n "$t" ] && [ -n "${WANT[$t]:-}" ] || continue
+  if [ -z "$t" ] || [ -z "${WANT[$t]:-}" ]; then continue; fi
   step "$name" "$fn"
 done <<<"$TARGETS"
 log "done in $((SECONDS - STEP_TOTAL_START))s"

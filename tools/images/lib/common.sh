@@ -2,7 +2,6 @@
 # Shared helpers for tools/images/*.sh: paths, step runner, cache keys.
 
 IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-REPO_ROOT=$(cd "$IMAGES_DIR/../.." && pwd)
 # shellcheck source=../versions.sh
 . "$IMAGES_DIR/versions.sh"
 
@@ -17,8 +16,9 @@ CACHE_LOGS=$LABRUN_CACHE/logs                     # one log per step of the last
 CACHE_WORK=$LABRUN_CACHE/work                     # scratch space (docker build contexts)
 mkdir -p "$CACHE_BIN" "$CACHE_K8S" "$CACHE_GOBIN" "$CACHE_IMAGES" "$CACHE_ROOTFS" "$CACHE_LOGS" "$CACHE_WORK"
 
-# Go: static binaries, never switch toolchains, resolve modules through the proxy.
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+# Go: static binaries, never switch toolchains; no GOFLAGS from the caller
+# (wrapper modules pass -mod=mod themselves, `go install pkg@version` needs none).
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=
 export PATH="$CACHE_BIN:/usr/local/go/bin:$PATH"
 # Plain `docker build` (no BuildKit): Dockerfiles here only use local base images.
 export DOCKER_BUILDKIT=0
@@ -35,7 +35,7 @@ die() { log "ERROR: $*"; exit 1; }
 # and prints one status line: "[ok] NAME  12s", "[cached] NAME  0s" or
 # "[FAIL] NAME" followed by the end of its log. A function reports that it
 # found its result in the cache by calling step_cached.
-STEP_TOTAL_START=$SECONDS
+export STEP_TOTAL_START=$SECONDS
 step() {
   local name=$1; shift
   local slug; slug=$(printf '%s' "$name" | tr -c 'a-zA-Z0-9._-' '-')

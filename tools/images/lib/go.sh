@@ -20,7 +20,7 @@ build_kind() {
   if [ -z "$LABRUN_REBUILD" ] && [ -x "$CACHE_BIN/kind" ] && "$CACHE_BIN/kind" version | grep -q "kind $KIND_VERSION "; then
     step_cached; return
   fi
-  GOFLAGS= GOBIN="$CACHE_BIN" go install -trimpath "sigs.k8s.io/kind@$KIND_VERSION"
+  GOBIN="$CACHE_BIN" go install -trimpath "sigs.k8s.io/kind@$KIND_VERSION"
   "$CACHE_BIN/kind" version
 }
 
@@ -74,7 +74,7 @@ build_coredns() {
   local out; out=$(coredns_dir)
   if have_all "$out" coredns; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
-  GOFLAGS= GOBIN="$out.tmp" go install -trimpath \
+  GOBIN="$out.tmp" go install -trimpath \
     -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
     "github.com/coredns/coredns@$COREDNS_VERSION"
   "$out.tmp/coredns" -version
@@ -102,7 +102,7 @@ build_crictl() {
   local out; out=$(crictl_dir)
   if have_all "$out" crictl; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
-  GOFLAGS= GOBIN="$out.tmp" go install -trimpath \
+  GOBIN="$out.tmp" go install -trimpath \
     -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION" \
     "sigs.k8s.io/cri-tools/cmd/crictl@$CRI_TOOLS_VERSION"
   "$out.tmp/crictl" --version
@@ -125,10 +125,10 @@ build_cni_plugins() {
   if have_all "$out" $(for p in $CNI_PLUGINS; do basename "$p"; done) flannel; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
   for p in $CNI_PLUGINS; do
-    GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w \
+    GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w \
       -X $m/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" "$m/plugins/$p@$CNI_PLUGINS_VERSION"
   done
-  GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "$m/plugins/meta/flannel@$CNI_FLANNEL_PLUGIN_VERSION"
+  GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "$m/plugins/meta/flannel@$CNI_FLANNEL_PLUGIN_VERSION"
   ls -l "$out.tmp"
   publish "$out.tmp" "$out"
 }
@@ -160,7 +160,7 @@ build_kube_router() {
   local out; out=$(kube_router_dir)
   if have_all "$out" kube-router; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
-  GOFLAGS= GOBIN="$out.tmp" go install -trimpath \
+  GOBIN="$out.tmp" go install -trimpath \
     -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
     "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
   "$out.tmp/kube-router" --version
@@ -188,7 +188,7 @@ build_local_path() {
   local out; out=$(local_path_dir)
   if have_all "$out" local-path-provisioner; then step_cached; return; fi
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
-  GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
+  GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
     "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
   "$out.tmp/local-path-provisioner" --version
   publish "$out.tmp" "$out"

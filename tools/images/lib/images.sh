@@ -79,7 +79,7 @@ image_static_base() {
 # 1.6 from Debian: no fuse-overlayfs (proxy plugin and unit dropped).
 kind_base_files() {
   local dst=$1 src
-  src=$(cd /tmp && GOFLAGS= moddir "sigs.k8s.io/kind@$KIND_VERSION")/images/base/files
+  src=$(cd /tmp && moddir "sigs.k8s.io/kind@$KIND_VERSION")/images/base/files
   cp -r "$src/." "$dst/"
   chmod -R u+w "$dst"
   find "$dst" -type d -exec chmod 0755 {} +

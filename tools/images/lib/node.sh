@@ -62,7 +62,7 @@ image_node() {
     grep -qxF "$n" <<<"$have" || missing+=" $n"
   done
   [ -z "$missing" ] || die "images required but not built:$missing"
-  printf 'kubeadm: %s\ncontainerd sandbox: %s\n' "$(echo $required)" "$sandbox"
+  printf 'kubeadm: %s\ncontainerd sandbox: %s\n' "$(tr '\n' ' ' <<<"$required")" "$sandbox"
 
   echo "writing /kind/manifests (default CNI: flannel; default storage: local-path)"
   in_node mkdir -p /kind/manifests
@@ -71,6 +71,7 @@ image_node() {
 
   echo "importing images into containerd"
   in_node bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
+  # shellcheck disable=SC2016 # expanded inside the node
   in_node bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done; ctr version'
   local names; mapfile -t names < <(node_image_names)
   for n in "${names[@]}"; do
@@ -86,6 +87,7 @@ image_node() {
   done
   echo "$listed"
   in_node pkill -x containerd
+  # shellcheck disable=SC2016 # expanded inside the node
   in_node bash -c 'for i in $(seq 1 30); do pgrep -x containerd >/dev/null || exit 0; sleep 1; done; exit 1'
   in_node rm -rf /tmp/containerd.log
 

@@ -8,8 +8,9 @@ debian_key() { recipe_hash "debian:$DEBIAN_SUITE:$DEBIAN_MIRROR:$DEBIAN_SECURITY
 
 ensure_debootstrap() {
   command -v debootstrap >/dev/null 2>&1 && return
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-    || die "debootstrap is required (apt-get install debootstrap)"
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    die "debootstrap is required (apt-get install debootstrap)"
+  fi
   echo "installing debootstrap with apt-get"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
 }
