@@ -26,6 +26,8 @@ import { abortReason, clip, errorMessage, formatDuration, oneLine } from "./util
 export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.1.0";
 export const PROBE_BINARY = "labrun-probe";
 export const PROBE_CONTAINER_PREFIX = "labrun-probe-";
+/** kubectl's annotation naming the container `exec` and `logs` use without `-c`. */
+export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
 
 /** Runs as an unprivileged user with no capabilities: fits PodSecurity `restricted`, needs nothing more. */
 export const PROBE_SECURITY_CONTEXT = {
@@ -139,6 +141,7 @@ export class ProbeManager {
     const namespace = pod.metadata.namespace ?? "default";
     const name = PROBE_CONTAINER_PREFIX + randomBytes(3).toString("hex");
     const where = `pod ${namespace}/${pod.metadata.name}`;
+    await this.#keepDefaultContainer(pod, signal);
     // Recorded before the patch: if the wait is interrupted, the container may still come up, and stopAll must end it.
     this.#started.push({ namespace, pod: pod.metadata.name, container: name });
     try {
@@ -166,6 +169,22 @@ export class ProbeManager {
       throw error;
     }
     return name;
+  }
+
+  /**
+   * Once a pod has an ephemeral container, `kubectl exec/logs` without `-c` print
+   * "Defaulted container ... out of ...". The default-container annotation keeps the
+   * learner's commands choosing the pod's own first container, silently. Best effort.
+   */
+  async #keepDefaultContainer(pod: KubeObject, signal?: AbortSignal): Promise<void> {
+    const first = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? [])[0]?.name;
+    if (!first || pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION]) return;
+    const patch: KubeObject = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace ?? "default", annotations: { [DEFAULT_CONTAINER_ANNOTATION]: first } },
+    };
+    await this.#client.apply(patch, { fieldManager: "labrun-probe", ...(signal ? { signal } : {}) }).catch(() => undefined);
   }
 
   async #run(pod: KubeObject, args: string[], probeTimeoutMs: number, signal?: AbortSignal): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 /**
- * Runs scenario steps (`apply`, `addon`, `delete`, `run`, `wait`) against a
+ * Runs scenario steps (`apply`, `addon`, `delete`, `run`, `kubectl`, `wait`) against a
  * cluster through the ClusterClient and the provider. Each step reports one
  * line with its duration (a step-start / step-end event pair); a step that
  * fails says what it last saw.
@@ -57,6 +57,8 @@ export async function runStep(s: Step, ctx: StepContext): Promise<string | undef
         return await deleteStep(s.delete!, ctx, signal);
       case "run":
         return await runOnNodesStep(s.run!, ctx, timeoutMs, signal);
+      case "kubectl":
+        return await kubectlStep(s.kubectl!, ctx, timeoutMs, signal);
       case "wait":
         return await waitStep(s.wait!, ctx, timeoutMs, signal);
     }
@@ -89,6 +91,8 @@ export function stepName(s: Step): string {
       return `delete ${s.delete!.kind}/${s.delete!.name}`;
     case "run":
       return `run \`${s.run!.command.join(" ")}\` on ${s.run!.node}`;
+    case "kubectl":
+      return `kubectl ${s.kubectl!.join(" ")}`;
     case "wait": {
       const w = s.wait!;
       const what = w.name ? `${w.kind}/${w.name}` : `${w.kind}${w.selector ? ` ${selectorString(w.selector)}` : "s"}`;
@@ -128,15 +132,42 @@ export function isClusterScoped(kind: string): boolean {
   return CLUSTER_SCOPED.has(kind);
 }
 
-/** Apply objects in order (server-side apply, field manager `labrun`), defaulting the namespace. */
+/** Kinds other objects depend on: applied first, in this order. */
+const APPLY_FIRST = ["Namespace", "CustomResourceDefinition"];
+
+/**
+ * Apply objects (server-side apply, field manager `labrun`), defaulting the
+ * namespace. Namespaces and CRDs go first; before namespaced objects land in a
+ * namespace this step created, its `default` ServiceAccount must exist (the
+ * API refuses pods until the controller has made it: a race `kubectl apply`
+ * has too).
+ */
 export async function applyObjects(objects: KubeObject[], client: ClusterClient, namespace: string, signal: AbortSignal): Promise<number> {
-  for (const object of objects) {
+  const rank = (o: KubeObject) => {
+    const i = APPLY_FIRST.indexOf(o.kind);
+    return i === -1 ? APPLY_FIRST.length : i;
+  };
+  const ordered = objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i);
+  const created = new Set<string>();
+  const ready = new Set<string>();
+  for (const { o: object } of ordered) {
     const obj = structuredClone(object);
     obj.metadata = { ...(obj.metadata ?? {}) } as KubeObject["metadata"];
     if (!isClusterScoped(obj.kind) && !obj.metadata.namespace) obj.metadata.namespace = namespace;
+    const ns = obj.metadata.namespace;
+    if (ns && created.has(ns) && !ready.has(ns)) {
+      await waitForDefaultServiceAccount(client, ns, signal);
+      ready.add(ns);
+    }
     await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, signal });
+    if (obj.kind === "Namespace" && obj.apiVersion === "v1") created.add(obj.metadata.name);
   }
   return objects.length;
+}
+
+async function waitForDefaultServiceAccount(client: ClusterClient, namespace: string, signal: AbortSignal): Promise<void> {
+  const state = await waitFor({ kind: "ServiceAccount", name: "default", namespace, exists: true }, client, { timeoutMs: 30_000, pollMs: 250, signal });
+  if (!state.ok && !signal.aborted) throw new StepFailure(`namespace ${namespace} got no default ServiceAccount within 30s (is kube-controller-manager running?)`);
 }
 
 async function applyStep(a: NonNullable<Step["apply"]>, ctx: StepContext, signal: AbortSignal): Promise<string> {
@@ -216,6 +247,34 @@ async function runOnNodesStep(r: NonNullable<Step["run"]>, ctx: StepContext, tim
     }
   }
   return nodes.map((n) => n.name).join(", ");
+}
+
+/** The admin kubeconfig kubeadm writes on control-plane nodes (kind's too). */
+export const NODE_ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf";
+
+/**
+ * kubectl with the scenario's arguments: on the first control-plane node when the
+ * provider has node shells (kind: nothing needed on the host), else the host's
+ * kubectl with the lab's kubeconfig.
+ */
+async function kubectlStep(args: string[], ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {
+  const shown = `kubectl ${args.join(" ")}`;
+  let result: { exitCode: number | null; stdout: string; stderr: string; timedOut: boolean };
+  if (ctx.provider.capabilities().nodeShell) {
+    const controlPlane = (await listNodes(ctx.client, signal)).find(isControlPlane);
+    if (!controlPlane) throw new StepFailure("no control-plane node to run kubectl on");
+    result = await ctx.provider.execOnNode(ctx.cluster, controlPlane.name, ["kubectl", `--kubeconfig=${NODE_ADMIN_KUBECONFIG}`, ...args], { timeoutMs, signal });
+  } else {
+    const kubeconfig = ctx.client.kubeconfig;
+    if (!kubeconfig) throw new StepFailure("this cluster has no node shell and no kubeconfig file for the host's kubectl");
+    const { execaRunner } = await import("../providers/exec.ts");
+    const context = kubeconfig.context ? [`--context=${kubeconfig.context}`] : [];
+    const run = await execaRunner("kubectl", [`--kubeconfig=${kubeconfig.path}`, ...context, ...args], { timeoutMs, signal });
+    result = { exitCode: run.exitCode, stdout: run.stdout, stderr: run.stderr, timedOut: run.timedOut === true };
+  }
+  if (result.timedOut) throw new StepFailure(`\`${shown}\` timed out after ${formatDuration(timeoutMs)}`);
+  if (result.exitCode !== 0) throw new StepFailure(`\`${shown}\` exited with ${result.exitCode ?? "no status"}`, [result.stderr, result.stdout].map((x) => x.trimEnd()).filter(Boolean).join("\n"));
+  return result.stdout.trim().split("\n").slice(0, 3).join("; ");
 }
 
 // ---------------------------------------------------------------- wait

@@ -74,7 +74,8 @@ export function renderReference(): string {
         link = anchor(documented.get(target)!);
       }
       const required = schema.required?.includes(name) ? "yes" : ops.includes(name) ? "one of" : "";
-      rows.push(`| \`${name}\` | ${typeOf(prop, link)} | ${required} | ${cell(prop.description ?? target.description ?? "")} |`);
+      const fallback = prop.default !== undefined ? ` Default: \`${JSON.stringify(prop.default)}\`.` : "";
+      rows.push(`| \`${name}\` | ${typeOf(prop, link)} | ${required} | ${cell((prop.description ?? target.description ?? "") + fallback)} |`);
     }
     const title = path ? `\`${path}\`` : "The scenario file";
     sections.push(

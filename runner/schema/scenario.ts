@@ -202,6 +202,12 @@ export const WaitStep = Closed(
   { description: "Wait until objects reach a state; the step fails after its timeout." },
 );
 
+export const KubectlStep = Type.Array(Type.String(), {
+  minItems: 1,
+  description:
+    "kubectl's arguments, for example `[label, pod, web-1, app=wbe, --overwrite, -n, shop]`. On kind labs they run on the first control-plane node with the cluster's admin kubeconfig (no kubectl needed on the host); on other clusters, with the host's kubectl and the lab's kubeconfig.",
+});
+
 const StepBase = {
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: "What the step does, shown in progress output." })),
   timeout: Type.Optional({ ...Duration, description: "How long the step may take (default `2m`)." }),
@@ -214,9 +220,10 @@ export const Step = ExactlyOneOf(
     addon: AddonStep,
     delete: DeleteStep,
     run: RunStep,
+    kubectl: KubectlStep,
     wait: WaitStep,
   },
-  { description: "One step: exactly one of `apply`, `addon`, `delete`, `run` or `wait`." },
+  { description: "One step: exactly one of `apply`, `addon`, `delete`, `run`, `kubectl` or `wait`." },
 );
 
 // ---------------------------------------------------------------- checks
@@ -409,7 +416,7 @@ export const Shortcut = Closed(
   {
     name: Dns1123Label,
     description: Type.String({ minLength: 3, maxLength: 500, description: "The wrong fix and why it is wrong." }),
-    steps: Type.Array(Step, { minItems: 1 }),
+    steps: Type.Array(Step, { minItems: 1, description: "The steps of the wrong fix, run in order after `labrun start`." }),
     mustFail: Type.Optional(
       Type.Array(Dns1123Label, { minItems: 1, uniqueItems: true, description: "Checks that must fail after the shortcut (default: the grade must not be full marks)." }),
     ),
@@ -499,7 +506,7 @@ export type CommandCheck = Static<typeof CommandCheck>;
 export type ScriptCheck = Static<typeof ScriptCheck>;
 
 export const CHECK_KINDS = ["nodesReady", "podsReady", "cniConfigured", "http", "dns", "blocked", "object", "command", "script"] as const;
-export const STEP_KINDS = ["apply", "addon", "delete", "run", "wait"] as const;
+export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;
 
 /** The operation key of a check (`http`, `dns`, ...). */
 export function checkKind(check: Check): CheckKind {

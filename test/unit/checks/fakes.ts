@@ -83,9 +83,12 @@ export class FakeCluster implements ClusterClient {
       .map((o) => structuredClone(o));
   }
 
+  /** Server-side apply, simplified: the applied fields are merged into the live object. */
   async apply(object: KubeObject): Promise<KubeObject> {
-    this.put(object);
-    return object;
+    const live = this.objects.get(FakeCluster.key(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name));
+    const merged = live ? (deepMerge(structuredClone(live), object) as KubeObject) : object;
+    this.put(merged);
+    return merged;
   }
 
   async delete(ref: ObjectRef): Promise<boolean> {
@@ -268,3 +271,13 @@ export function beeboxPods(): KubeObject[] {
 }
 
 export const NGINX_PAGE = "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>";
+
+function deepMerge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(patch)) {
+    const current = target[key];
+    if (value && typeof value === "object" && !Array.isArray(value) && current && typeof current === "object" && !Array.isArray(current)) {
+      target[key] = deepMerge(current as Record<string, unknown>, value as Record<string, unknown>);
+    } else target[key] = value;
+  }
+  return target;
+}

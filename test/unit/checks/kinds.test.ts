@@ -194,6 +194,8 @@ describe("check kinds", () => {
       expect(probeExec.target.container).to.equal(c.ephemeral[0]!.spec.name);
       expect(probeExec.command).to.deep.equal(["labrun-probe", "http", "--url", "http://192.168.1.4:80/", "--timeout", "3s", "--max-body", "65536"]);
       expect(o.connectivity).to.deep.equal([{ from: "default/testclient", to: "default/cyberdyne-frontend:80", expected: "allowed", observed: "allowed" }]);
+      const source = await c.get({ apiVersion: "v1", kind: "Pod", name: "testclient", namespace: "default" });
+      expect(source!.metadata.annotations?.["kubectl.kubernetes.io/default-container"], "kubectl exec keeps choosing the pod's own container").to.equal("curl");
     });
 
     it("builds the pod DNS name from the target's live IP for via: dns", async () => {
@@ -496,7 +498,7 @@ export default async function (ctx: ScriptCheckContext): Promise<ScriptCheckResu
       expect(o).to.deep.equal({ ok: true, message: "1 node(s) in test-lab", evidence: [{ label: "nodes", expected: "1", observed: "1" }] });
     });
 
-    it("gives a zx script \`$\` that runs in the scenario folder with the lab's KUBECONFIG", async () => {
+    it("gives a zx script `$` that runs in the scenario folder with the lab's KUBECONFIG", async () => {
       const c = new FakeCluster() as FakeCluster & { kubeconfig?: { path: string } };
       Object.assign(c, { kubeconfig: { path: "/labs/demo/kubeconfig" } });
       const files = {

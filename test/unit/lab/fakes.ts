@@ -9,6 +9,7 @@ export function fakeClient(initial: KubeObject[] = []) {
   const deleted: ObjectRef[] = [];
   const nodeRuns: { node: string; command: string[] }[] = [];
   let listHook: ((kind: string) => void) | undefined;
+  let getHook: ((ref: ObjectRef) => void) | undefined;
   const client: ClusterClient & { close(): Promise<void>; closed: boolean } = {
     closed: false,
     async close() {
@@ -18,6 +19,7 @@ export function fakeClient(initial: KubeObject[] = []) {
       return { gitVersion: "v1.34.12" };
     },
     async get(ref) {
+      getHook?.(ref);
       return objects.get(key(ref.kind, ref.namespace, ref.name));
     },
     async list(_apiVersion, kind, options = {}) {
@@ -63,6 +65,9 @@ export function fakeClient(initial: KubeObject[] = []) {
     },
     onList(fn: (kind: string) => void) {
       listHook = fn;
+    },
+    onGet(fn: (ref: ObjectRef) => void) {
+      getHook = fn;
     },
   };
 }

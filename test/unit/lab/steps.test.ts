@@ -39,6 +39,38 @@ describe("lab/steps", () => {
     return { client, provider, cluster: "labrun-x", scenarioDir: dir, vars: { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16" }, phase: "setup", pollMs: 5, onEvent: (e) => events.push(e) };
   }
 
+  it("kubectl: runs on the first control-plane node with the admin kubeconfig", async () => {
+    const fake = fakeClient([node("labrun-x-worker"), node("labrun-x-control-plane", true, true)]);
+    const { provider, runs } = fakeProvider();
+    (provider as unknown as { capabilities: () => object }).capabilities = () => ({ nodeShell: true, createClusters: true, loadImages: true });
+    const events: LabEvent[] = [];
+    await runSteps([{ kubectl: ["label", "pod", "web", "app=wbe", "--overwrite"] }], ctx(fake.client, provider, events));
+    expect(runs).to.deep.equal([{ node: "labrun-x-control-plane", command: ["kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "label", "pod", "web", "app=wbe", "--overwrite"] }]);
+    expect(events[1]).to.include({ name: "kubectl label pod web app=wbe --overwrite", status: "ok" });
+  });
+
+  it("kubectl: a failing command fails the step with kubectl's output", async () => {
+    const fake = fakeClient([node("labrun-x-control-plane", true, true)]);
+    const { provider } = fakeProvider(1);
+    (provider as unknown as { capabilities: () => object }).capabilities = () => ({ nodeShell: true, createClusters: true, loadImages: true });
+    const error = await runSteps([{ kubectl: ["scale", "deploy/none", "--replicas=1"] }], ctx(fake.client, provider)).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(InfraError);
+    expect((error as InfraError).message).to.include("`kubectl scale deploy/none --replicas=1` exited with 1");
+    expect((error as InfraError).output).to.include("bad thing");
+  });
+
+  it("apply: a namespace goes first, and its pods wait for its default ServiceAccount", async () => {
+    await writeFile(path.join(dir, "app.yaml"), ["apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}"].join("\n---\n"));
+    const fake = fakeClient();
+    let serviceAccountAfter = 3; // the controller makes it a little later
+    fake.onGet((ref) => {
+      if (ref.kind === "ServiceAccount" && --serviceAccountAfter === 0) fake.set({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "shop" } });
+    });
+    await runSteps([{ apply: { file: "app.yaml" } }], ctx(fake.client, fakeProvider().provider));
+    expect(fake.applied.map((a) => a.object.kind)).to.deep.equal(["Namespace", "Pod"]);
+    expect(serviceAccountAfter).to.equal(0);
+  });
+
   it("apply: multi-document YAML, server-side apply as `labrun`, default namespace only where it belongs", async () => {
     await writeFile(
       path.join(dir, "m.yaml"),
@@ -48,9 +80,9 @@ describe("lab/steps", () => {
     const events: LabEvent[] = [];
     await runSteps([{ apply: { file: "m.yaml", namespace: "team" } }], ctx(fake.client, fakeProvider().provider, events));
     expect(fake.applied.map((a) => [a.object.kind, a.object.metadata.namespace, a.object.metadata.name, a.fieldManager, a.force])).to.deep.equal([
+      ["Namespace", undefined, "ns", "labrun", true],
       ["Pod", "team", "a", "labrun", true],
       ["Pod", "other", "b", "labrun", true],
-      ["Namespace", undefined, "ns", "labrun", true],
       ["ConfigMap", "team", "c", "labrun", true],
     ]);
     expect(events.map((e) => e.type)).to.deep.equal(["step-start", "step-end"]);
