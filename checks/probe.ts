@@ -23,7 +23,9 @@ import { EphemeralContainerError } from "./kube.ts";
 import { podName } from "./pods.ts";
 import { abortReason, clip, errorMessage, formatDuration, oneLine } from "./util.ts";
 
-export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.1.0";
+import { PROBE_IMAGE } from "../runner/lab/images.ts";
+
+export { PROBE_IMAGE };
 export const PROBE_BINARY = "labrun-probe";
 export const PROBE_CONTAINER_PREFIX = "labrun-probe-";
 /** kubectl's annotation naming the container `exec` and `logs` use without `-c`. */
