@@ -14,6 +14,8 @@
 # and a hash of the recipe files; a warm run only checks keys. One status line
 # per step; each step's full output is in $LABRUN_CACHE/logs/<step>.log.
 set -euo pipefail
+{ # the whole script is one block: bash parses it before running, so editing
+  # this file during a run cannot break the run
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/common.sh"
@@ -88,4 +90,7 @@ while IFS='|' read -r t _ name fn; do
   if [ -z "$t" ] || [ -z "${WANT[$t]:-}" ]; then continue; fi
   step "$name" "$fn"
 done <<<"$TARGETS"
+step "remove superseded labrun images" prune_images
 log "done in $((SECONDS - STEP_TOTAL_START))s"
+exit 0
+}

@@ -11,10 +11,9 @@ CACHE_BIN=$LABRUN_CACHE/bin                       # kind, probe, other tools
 CACHE_K8S=$LABRUN_CACHE/k8s/$K8S_VERSION          # kubernetes binaries
 CACHE_GOBIN=$LABRUN_CACHE/gobin                   # other binaries, one dir per component+key
 CACHE_IMAGES=$LABRUN_CACHE/images                 # docker save tarballs, one per image+key
-CACHE_ROOTFS=$LABRUN_CACHE/rootfs                 # debootstrap tarballs
 CACHE_LOGS=$LABRUN_CACHE/logs                     # one log per step of the last run
-CACHE_WORK=$LABRUN_CACHE/work                     # scratch space (docker build contexts)
-mkdir -p "$CACHE_BIN" "$CACHE_K8S" "$CACHE_GOBIN" "$CACHE_IMAGES" "$CACHE_ROOTFS" "$CACHE_LOGS" "$CACHE_WORK"
+CACHE_WORK=$LABRUN_CACHE/work                     # scratch (debootstrap root, build contexts), emptied after use
+mkdir -p "$CACHE_BIN" "$CACHE_K8S" "$CACHE_GOBIN" "$CACHE_IMAGES" "$CACHE_LOGS" "$CACHE_WORK"
 
 # Go: static binaries, never switch toolchains; no GOFLAGS from the caller
 # (wrapper modules pass -mod=mod themselves, `go install pkg@version` needs none).

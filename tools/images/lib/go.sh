@@ -151,6 +151,7 @@ build_flannel() {
     go build -mod=mod -trimpath -ldflags "-s -w" -o "$out.tmp/install-conf" \
       github.com/flannel-io/flannel/cmd/install_conf)
   "$out.tmp/flanneld" --version
+  rm -rf "$work"
   publish "$out.tmp" "$out"
 }
 

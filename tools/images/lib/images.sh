@@ -51,8 +51,13 @@ context() {
 docker_build() {
   local name=$1 key=$2 ctx=$3; shift 3
   docker build ${LABRUN_REBUILD:+--no-cache} --label "labrun.key=$key" -t "$name" "$@" "$ctx"
+  rm -rf "$ctx"
   docker image inspect -f '{{.Size}}' "$name" | awk -v n="$name" '{ printf "%s: %.1f MB\n", n, $1 / 1e6 }'
 }
+
+# Untagged images carrying our label were replaced by a newer build; Docker
+# keeps any that a container still uses.
+prune_images() { docker image prune -f --filter label=labrun.key; }
 
 with_wrapper() { cp "$IMAGES_DIR/images/common/iptables-wrapper" "$IMAGES_DIR/images/common/install-iptables-wrapper" "$1/"; }
 
