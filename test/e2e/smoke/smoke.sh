@@ -289,7 +289,7 @@ ds_ready() {
   [ -n "$want" ] && [ "$want" = 2 ] && [ "$have" = "$want" ]
 }
 begin "install kube-router (firewall only); ready on both nodes; HTTP still works"
-k apply -f "$IMAGES_DIR/manifests/kube-router-netpol.yaml" >/dev/null || fail "applying kube-router failed"
+sed "s#{{ .ServiceSubnet }}#10.96.0.0/16#" "$IMAGES_DIR/manifests/kube-router-netpol.yaml" | k apply -f - >/dev/null || fail "applying kube-router failed"
 poll 120 ds_ready || fail "kube-router not ready: $(k -n kube-system get pods -l k8s-app=kube-router -o wide --no-headers)"
 poll 30 http_ok "$WEB_IP" || fail "HTTP to $WEB_IP broken by kube-router without any policy"
 pass
