@@ -18,6 +18,7 @@ import { promises as fs } from "node:fs";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
+import { sleep } from "../util/sleep.ts";
 
 export const LAB_RECORD_VERSION = 1;
 
@@ -451,6 +452,3 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -14,6 +14,7 @@ import { stepKind, type Step } from "../schema/scenario.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
+import { sleep } from "../util/sleep.ts";
 
 export const FIELD_MANAGER = "labrun";
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
@@ -386,14 +387,3 @@ function names(objects: KubeObject[]): string {
     .join(", ");
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}

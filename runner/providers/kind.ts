@@ -22,6 +22,7 @@ import { InfraError, InterruptedError, UsageError } from "../errors.ts";
 import type { ExecOptions, ExecResult } from "../../checks/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, ProviderCapabilities } from "./provider.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** The Docker label kind puts on every node container. */
 export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
@@ -305,14 +306,3 @@ export function abortError(signal?: AbortSignal): InterruptedError {
   return new InterruptedError(typeof reason === "string" && reason.startsWith("SIG") ? reason : "SIGINT");
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
