@@ -98,12 +98,15 @@ class Engine {
   #slots: number;
   readonly #queue: (() => void)[] = [];
   #gradeDeadline = Infinity;
+  /** A ProbeManager made here (no `probes` given) is stopped here; grade() stops its own. */
+  readonly #ownsProbes: boolean;
 
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? realClock;
     this.#settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.#checks = options.scenario.scenario.spec.checks;
+    this.#ownsProbes = options.probes === undefined;
     this.#probes = options.probes ?? new ProbeManager(options.client);
     this.#workloads = options.workloads;
     this.#slots = Math.max(1, options.concurrency ?? 16);
@@ -128,6 +131,7 @@ class Engine {
       });
     } finally {
       signal?.removeEventListener("abort", onAbort);
+      if (this.#ownsProbes) await this.#probes.stopAll();
     }
   }
 
@@ -266,7 +270,10 @@ class Engine {
     if (consistentlyMs !== undefined && !once) {
       if (lastObserved) {
         const o = lastObserved.observation;
-        return done("passed", `held for ${formatDuration(Math.min(elapsed(), consistentlyMs))} (${attempts} attempts): ${o.message}${limitNote}`, o.evidence, o.connectivity);
+        const held = formatDuration(Math.min(elapsed(), consistentlyMs));
+        // Holding for part of the period proves nothing about flapping: only the whole period passes.
+        if (cappedByGrade) return done("failed", `held for only ${held} of the required ${formatDuration(consistentlyMs)}: the grade's time limit cut it short`, o.evidence, o.connectivity);
+        return done("passed", `held for ${held} (${attempts} attempts): ${o.message}`, o.evidence, o.connectivity);
       }
       return done("error", lastError ? lastError.message : "could not be evaluated", lastError?.evidence ?? [], lastError?.connectivity);
     }

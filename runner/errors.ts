@@ -99,7 +99,7 @@ export class InterruptedError extends LabrunError {
   }
 }
 
-/** Checks did not pass: not an error of labrun, a verdict. Used by `labrun test`. */
+/** Checks did not pass: not an error of labrun, a verdict (exit 1), for library callers that prefer to throw. */
 export class ChecksFailedError extends LabrunError {
   readonly exitCode = ExitCode.checksFailed;
   readonly code = "CHECKS_FAILED";

@@ -29,6 +29,8 @@ export interface CommandIO {
 export interface ParsedArgs {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
+  /** With a `--` on the command line: how many positionals came before it. */
+  beforeDashDash?: number;
 }
 
 export interface Command {
@@ -60,7 +62,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(cleanParseError(error), { hint: `run \`labrun ${command.name} --help\`` });
   }
@@ -79,7 +81,9 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
       });
     }
   }
-  return { values, positionals: parsed.positionals };
+  const dashDash = parsed.tokens.findIndex((t) => t.kind === "option-terminator");
+  const beforeDashDash = dashDash === -1 ? undefined : parsed.tokens.slice(0, dashDash).filter((t) => t.kind === "positional").length;
+  return { values, positionals: parsed.positionals, ...(beforeDashDash !== undefined ? { beforeDashDash } : {}) };
 }
 
 function cleanParseError(error: unknown): string {

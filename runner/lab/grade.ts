@@ -5,6 +5,7 @@
  *
  *   const { report } = await gradeLab({ lab: "beebox-cni" });
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GradeEvent } from "../../checks/engine.ts";
 import { grade } from "../../checks/grade.ts";
@@ -91,6 +92,9 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
   if (record.status === "deleting") throw new UsageError(`lab "${record.name}" is being deleted`);
   if (record.status === "failed") {
     throw new UsageError(`lab "${record.name}" failed to start${record.error ? `: ${record.error}` : ""}`, { hint: `delete it with \`labrun down ${record.name}\` and start again` });
+  }
+  if (!existsSync(record.kubeconfig)) {
+    throw new InfraError(`lab "${record.name}" has lost its kubeconfig (${record.kubeconfig})`, { hint: `check \`labrun status ${record.name}\`; \`labrun down ${record.name}\` removes the lab` });
   }
   const loaded = await loadScenario(record.scenarioDir);
   const nodeRunner: NodeRunner | undefined =

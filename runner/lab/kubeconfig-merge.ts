@@ -7,7 +7,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { InfraError } from "../errors.ts";
+import { InfraError, UsageError } from "../errors.ts";
 import { atomicWrite } from "./state.ts";
 
 interface Entry {
@@ -25,7 +25,8 @@ interface Kubeconfig {
   [key: string]: unknown;
 }
 
-async function readKubeconfig(file: string): Promise<Kubeconfig> {
+/** Reads a kubeconfig to merge into; a missing file is an empty one. Call it before any work to fail early on a broken file. */
+export async function readKubeconfig(file: string): Promise<Kubeconfig> {
   let text: string;
   try {
     text = await fs.readFile(file, "utf8");
@@ -33,9 +34,14 @@ async function readKubeconfig(file: string): Promise<Kubeconfig> {
     if ((error as { code?: string }).code === "ENOENT") return { apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [], preferences: {} };
     throw new InfraError(`cannot read ${file}`, { cause: error });
   }
-  const data: unknown = parseYaml(text);
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not valid YAML: ${(error as Error).message.split("\n")[0]}`, { hint: "fix or move it, then merge again" });
+  }
   if (data === null || data === undefined) return { apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] };
-  if (typeof data !== "object" || Array.isArray(data)) throw new InfraError(`${file} is not a kubeconfig`, { hint: "fix or move it, then merge again" });
+  if (typeof data !== "object" || Array.isArray(data)) throw new UsageError(`${file} is not a kubeconfig`, { hint: "fix or move it, then merge again" });
   return data as Kubeconfig;
 }
 

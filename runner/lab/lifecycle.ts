@@ -20,7 +20,9 @@ import { VERSION } from "../version.ts";
 import { ADDONS, addonImages, type AddonName, type AddonVars } from "./addons.ts";
 import { step, type LabEvent, type LabEventListener, type LabPhase } from "./events.ts";
 import { PROBE_IMAGE } from "./images.ts";
-import { mergeContext, unmergeContext } from "./kubeconfig-merge.ts";
+import { mergeContext, readKubeconfig, unmergeContext } from "./kubeconfig-merge.ts";
+import { sleep } from "../util/sleep.ts";
+import { failingChecks } from "../../checks/grade.ts";
 import { assertPreflight, hostProbes, preflight, type PreflightProbes } from "./preflight.ts";
 import { nodeImageFor, podSubnetOf, renderKindConfig, serviceSubnetOf } from "./render.ts";
 import { LabStore, atomicWrite, pidAlive, validateLabName, type LabRecord } from "./state.ts";
@@ -133,6 +135,10 @@ export async function start(options: StartOptions): Promise<StartResult> {
     }
   }
 
+  // A kubeconfig to merge into must be readable before a minute of cluster work, not after it.
+  const mergeTarget = options.mergeKubeconfig ? (typeof options.mergeKubeconfig === "string" ? path.resolve(options.mergeKubeconfig) : defaultKubeconfigPath(env)) : undefined;
+  if (mergeTarget) await readKubeconfig(mergeTarget);
+
   const kubeconfig = store.kubeconfigPath(name);
   let lab = await store.create({
     name,
@@ -216,8 +222,8 @@ export async function start(options: StartOptions): Promise<StartResult> {
 
     if (signal?.aborted) throw abortError(signal);
     let merged: { file: string; context: string } | undefined;
-    if (options.mergeKubeconfig) {
-      const file = typeof options.mergeKubeconfig === "string" ? path.resolve(options.mergeKubeconfig) : defaultKubeconfigPath(env);
+    if (mergeTarget) {
+      const file = mergeTarget;
       const context = clusterNameFor(name);
       await step(onEvent, "cluster", `merge context ${context} into ${file}`, () => mergeContext(kubeconfig, file, context));
       merged = { file, context };
@@ -232,6 +238,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
     const interrupted = signal?.aborted === true;
     await client?.close?.().catch(() => undefined);
     client = undefined;
+    await earlyLoad; // never delete nodes under a running `kind load` (it never rejects)
     if (options.retain) {
       await store
         .update(name, (r) => {
@@ -274,7 +281,7 @@ async function timedLoad(kind: KindProvider, cluster: string, images: string[], 
 async function deleteKindCluster(kind: KindProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
   await kind.delete(cluster, { kubeconfigPath: kubeconfig });
   for (let waited = 0; waited < settleMs; waited += 1000) {
-    await new Promise((r) => setTimeout(r, Math.min(1000, settleMs - waited)));
+    await sleep(Math.min(1000, settleMs - waited));
     await kind.sweep(cluster);
   }
 }
@@ -308,17 +315,13 @@ async function waitForNodes(client: ClusterClient, expected: number, timeoutMs: 
         hint: "look at the kubelet: `docker exec <node> journalctl -u kubelet --no-pager | tail -50`",
       });
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, signal);
   }
 }
 
 async function verifyBroken(loaded: LoadedScenario, lab: LabRecord, client: LabClient, provider: ClusterProvider, options: StartOptions): Promise<boolean> {
-  const gradeFailing = options.gradeFailing ?? (await defaultGradeFailing());
+  const gradeFailing = options.gradeFailing ?? failingChecks;
   const onEvent = options.onEvent;
-  if (!gradeFailing) {
-    onEvent?.({ type: "step-end", phase: "verify", name: "verify the broken state", status: "skipped", durationMs: 0, detail: "the checks engine is not available" });
-    return false;
-  }
   const expected = [...loaded.scenario.spec.broken.failing].sort();
   await step(onEvent, "verify", "verify the broken state", async () => {
     const failing = [...(await gradeFailing({ loaded, lab, client, provider, ...(options.signal ? { signal: options.signal } : {}) }))].sort();
@@ -339,19 +342,6 @@ async function verifyBroken(loaded: LoadedScenario, lab: LabRecord, client: LabC
     }
   }, () => `${expected.length} check${expected.length === 1 ? "" : "s"} fail as expected`);
   return true;
-}
-
-/** The checks engine's grade, when it is part of this build (checks/grade.ts). */
-async function defaultGradeFailing(): Promise<StartOptions["gradeFailing"] | undefined> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import("../../checks/grade.ts")) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  const adapter = mod.failingChecks;
-  if (typeof adapter !== "function") return undefined;
-  return adapter as StartOptions["gradeFailing"];
 }
 
 /** The default ClusterClient: checks/kube.ts over the lab's kubeconfig; node commands go through the provider. */

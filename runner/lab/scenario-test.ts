@@ -9,7 +9,8 @@
  *                shortcut, grade; its `mustFail` checks fail (without `mustFail`:
  *                the grade is not full marks).
  * Every phase runs and is reported even when an earlier one fails, so one run
- * tells the author everything. Clusters are deleted at the end of each run
+ * tells the author everything. A phase is `error` only when its lab could not
+ * start (infrastructure); everything else that goes wrong fails the phase. Clusters are deleted at the end of each run
  * unless `keepOnFailure` and the run failed.
  *
  * Why a fresh cluster per shortcut rather than resetting one: a shortcut may
@@ -20,7 +21,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { grade } from "../../checks/grade.ts";
-import { InterruptedError, LabrunError } from "../errors.ts";
+import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
+import { abortError } from "../providers/kind.ts";
 import type { Report } from "../report/model.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
@@ -90,13 +92,13 @@ async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     pool(() =>
       inLab(loaded, "main", options, kept, async (ctx) => {
         const phases: PhaseResult[] = [];
-        const broken = await phase("broken", "broken state", async () => {
+        const broken = await phase("broken", "broken state", options.signal, async () => {
           const report = await ctx.grade();
           return judgeBroken(report, scenario.spec.broken.failing);
         });
         phases.push(broken);
         emitPhase(broken);
-        const solution = await phase("solution", "solution", async () => {
+        const solution = await phase("solution", "solution", options.signal, async () => {
           await ctx.run(scenario.spec.solution.steps, "solution");
           return judgeSolution(await ctx.grade());
         });
@@ -108,7 +110,7 @@ async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     ...(scenario.spec.shortcuts ?? []).map((shortcut) =>
       pool(() =>
         inLab(loaded, shortcut.name, options, kept, async (ctx) => {
-          const result = await phase("shortcut", `shortcut ${shortcut.name}`, async () => {
+          const result = await phase("shortcut", `shortcut ${shortcut.name}`, options.signal, async () => {
             await ctx.run(shortcut.steps, "solution");
             return judgeShortcut(await ctx.grade(), shortcut);
           });
@@ -165,7 +167,7 @@ async function inLab(
       await (client as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     }
   } catch (error) {
-    if (options.signal?.aborted) throw error instanceof InterruptedError ? error : new InterruptedError(String(options.signal.reason ?? "SIGINT"));
+    if (options.signal?.aborted) throw error instanceof InterruptedError ? error : abortError(options.signal);
     phases = [
       {
         kind: run === "main" ? "broken" : "shortcut",
@@ -186,18 +188,24 @@ async function inLab(
   return phases;
 }
 
-async function phase(kind: PhaseKind, name: string, body: () => Promise<Omit<PhaseResult, "kind" | "name" | "durationMs">>): Promise<PhaseResult> {
+/**
+ * Runs one phase. A step or grade that throws fails the phase (an author's
+ * solution step that breaks is the scenario's fault); only a lab that cannot
+ * start is an `error` (see inLab). An interrupt ends the whole run.
+ */
+async function phase(kind: PhaseKind, name: string, signal: AbortSignal | undefined, body: () => Promise<Omit<PhaseResult, "kind" | "name" | "durationMs">>): Promise<PhaseResult> {
   const started = performance.now();
   try {
     return { kind, name, ...(await body()), durationMs: Math.round(performance.now() - started) };
   } catch (error) {
+    if (signal?.aborted) throw error instanceof InterruptedError ? error : abortError(signal);
     if (error instanceof InterruptedError) throw error;
     return {
       kind,
       name,
-      status: "error",
+      status: "failed",
       message: error instanceof Error ? error.message : String(error),
-      details: error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [],
+      details: [...(error instanceof InfraError && error.output ? [error.output] : []), ...(error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [])],
       durationMs: Math.round(performance.now() - started),
     };
   }

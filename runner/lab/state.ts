@@ -162,9 +162,10 @@ export class LabStore {
 
   /** The lab's record, or undefined when there is no such lab. */
   async get(name: string): Promise<LabRecord | undefined> {
+    const file = this.recordPath(name); // a UsageError for an invalid name, before any I/O
     let text: string;
     try {
-      text = await fs.readFile(this.recordPath(name), "utf8");
+      text = await fs.readFile(file, "utf8");
     } catch (error) {
       if (isCode(error, "ENOENT")) return undefined;
       throw new InfraError(`failed to read lab "${name}"`, { cause: error, output: message(error) });

@@ -128,8 +128,13 @@ export class KubeconfigProvider implements ClusterProvider {
     } catch (error) {
       throw new InfraError(`cannot read kubeconfig ${this.kubeconfigPath}`, { cause: error, hint: "pass --kubeconfig FILE or set KUBECONFIG" });
     }
-    const data: unknown = parseYaml(text);
-    if (!data || typeof data !== "object") throw new InfraError(`${this.kubeconfigPath} is not a kubeconfig`);
+    let data: unknown;
+    try {
+      data = parseYaml(text);
+    } catch (error) {
+      throw new UsageError(`kubeconfig ${this.kubeconfigPath} is not valid YAML: ${(error as Error).message.split("\n")[0]}`, { hint: "pass a valid file with --kubeconfig" });
+    }
+    if (!data || typeof data !== "object") throw new UsageError(`${this.kubeconfigPath} is not a kubeconfig`, { hint: "pass a valid file with --kubeconfig" });
     return data as KubeconfigFile;
   }
 

@@ -13,11 +13,12 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/** `65000` → `1m5s`; `1500` → `1.5s`; `250` → `250ms`. */
+/** `65000` → `1m5s`; `1500` → `1.5s`; `250` → `250ms`; `119600` → `2m` (rounded once, so never `1m60s`). */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0).replace(/\.0$/, "")}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
+  if (ms < 59_500) return `${(ms / 1000).toFixed(ms < 9_950 ? 1 : 0).replace(/\.0$/, "")}s`;
+  const seconds = Math.round(ms / 1000);
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
   return s ? `${m}m${s}s` : `${m}m`;
 }

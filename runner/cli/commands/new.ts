@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { ExitCode } from "../../errors.ts";
 import { scaffoldScenario } from "../../scenario/scaffold.ts";
 import { str, type Command } from "../command.ts";
@@ -18,7 +18,7 @@ docs/authoring.md describes every field and check.`,
   args: { min: 1, max: 1 },
   async run(args, io) {
     const name = args.positionals[0]!;
-    const { dir, files } = await scaffoldScenario(name, join(io.cwd, str(args, "dir")!));
+    const { dir, files } = await scaffoldScenario(name, resolve(io.cwd, str(args, "dir")!));
     const shown = displayPath(dir, io);
     io.stderr.write(`created ${shown}/\n${files.map((f) => `  ${f}\n`).join("")}`);
     io.stderr.write(`next: edit ${shown}/scenario.yaml, then run \`labrun validate ${shown}\` and \`labrun test ${shown}\`\n`);

@@ -1,3 +1,4 @@
+import { UsageError } from "../../errors.ts";
 import { resolveLab } from "../../lab/lifecycle.ts";
 import { LabStore } from "../../lab/state.ts";
 import type { Command } from "../command.ts";
@@ -13,11 +14,11 @@ const command: Command = {
   args: { min: 0, max: Infinity },
   async run(args, io) {
     const store = new LabStore({ env: io.env });
-    const [first, ...rest] = args.positionals;
-    // `labrun shell LAB -- cmd`, or `labrun shell -- cmd` when there is one lab.
-    const named = first !== undefined && (await store.get(first).catch(() => undefined)) !== undefined;
-    const lab = named ? await store.require(first!) : first !== undefined && !(await soleLab(store)) ? await store.require(first) : await resolveLab(store, undefined);
-    const command = named ? rest : args.positionals;
+    // `labrun shell [LAB] [-- COMMAND...]`: what comes before `--` names the lab, what follows is the command.
+    const split = args.beforeDashDash ?? args.positionals.length;
+    if (split > 1) throw new UsageError(`unexpected argument "${args.positionals[1]}": usage: labrun shell [LAB] [-- COMMAND [ARG...]]`, { hint: "put the command after `--`" });
+    const lab = await resolveLab(store, args.positionals[0] !== undefined && split === 1 ? args.positionals[0] : undefined);
+    const command = args.positionals.slice(split);
     const env = { ...io.env, KUBECONFIG: lab.kubeconfig, LABRUN_LAB: lab.name };
     if (command.length === 0) {
       io.stderr.write(`lab ${lab.name}: KUBECONFIG=${lab.kubeconfig} (exit the shell to leave)\n`);
@@ -26,9 +27,5 @@ const command: Command = {
     return runInteractive(command[0]!, command.slice(1), env);
   },
 };
-
-async function soleLab(store: LabStore): Promise<boolean> {
-  return (await store.list()).length === 1;
-}
 
 export default command;

@@ -9,7 +9,7 @@ import { progress } from "../lab-progress.ts";
 import { displayPath, useColor } from "../output.ts";
 import { outputFormat } from "../report-output.ts";
 
-const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit", ".md": "markdown", ".txt": "text" };
+const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit", ".md": "markdown", ".markdown": "markdown", ".txt": "text" };
 
 const command: Command = {
   name: "test",
@@ -66,15 +66,21 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
     }
 
     io.stdout.write(renderTestResults(results, format, { color: format === "text" && useColor(io.stdout, io.env) }));
+    const unwritten: string[] = [];
     for (const file of files) {
-      await mkdir(path.dirname(file.path), { recursive: true });
-      await writeFile(file.path, renderTestResults(results, file.format));
-      io.stderr.write(`wrote ${file.format} results to ${displayPath(file.path, io)}\n`);
+      try {
+        await mkdir(path.dirname(file.path), { recursive: true });
+        await writeFile(file.path, renderTestResults(results, file.format));
+        io.stderr.write(`wrote ${file.format} results to ${displayPath(file.path, io)}\n`);
+      } catch (error) {
+        unwritten.push(`${displayPath(file.path, io)}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     const summary = io.env.GITHUB_STEP_SUMMARY;
     if (summary && io.env.LABRUN_STEP_SUMMARY !== "0") {
       await appendFile(summary, renderTestResults(results, "markdown") + "\n").catch((e: unknown) => io.stderr.write(`warning: could not append to GITHUB_STEP_SUMMARY: ${String(e)}\n`));
     }
+    if (unwritten.length) throw new UsageError(`could not write the results to ${unwritten.join("; ")}`, { hint: "check that the directory is writable, or pick another path with --report" });
     if (allPassed(results)) return ExitCode.ok;
     return results.some((r) => r.phases.some((p) => p.status === "error")) ? ExitCode.infrastructure : ExitCode.checksFailed;
   },

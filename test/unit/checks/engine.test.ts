@@ -70,6 +70,13 @@ describe("check engine", () => {
     expect(r!.message).to.match(/^held for 120ms \(\d+ attempts\): 1 node Ready$/);
   });
 
+  it("consistently: a grade time limit shorter than the period fails the check, never passes it", async () => {
+    const c = new FakeCluster().put(node("n1"));
+    const [r] = await runChecks(options(c, [nodesCheck("a", { consistently: "60s", interval: "20ms" } as Partial<Check>)], { timeoutMs: 150 }));
+    expect(r!.status).to.equal("failed");
+    expect(r!.message).to.match(/^held for only \d+ms of the required 1m: the grade's time limit cut it short$/);
+  });
+
   it("consistently: fails as soon as the check flaps, with what it saw", async () => {
     const c = new FakeCluster().put(node("n1"));
     c.beforeRead = (n) => c.put(node("n1", { ready: n % 3 !== 0, message: "kubelet stopped" }));

@@ -77,3 +77,18 @@ describe("labrun CLI", () => {
     expect(hasStackTrace(result.stderr)).to.equal(false);
   });
 });
+
+describe("labrun shell arguments", () => {
+  it("the word before `--` is always the lab, never a command to run", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const env = { LABRUN_STATE_DIR: mkdtempSync(join(tmpdir(), "labrun-shell-")) };
+    const typo = await runCli(["shell", "beebox-cn", "--", "true"], { env });
+    expect(typo.code).to.equal(2);
+    expect(typo.stderr).to.include('no lab named "beebox-cn"');
+    const extra = await runCli(["shell", "a", "b", "--", "true"], { env });
+    expect(extra.code).to.equal(2);
+    expect(extra.stderr).to.include('unexpected argument "b"');
+  });
+});

@@ -89,7 +89,7 @@ describe("lab/preflight", () => {
   it("missing images: how to build them", async () => {
     const e = await failure({ missingImages: async (images) => images });
     expect(e.message).to.equal("image not available locally: node:1");
-    expect(e.hint).to.contain("tools/images/build.sh");
+    expect(e.hint).to.contain("npm run images");
   });
 
   it("several failures: the first is the error, the others are listed with their fixes", async () => {
