@@ -2,7 +2,7 @@
  * Reading pods and nodes the way a person troubleshooting would: phase, the
  * scheduler's reason, container waiting reasons, the kubelet's Ready message.
  */
-import type { NodeRef, PodRef } from "../runner/schema/scenario.ts";
+import type { PodRef } from "../runner/schema/scenario.ts";
 import type { ClusterClient, KubeObject } from "./client.ts";
 import { oneLine } from "./util.ts";
 
@@ -153,28 +153,32 @@ export async function resolvePod(client: ClusterClient, ref: PodRef, defaultName
 
 // ---------------------------------------------------------------- nodes
 
-export function isControlPlane(node: KubeObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  return "node-role.kubernetes.io/control-plane" in labels || "node-role.kubernetes.io/master" in labels;
+/** The one rule for a control-plane node: its role label, or kind's node name. */
+export function isControlPlaneNode(name: string, labels: Record<string, string> = {}): boolean {
+  return "node-role.kubernetes.io/control-plane" in labels || "node-role.kubernetes.io/master" in labels || /-control-plane\d*$/.test(name);
 }
 
-/** Nodes matching a name, a role (`control-plane`, `worker`) or `all` (default). */
+export function isControlPlane(node: KubeObject): boolean {
+  return isControlPlaneNode(node.metadata.name, node.metadata.labels);
+}
+
+/**
+ * Nodes matching a role (`control-plane`, `worker`), `all` (default), a node
+ * name, or a kind short name (`worker2` for `<cluster>-worker2`), as steps do.
+ */
 export function selectNodes(nodes: KubeObject[], which: string | undefined): KubeObject[] {
   const sorted = [...nodes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   if (!which || which === "all") return sorted;
   if (which === "control-plane") return sorted.filter(isControlPlane);
   if (which === "worker") return sorted.filter((n) => !isControlPlane(n));
-  return sorted.filter((n) => n.metadata.name === which);
+  const exact = sorted.filter((n) => n.metadata.name === which);
+  return exact.length ? exact : sorted.filter((n) => n.metadata.name.endsWith(`-${which}`));
 }
 
 export function describeNodeSelector(which: string | undefined): string {
   if (!which || which === "all") return "every node";
   if (which === "control-plane" || which === "worker") return `every ${which} node`;
   return `node ${which}`;
-}
-
-export function nodeRefSelector(ref: NodeRef | undefined): string | undefined {
-  return ref?.node;
 }
 
 export interface NodeReadiness {

@@ -6,6 +6,7 @@ import type { Connectivity } from "../../runner/report/model.ts";
 import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { oneLine } from "../util.ts";
+import { labelSelector } from "../pods.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {
@@ -65,7 +66,7 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
 
 function fromLabel(spec: { from: PodRef }): string {
   const ns = spec.from.namespace ?? "default";
-  return spec.from.pod ? `${ns}/${spec.from.pod}` : `${ns}/pods with ${Object.entries(spec.from.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",")}`;
+  return spec.from.pod ? `${ns}/${spec.from.pod}` : `${ns}/pods with ${labelSelector(spec.from.selector ?? {})}`;
 }
 
 /** How a target reads before it is resolved (for the matrix when resolution fails). */

@@ -15,6 +15,7 @@ import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
 import { sleep } from "../util/sleep.ts";
+import { isControlPlaneNode, labelSelector } from "../../checks/pods.ts";
 
 export const FIELD_MANAGER = "labrun";
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
@@ -96,7 +97,7 @@ export function stepName(s: Step): string {
       return `kubectl ${s.kubectl!.join(" ")}`;
     case "wait": {
       const w = s.wait!;
-      const what = w.name ? `${w.kind}/${w.name}` : `${w.kind}${w.selector ? ` ${selectorString(w.selector)}` : "s"}`;
+      const what = w.name ? `${w.kind}/${w.name}` : `${w.kind}${w.selector ? ` ${labelSelector(w.selector)}` : "s"}`;
       const until = w.exists === false ? "gone" : w.condition ? `${w.condition.type}=${w.condition.status ?? "True"}` : w.phase ? `phase ${w.phase}` : "present";
       return `wait for ${what} ${until}`;
     }
@@ -209,7 +210,7 @@ export async function listNodes(client: ClusterClient, signal?: AbortSignal): Pr
 }
 
 export function isControlPlane(node: NodeInfo): boolean {
-  return "node-role.kubernetes.io/control-plane" in node.labels || /-control-plane\d*$/.test(node.name);
+  return isControlPlaneNode(node.name, node.labels);
 }
 
 /**
@@ -333,7 +334,7 @@ export async function waitFor(w: WaitSpec, client: ClusterClient, options: { tim
       } else {
         objects = await client.list(apiVersion, w.kind, {
           ...(namespace ? { namespace } : {}),
-          ...(w.selector ? { labelSelector: selectorString(w.selector) } : {}),
+          ...(w.selector ? { labelSelector: labelSelector(w.selector) } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       }
@@ -374,11 +375,6 @@ function stepError(phase: LabPhase, name: string, reason: string, output?: strin
   });
 }
 
-export function selectorString(selector: Record<string, string>): string {
-  return Object.entries(selector)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-}
 
 function names(objects: KubeObject[]): string {
   return objects

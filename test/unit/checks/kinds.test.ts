@@ -522,3 +522,18 @@ export default async function (ctx: ScriptCheckContext): Promise<ScriptCheckResu
     });
   });
 });
+
+describe("node references", () => {
+  it("checks accept the same node references as steps: role, all, full name, kind short name", async () => {
+    const { selectNodes } = await import("../../../checks/pods.ts");
+    const n = (name: string, cp = false) => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: cp ? { "node-role.kubernetes.io/control-plane": "" } : {} } });
+    const nodes = [n("lab-worker2"), n("lab-control-plane", true), n("lab-worker")];
+    const names = (which?: string) => selectNodes(nodes, which).map((x) => x.metadata.name);
+    expect(names()).to.deep.equal(["lab-control-plane", "lab-worker", "lab-worker2"]);
+    expect(names("control-plane")).to.deep.equal(["lab-control-plane"]);
+    expect(names("worker")).to.deep.equal(["lab-worker", "lab-worker2"]);
+    expect(names("worker2")).to.deep.equal(["lab-worker2"]);
+    expect(names("lab-worker")).to.deep.equal(["lab-worker"]);
+    expect(names("nope")).to.deep.equal([]);
+  });
+});
