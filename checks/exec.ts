@@ -18,7 +18,7 @@
  */
 import { Readable, Writable } from "node:stream";
 import type { ExecOptions, ExecResult } from "./client.ts";
-import { abortReason, errorMessage, formatDuration } from "./util.ts";
+import { abortReason, errorMessage } from "./util.ts";
 
 /** The V1Status the API server sends on channel 3 when the command ends. */
 export interface ExecStatus {
@@ -214,9 +214,3 @@ export class CappedSink extends Writable {
   }
 }
 
-/** "timed out after 5s" style note for evidence. */
-export function describeExecResult(result: ExecResult, timeoutMs: number): string {
-  if (result.timedOut) return `timed out after ${formatDuration(timeoutMs)}`;
-  if (result.exitCode === null) return "ended without an exit status";
-  return `exit code ${result.exitCode}`;
-}

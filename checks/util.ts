@@ -42,10 +42,6 @@ export function abortReason(signal: AbortSignal): Error {
   return error;
 }
 
-export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
-}
-
 /**
  * A signal that aborts when any of `signals` aborts or after `ms`
  * (when given). `dispose` clears the timer.
@@ -96,16 +92,3 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** `Promise.allSettled` for a fixed concurrency: runs `fn` over `items`, at most `limit` at once. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}

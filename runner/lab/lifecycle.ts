@@ -10,7 +10,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { ClusterClient } from "../../checks/client.ts";
-import { InfraError, InterruptedError, LabrunError, NotFoundError, UsageError } from "../errors.ts";
+import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
 import { KindProvider, abortError } from "../providers/kind.ts";
 import { KubeconfigProvider, defaultKubeconfigPath } from "../providers/kubeconfig.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
@@ -558,10 +558,6 @@ export async function resolveLab(store: LabStore, name: string | undefined): Pro
 export function providerFor(lab: LabRecord, options: { env?: NodeJS.ProcessEnv; kind?: KindProvider } = {}): ClusterProvider {
   if (lab.provider === "kind") return options.kind ?? new KindProvider({ env: options.env ?? process.env });
   return new KubeconfigProvider({ kubeconfigPath: lab.kubeconfig, context: lab.context });
-}
-
-export function isLabrunError(error: unknown): error is LabrunError {
-  return error instanceof LabrunError;
 }
 
 export type { LabEvent, LabPhase };

@@ -78,11 +78,6 @@ export function needsDetail(check: CheckResult): boolean {
   return check.status === "failed" || check.status === "error";
 }
 
-/** Does the report carry connectivity probes (a network scenario)? */
-export function hasConnectivity(report: Report): boolean {
-  return report.checks.some((c) => (c.connectivity?.length ?? 0) > 0);
-}
-
 /** `2026-01-05T10:00:03.120Z` → `2026-01-05 10:00:03 UTC`; anything else as it is. */
 export function displayTime(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.exec(iso);

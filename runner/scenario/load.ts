@@ -140,11 +140,6 @@ export function readTask(loaded: LoadedScenario): Promise<string> {
   return readMarkdown(loaded, loaded.scenario.spec.task);
 }
 
-/** A path inside the scenario folder (validated already by loadScenario). */
-export function scenarioPath(loaded: LoadedScenario, rel: string): string {
-  return join(loaded.dir, rel);
-}
-
 function isDir(path: string): boolean {
   try {
     return statSync(path).isDirectory();

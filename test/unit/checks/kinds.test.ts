@@ -1,6 +1,7 @@
 /**
  * Every check kind, one attempt at a time, against a scripted cluster.
  */
+import type { KubeObject } from "../../../checks/client.ts";
 import { expect } from "chai";
 import type { ExecResult } from "../../../checks/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
@@ -526,7 +527,7 @@ export default async function (ctx: ScriptCheckContext): Promise<ScriptCheckResu
 describe("node references", () => {
   it("checks accept the same node references as steps: role, all, full name, kind short name", async () => {
     const { selectNodes } = await import("../../../checks/pods.ts");
-    const n = (name: string, cp = false) => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: cp ? { "node-role.kubernetes.io/control-plane": "" } : {} } });
+    const n = (name: string, cp = false): KubeObject => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: cp ? { "node-role.kubernetes.io/control-plane": "" } : {} } });
     const nodes = [n("lab-worker2"), n("lab-control-plane", true), n("lab-worker")];
     const names = (which?: string) => selectNodes(nodes, which).map((x) => x.metadata.name);
     expect(names()).to.deep.equal(["lab-control-plane", "lab-worker", "lab-worker2"]);
