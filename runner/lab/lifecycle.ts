@@ -189,6 +189,8 @@ export async function start(options: StartOptions): Promise<StartResult> {
       });
     }
     client = await (options.clientFactory ?? defaultClientFactory)({ kubeconfig, context: lab.context, provider, cluster });
+    // Someone else's cluster is either there or not: say so within seconds (a new kind cluster gets the patient wait below).
+    if (!kind) await client.ping({ timeoutMs: 10_000, ...(signal ? { signal } : {}) });
 
     const expected = scenario.spec.cluster.nodes.length;
     const nodes = await step(onEvent, "cluster", "nodes registered", () => waitForNodes(client!, kind ? expected : 1, options.nodesTimeoutMs ?? 120_000, signal), (n) => `${n.length} node${n.length === 1 ? "" : "s"}`);
