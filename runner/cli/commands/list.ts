@@ -1,8 +1,11 @@
 import { dirname } from "node:path";
-import { ExitCode, UsageError } from "../../errors.ts";
+import { ExitCode } from "../../errors.ts";
 import { findScenarioFiles, scenarioRoots, validateScenarioFile } from "../../scenario/load.ts";
-import { str, type Command } from "../command.ts";
+import { type Command } from "../command.ts";
 import { displayPath, table } from "../output.ts";
+import { outputFormat, outputOption } from "../report-output.ts";
+
+const FORMATS = ["text", "json"] as const;
 
 const command: Command = {
   name: "list",
@@ -10,12 +13,11 @@ const command: Command = {
   usage: "labrun list [-o text|json]",
   description: "Lists the scenarios under ./scenarios (or $LABRUN_SCENARIOS, or those shipped with labrun). Invalid scenarios are listed as such.",
   options: {
-    output: { type: "string", short: "o", value: "FORMAT", description: "text or json.", default: "text" },
+    output: outputOption(FORMATS),
   },
   args: { min: 0, max: 0 },
   async run(args, io) {
-    const format = str(args, "output");
-    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    const format = outputFormat(args, FORMATS, "list");
     const files = await findScenarioFiles(scenarioRoots({ cwd: io.cwd }));
     const rows = await Promise.all(
       files.map(async (file) => {

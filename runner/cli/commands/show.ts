@@ -1,7 +1,10 @@
-import { ExitCode, UsageError } from "../../errors.ts";
+import { ExitCode } from "../../errors.ts";
 import { loadScenario, readMarkdown, readTask } from "../../scenario/load.ts";
-import { bool, str, type Command } from "../command.ts";
+import { bool, type Command } from "../command.ts";
 import { useColor } from "../output.ts";
+import { outputFormat, outputOption } from "../report-output.ts";
+
+const FORMATS = ["text", "markdown", "json"] as const;
 
 const command: Command = {
   name: "show",
@@ -11,12 +14,11 @@ const command: Command = {
   options: {
     hints: { type: "boolean", description: "Also print the general hints." },
     solution: { type: "boolean", description: "Also print the solution's description (for instructors)." },
-    output: { type: "string", short: "o", value: "FORMAT", description: "text, markdown or json.", default: "text" },
+    output: outputOption(FORMATS),
   },
   args: { min: 1, max: 1 },
   async run(args, io) {
-    const format = str(args, "output");
-    if (format !== "text" && format !== "json" && format !== "markdown") throw new UsageError(`unknown output format "${format}" (use text, markdown or json)`);
+    const format = outputFormat(args, FORMATS, "show");
     const loaded = await loadScenario(args.positionals[0]!, { cwd: io.cwd });
     const { metadata, spec } = loaded.scenario;
     const task = await readTask(loaded);

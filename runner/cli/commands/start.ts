@@ -5,6 +5,9 @@ import { formatDuration } from "../../util/duration.ts";
 import { bool, str, type Command, type CommandIO } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 import { useColor } from "../output.ts";
+import { outputFormat, outputOption } from "../report-output.ts";
+
+const FORMATS = ["text", "json"] as const;
 
 const command: Command = {
   name: "start",
@@ -25,12 +28,11 @@ creating one (no node commands, no image loading).`,
     kubeconfig: { type: "string", value: "FILE", description: "Use the existing cluster of this kubeconfig instead of creating one." },
     context: { type: "string", value: "NAME", description: "The context of --kubeconfig to use (default: its current context)." },
     "skip-preflight": { type: "boolean", description: "Do not check Docker, kind, memory and inotify limits first." },
-    output: { type: "string", short: "o", value: "FORMAT", description: "text or json (the lab, its nodes and the task).", default: "text" },
+    output: outputOption(FORMATS),
   },
   args: { min: 1, max: 1 },
   async run(args, io) {
-    const format = str(args, "output");
-    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    const format = outputFormat(args, FORMATS, "start");
     if (str(args, "context") && !str(args, "kubeconfig")) throw new UsageError("--context needs --kubeconfig");
     const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
     const p = progress(io, { debug });

@@ -1,8 +1,11 @@
-import { ExitCode, UsageError } from "../../errors.ts";
+import { ExitCode } from "../../errors.ts";
 import { status, type LabStatusInfo } from "../../lab/lifecycle.ts";
 import { pidAlive, type LabRecord } from "../../lab/state.ts";
-import { str, type Command } from "../command.ts";
+import { type Command } from "../command.ts";
 import { table } from "../output.ts";
+import { outputFormat, outputOption } from "../report-output.ts";
+
+const FORMATS = ["text", "json"] as const;
 
 const command: Command = {
   name: "status",
@@ -10,12 +13,11 @@ const command: Command = {
   usage: "labrun status [LAB] [-o text|json]",
   description: "Without LAB, lists every lab. With LAB, also shows its nodes and whether they are Ready.",
   options: {
-    output: { type: "string", short: "o", value: "FORMAT", description: "text or json.", default: "text" },
+    output: outputOption(FORMATS),
   },
   args: { min: 0, max: 1 },
   async run(args, io) {
-    const format = str(args, "output");
-    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    const format = outputFormat(args, FORMATS, "status");
     const name = args.positionals[0];
     const infos = await status({ env: io.env, signal: io.signal, nodes: name !== undefined, ...(name ? { name } : {}) });
     if (format === "json") {

@@ -2,8 +2,11 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ExitCode, formatProblem, UsageError, type Problem } from "../../errors.ts";
 import { findScenarioFiles, SCENARIO_FILE, scenarioRoots, validateScenarioFile } from "../../scenario/load.ts";
-import { str, type Command } from "../command.ts";
+import { type Command } from "../command.ts";
 import { displayPath } from "../output.ts";
+import { outputFormat, outputOption } from "../report-output.ts";
+
+const FORMATS = ["text", "json"] as const;
 
 const command: Command = {
   name: "validate",
@@ -16,12 +19,11 @@ PATH is a scenario.yaml, a scenario folder, or a folder of scenario folders; by 
 every scenario under ./scenarios (or the scenarios shipped with labrun).
 Nothing from the scenario is executed. Exit code 0 when all are valid, 2 otherwise.`,
   options: {
-    output: { type: "string", short: "o", value: "FORMAT", description: "text or json.", default: "text" },
+    output: outputOption(FORMATS),
   },
   args: { min: 0, max: Infinity },
   async run(args, io) {
-    const format = str(args, "output");
-    if (format !== "text" && format !== "json") throw new UsageError(`unknown output format "${format}" (use text or json)`);
+    const format = outputFormat(args, FORMATS, "validate");
     const files = await collect(args.positionals, io.cwd);
     const results: { file: string; valid: boolean; problems: Problem[] }[] = [];
     for (const file of files) {
