@@ -13,6 +13,7 @@
 import type { Connectivity, Evidence } from "../runner/report/model.ts";
 import type { Check, Scenario } from "../runner/schema/scenario.ts";
 import type { ClusterClient } from "./client.ts";
+import type { OwnedPods } from "./owned.ts";
 import type { ProbeManager } from "./probe.ts";
 import type { WorkloadIndex } from "./workloads.ts";
 
@@ -71,6 +72,8 @@ export interface CheckSettings {
   probeTimeoutMs: number;
   /** Deadline for a command check's exec, and for commands on nodes (default 20 s). */
   commandTimeoutMs: number;
+  /** The cluster's pod subnet (IPv4 CIDR) for `podNetwork`; default: the scenario's (`podSubnetOf`). */
+  podSubnet?: string;
 }
 
 export const DEFAULT_SETTINGS: CheckSettings = {
@@ -92,6 +95,12 @@ export interface CheckContext {
   settings: CheckSettings;
   /** 1 for the first attempt of this check. */
   attempt: number;
+  /**
+   * Pods labrun creates for the grade (strangers, labelled sources), shared by
+   * its checks and deleted when it ends. Absent (a caller without an engine):
+   * an evaluator makes its own for one attempt.
+   */
+  owned?: OwnedPods;
 }
 
 export type Evaluator = (ctx: CheckContext) => Promise<Observation>;

@@ -23,6 +23,7 @@ import { VERSION } from "../runner/version.ts";
 import type { ClusterClient } from "./client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings, type LabInfo, type Logger, type Observation, type ScenarioSource } from "./context.ts";
 import { evaluateCheck } from "./kinds/index.ts";
+import { OwnedPods } from "./owned.ts";
 import { ProbeManager } from "./probe.ts";
 import { abortReason, errorMessage, formatDuration, linkedSignal, parseDuration, realClock, type Clock } from "./util.ts";
 import { WorkloadIndex } from "./workloads.ts";
@@ -100,6 +101,8 @@ class Engine {
   #gradeDeadline = Infinity;
   /** A ProbeManager made here (no `probes` given) is stopped here; grade() stops its own. */
   readonly #ownsProbes: boolean;
+  /** Pods labrun creates for this grade (truth-table rows); deleted when it ends. */
+  readonly #owned: OwnedPods;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -108,6 +111,7 @@ class Engine {
     this.#checks = options.scenario.scenario.spec.checks;
     this.#ownsProbes = options.probes === undefined;
     this.#probes = options.probes ?? new ProbeManager(options.client);
+    this.#owned = new OwnedPods(options.client, { image: this.#probes.image });
     this.#workloads = options.workloads;
     this.#slots = Math.max(1, options.concurrency ?? 16);
   }
@@ -132,6 +136,7 @@ class Engine {
     } finally {
       signal?.removeEventListener("abort", onAbort);
       if (this.#ownsProbes) await this.#probes.stopAll();
+      for (const f of await this.#owned.dispose()) this.#emit({ type: "log", level: "warn", message: `could not delete labrun's ${f.object}: ${f.error} (it ends by itself within 15 minutes)` });
     }
   }
 
@@ -302,6 +307,7 @@ class Engine {
       logger: this.#logger(check.id),
       settings: this.#settings,
       attempt,
+      owned: this.#owned,
     };
     try {
       const observation = await evaluateCheck(kind, ctx);

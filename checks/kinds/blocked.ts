@@ -1,11 +1,17 @@
 /**
  * blocked: a TCP connection from the source pod to a target fails (for
- * example a NetworkPolicy drops it) *while* a control connection from the same
- * probe succeeds. Without the control, a dead source, a broken CNI or a
- * missing route would all look "blocked"; with it, "blocked" is only ever the
- * verdict when the source demonstrably works. The target must be live too (a
- * Ready pod, a service with a ready endpoint): a target that is down is not
- * "blocked".
+ * example a NetworkPolicy drops it) *while* two controls succeed in the same
+ * run:
+ *
+ *   - `control`: the same source reaches another target, so a dead source, a
+ *     broken CNI or a missing route never looks "blocked";
+ *   - `allowedFrom`: another source (one the policy allows) reaches the SAME
+ *     target and port, the positive control: a dead target, a listener that is
+ *     down or a port nothing serves never looks "blocked" either.
+ *
+ * The target must be live too (a Ready pod, a service with a ready endpoint).
+ * Without `allowedFrom` (a scenario `labrun validate` would refuse) the check
+ * cannot be evaluated: it is an error, never a pass.
  */
 import type { BlockedCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
@@ -16,38 +22,58 @@ import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from 
 
 export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<Observation> {
   const sourceNsGuess = spec.from.namespace ?? "default";
-  const unknown = (from: string) => [
+  const allowedGuess = spec.allowedFrom ? fromLabel({ from: spec.allowedFrom }) : "(no allowedFrom)";
+  const unknown = (from: string, allowed = allowedGuess) => [
     connectivity(from, describeTo(spec.to, sourceNsGuess), "blocked", "unknown"),
     connectivity(from, describeTo(spec.control, sourceNsGuess), "allowed", "unknown"),
+    connectivity(allowed, describeTo(spec.to, sourceNsGuess), "allowed", "unknown"),
   ];
+  if (!spec.allowedFrom) {
+    throw new CheckEvalError(
+      "a blocked check needs `allowedFrom`, a source that must reach the same target and port: without it a dead target would look blocked (`labrun validate` reports this)",
+      { final: true, connectivity: unknown(fromLabel(spec)).slice(0, 2) },
+    );
+  }
   const source = await resolveSource(ctx, spec.from);
   if (isFailure(source)) return withMatrix(source.failure, unknown(fromLabel(spec)));
+  const allowedSource = await resolveSource(ctx, spec.allowedFrom);
+  if (isFailure(allowedSource)) {
+    const f = allowedSource.failure;
+    return withMatrix({ ...f, message: `cannot test: the allowed (positive control) ${f.message}` }, unknown(source.label));
+  }
   const ns = source.pod.metadata.namespace ?? "default";
   const target = await resolveTarget(ctx, spec.to, ns, { live: true, role: "target" });
-  if (isFailure(target)) return withMatrix({ ...target.failure, message: `cannot test: ${target.failure.message}` }, unknown(source.label));
+  if (isFailure(target)) return withMatrix({ ...target.failure, message: `cannot test: ${target.failure.message}` }, unknown(source.label, allowedSource.label));
   const control = await resolveTarget(ctx, spec.control, ns, { role: "control target" });
-  if (isFailure(control)) return withMatrix({ ...control.failure, message: `cannot test: ${control.failure.message}` }, unknown(source.label));
+  if (isFailure(control)) return withMatrix({ ...control.failure, message: `cannot test: ${control.failure.message}` }, unknown(source.label, allowedSource.label));
 
   const targetAddr = `${hostPart(target.host)}:${target.port}`;
   const controlAddr = `${hostPart(control.host)}:${control.port}`;
-  const probe = (addr: string): Promise<TcpProbeResult> => ctx.probes.tcp(source.pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
+  const probe = (pod: typeof source.pod, addr: string): Promise<TcpProbeResult> => ctx.probes.tcp(pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
   let t: TcpProbeResult;
   let c: TcpProbeResult;
+  let a: TcpProbeResult;
   try {
-    [t, c] = await Promise.all([probe(targetAddr), probe(controlAddr)]);
+    [t, c, a] = await Promise.all([probe(source.pod, targetAddr), probe(source.pod, controlAddr), probe(allowedSource.pod, targetAddr)]);
   } catch (error) {
-    if (error instanceof CheckEvalError) throw new CheckEvalError(error.message, { final: error.final, cause: error, evidence: error.evidence, connectivity: unknown(source.label) });
+    if (error instanceof CheckEvalError) {
+      throw new CheckEvalError(error.message, { final: error.final, cause: error, evidence: error.evidence, connectivity: unknown(source.label, allowedSource.label) });
+    }
     throw error;
   }
   const describe = (r: TcpProbeResult) => (r.ok ? `connected${r.durationMs !== undefined ? ` in ${r.durationMs}ms` : ""}` : `failed: ${oneLine(r.error ?? "unknown error", 160)}`);
   const evidence = [
     { label: `TCP ${targetAddr} from ${source.label} (${target.describe})`, expected: "blocked", observed: describe(t) },
     { label: `control: TCP ${controlAddr} from ${source.label} (${control.describe})`, expected: "connected", observed: describe(c) },
+    { label: `positive control: TCP ${targetAddr} from the allowed source ${allowedSource.label}`, expected: "connected", observed: describe(a) },
   ];
+  const trusted = c.ok && a.ok;
   const matrix = [
-    connectivity(source.label, target.label, "blocked", t.ok ? "allowed" : c.ok ? "blocked" : "unknown"),
+    connectivity(source.label, target.label, "blocked", t.ok ? "allowed" : trusted ? "blocked" : "unknown"),
     connectivity(source.label, control.label, "allowed", c.ok ? "allowed" : "blocked"),
+    connectivity(allowedSource.label, target.label, "allowed", a.ok ? "allowed" : "blocked"),
   ];
+  if (t.ok) return { ok: false, message: `${source.label} can connect to ${target.label}: it should be blocked`, evidence, connectivity: matrix };
   if (!c.ok) {
     return {
       ok: false,
@@ -56,6 +82,18 @@ export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<O
       connectivity: matrix,
     };
   }
-  if (t.ok) return { ok: false, message: `${source.label} can connect to ${target.label}: it should be blocked`, evidence, connectivity: matrix };
-  return { ok: true, message: `${source.label} → ${target.label} is blocked, while ${control.label} is reachable`, evidence, connectivity: matrix };
+  if (!a.ok) {
+    return {
+      ok: false,
+      message: `the allowed source ${allowedSource.label} cannot reach ${target.label} either (${oneLine(a.error ?? "failed", 120)}): nothing proves the target is listening, so "blocked" proves nothing`,
+      evidence,
+      connectivity: matrix,
+    };
+  }
+  return {
+    ok: true,
+    message: `${source.label} → ${target.label} is blocked, while ${allowedSource.label} reaches it and ${control.label} is reachable`,
+    evidence,
+    connectivity: matrix,
+  };
 }

@@ -11,7 +11,9 @@ import * as dns from "./dns.ts";
 import * as http from "./http.ts";
 import * as nodesReady from "./nodesReady.ts";
 import * as object from "./object.ts";
+import * as podNetwork from "./podNetwork.ts";
 import * as podsReady from "./podsReady.ts";
+import * as reachability from "./reachability.ts";
 import * as script from "./script.ts";
 
 type Spec<K extends CheckKind> = NonNullable<Extract<Check, { [P in K]: unknown }>[K]>;
@@ -23,6 +25,8 @@ export const EVALUATORS: { [K in CheckKind]: (ctx: CheckContext, spec: Spec<K>) 
   http: http.evaluate,
   dns: dns.evaluate,
   blocked: blocked.evaluate,
+  reachability: reachability.evaluate,
+  podNetwork: podNetwork.evaluate,
   object: object.evaluate,
   command: command.evaluate,
   script: script.evaluate,

@@ -58,15 +58,8 @@ export function nodeImageFor(cluster: Pick<ClusterSpec, "nodeImage" | "kubernete
   });
 }
 
-/** The pod subnet the cluster will have (kind's default when the scenario sets none). */
-export function podSubnetOf(cluster: ClusterSpec): string {
-  return cluster.networking?.podSubnet ?? "10.244.0.0/16";
-}
-
-/** The service subnet the cluster will have (kind's default when the scenario sets none). */
-export function serviceSubnetOf(cluster: ClusterSpec): string {
-  return cluster.networking?.serviceSubnet ?? "10.96.0.0/16";
-}
+/** The subnets a cluster gets: defined with the scenario format (checks use them too). */
+export { podSubnetOf, serviceSubnetOf } from "../schema/scenario.ts";
 
 function mergeNodes(nodes: Obj[], passThrough: unknown): Obj[] {
   if (!Array.isArray(passThrough)) return nodes;

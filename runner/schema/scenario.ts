@@ -311,8 +311,109 @@ export const BlockedCheck = Closed(
       description:
         "A target the source must still reach, probed the same way: a 'blocked' verdict counts only when this control connection succeeds, so a dead source pod can never pass.",
     },
+    allowedFrom: Type.Optional({
+      ...PodRef,
+      description:
+        "The positive control: a pod that must reach the same target and port in the same run (labrun's probe in its network namespace, like `from`). A 'blocked' verdict counts only when this connection succeeds, so a dead target or a listener that is down is never 'blocked'. `labrun validate` requires it.",
+    }),
   },
-  { description: "A TCP connection from a pod to a target is blocked (for example by a NetworkPolicy), while a control connection from the same pod works." },
+  {
+    description:
+      "A TCP connection from a pod to a target is blocked (for example by a NetworkPolicy), while a control connection from the same pod works and a pod that is allowed (`allowedFrom`) reaches the same target and port.",
+  },
+);
+
+const PeerName = Type.String({
+  minLength: 1,
+  maxLength: 63,
+  pattern: "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+  description: "The name `expect.cells` uses for this row or column.",
+});
+
+export const ReachabilitySource = ExactlyOneOf(
+  {
+    name: Type.Optional({
+      ...PeerName,
+      description:
+        "The row's name in `expect.cells` (default: the pod's name for `pod`, `stranger` and `stranger-other-namespace` for strangers; required for `selector` and `labels`).",
+    }),
+    namespace: Type.Optional({
+      ...Dns1123Label,
+      description: "The pod's namespace (default `default`; for `stranger: sameNamespace`, the first target's namespace). Not for `stranger: otherNamespace`.",
+    }),
+  },
+  {
+    pod: { ...ObjectName, description: "A pod the scenario deploys, by name; labrun's probe runs in its network namespace (an ephemeral container)." },
+    selector: { ...Labels, description: "A pod the scenario deploys, by labels (the first ready pod matching them)." },
+    labels: {
+      ...Labels,
+      description: "A pod labrun creates for the grade with exactly these labels (running labrun's probe image), deleted afterwards: a row for a kind of pod the scenario does not deploy.",
+    },
+    stranger: Enum(["sameNamespace", "otherNamespace"], {
+      description:
+        "A pod with labels no policy can name in advance (`app: stranger-<random>`), created by labrun for the grade and deleted afterwards: in the target's namespace (`sameNamespace`) or in a fresh namespace of its own (`otherNamespace`, also random).",
+    }),
+  },
+  { description: "A row of the truth table: exactly one of `pod`, `selector`, `labels` or `stranger`." },
+);
+
+export const ReachabilityTarget = ExactlyOneOf(
+  {
+    name: Type.Optional({ ...PeerName, description: "The column's name in `expect.cells` (default: the pod's or service's name; required for `selector`)." }),
+    namespace: Type.Optional({ ...Dns1123Label, description: "The target's namespace (default `default`)." }),
+    ports: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 10, uniqueItems: true, description: "TCP ports to probe, one column each (default `[80]`)." }),
+    ),
+  },
+  {
+    pod: { ...ObjectName, description: "A pod, by name; probed at its live IP. It must be Running and Ready." },
+    selector: { ...Labels, description: "A pod, by labels (the first ready pod matching them); probed at its live IP." },
+    service: { ...ObjectName, description: "A service, by name; probed at its cluster IP. It needs a ready endpoint." },
+  },
+  { description: "A column of the truth table: exactly one of `pod`, `selector` or `service`, with its ports." },
+);
+
+export const ReachabilityCell = Closed(
+  {
+    from: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "A source's name (default: every source)." })),
+    to: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: "A target's name (default: every target)." })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "One of the target's ports (default: all of them)." })),
+    is: Enum(["allowed", "blocked"], { description: "What these cells must be." }),
+  },
+  { description: "An exception to the default: the cells it names (every source, target or port it leaves out) must be `is`." },
+);
+
+export const ReachabilityCheck = Closed(
+  {
+    sources: Type.Array(ReachabilitySource, { minItems: 1, maxItems: 20, description: "The rows: where connections start." }),
+    targets: Type.Array(ReachabilityTarget, { minItems: 1, maxItems: 20, description: "The columns: what they connect to, one column per port." }),
+    expect: Closed(
+      {
+        default: Enum(["allowed", "blocked"], { description: "What every cell must be unless `cells` says otherwise." }),
+        cells: Type.Optional(
+          Type.Array(ReachabilityCell, { maxItems: 400, description: "Exceptions, applied in order: a later entry overrides an earlier one for the cells both name." }),
+        ),
+      },
+      { description: "The expected matrix: a default and exceptions, the way the Kubernetes NetworkPolicy e2e suite builds its truth tables." },
+    ),
+  },
+  {
+    description:
+      "A NetworkPolicy truth table: every source tries a TCP connection to every target port at once; the observed matrix must equal the expected one. A wrong cell is probed once more before it counts; a 'blocked' cell counts only when some source reached the same target and port in the same run.",
+  },
+);
+
+export const PodNetworkCheck = Closed(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65535, description: "The port labrun's echo servers listen on (default 8080)." })),
+    minNodes: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: "At least this many nodes must take part (default: the number of nodes in `spec.cluster.nodes`)." }),
+    ),
+  },
+  {
+    description:
+      "The pod network works across nodes: labrun runs an echo server pod on every node (a DaemonSet in namespace `labrun-system`, kept for the lab's life); each reaches every other at its pod IP and gets its own nonce back from the right pod, and every pod IP is unique and inside the cluster's pod subnet.",
+  },
 );
 
 export const ObjectCheck = Closed(
@@ -383,13 +484,15 @@ export const Check = ExactlyOneOf(
     http: HttpCheck,
     dns: DnsCheck,
     blocked: BlockedCheck,
+    reachability: ReachabilityCheck,
+    podNetwork: PodNetworkCheck,
     object: ObjectCheck,
     command: CommandCheck,
     script: ScriptCheck,
   },
   {
     description:
-      "One graded check: an id, a title, points, a hint, and exactly one of `nodesReady`, `podsReady`, `cniConfigured`, `http`, `dns`, `blocked`, `object`, `command` or `script`.",
+      "One graded check: an id, a title, points, a hint, and exactly one of `nodesReady`, `podsReady`, `cniConfigured`, `http`, `dns`, `blocked`, `reachability`, `podNetwork`, `object`, `command` or `script`.",
   },
 );
 
@@ -501,12 +604,32 @@ export type CniConfiguredCheck = Static<typeof CniConfiguredCheck>;
 export type HttpCheck = Static<typeof HttpCheck>;
 export type DnsCheck = Static<typeof DnsCheck>;
 export type BlockedCheck = Static<typeof BlockedCheck>;
+export type ReachabilityCheck = Static<typeof ReachabilityCheck>;
+export type ReachabilitySource = Static<typeof ReachabilitySource>;
+export type ReachabilityTarget = Static<typeof ReachabilityTarget>;
+export type ReachabilityCell = Static<typeof ReachabilityCell>;
+export type PodNetworkCheck = Static<typeof PodNetworkCheck>;
 export type ObjectCheck = Static<typeof ObjectCheck>;
 export type CommandCheck = Static<typeof CommandCheck>;
 export type ScriptCheck = Static<typeof ScriptCheck>;
 
-export const CHECK_KINDS = ["nodesReady", "podsReady", "cniConfigured", "http", "dns", "blocked", "object", "command", "script"] as const;
+export const CHECK_KINDS = ["nodesReady", "podsReady", "cniConfigured", "http", "dns", "blocked", "reachability", "podNetwork", "object", "command", "script"] as const;
 export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;
+
+/** kind's pod subnet, which a cluster gets when the scenario sets none. */
+export const DEFAULT_POD_SUBNET = "10.244.0.0/16";
+/** kind's service subnet, which a cluster gets when the scenario sets none. */
+export const DEFAULT_SERVICE_SUBNET = "10.96.0.0/16";
+
+/** The pod subnet the cluster will have (kind's default when the scenario sets none). */
+export function podSubnetOf(cluster: Pick<ClusterSpec, "networking">): string {
+  return cluster.networking?.podSubnet ?? DEFAULT_POD_SUBNET;
+}
+
+/** The service subnet the cluster will have (kind's default when the scenario sets none). */
+export function serviceSubnetOf(cluster: Pick<ClusterSpec, "networking">): string {
+  return cluster.networking?.serviceSubnet ?? DEFAULT_SERVICE_SUBNET;
+}
 
 /** The operation key of a check (`http`, `dns`, ...). */
 export function checkKind(check: Check): CheckKind {
