@@ -229,12 +229,10 @@ export class OwnedPods {
     const failures: { object: string; error: string }[] = [];
     const otherNs = this.#otherNamespaceName;
     await Promise.all(
-      this.#everCreated
-        .filter((p) => p.namespace !== otherNs)
-        .map(async (p) => {
-          const error = await this.#delete(p.namespace, p.name);
-          if (error) failures.push({ object: `pod ${p.namespace}/${p.name}`, error });
-        }),
+      this.#everCreated.map(async (p) => {
+        const error = await this.#delete(p.namespace, p.name);
+        if (error) failures.push({ object: `pod ${p.namespace}/${p.name}`, error });
+      }),
     );
     if (otherNs) {
       try {

@@ -282,6 +282,7 @@ function reachabilityRule(at: At, p: Segment[], v: unknown) {
   });
   const expect = isObj(v.expect) ? v.expect : {};
   const rules: { from?: string; to?: string; port?: number; is: string }[] = [];
+  let unresolved = false;
   arr(expect.cells).forEach((c, i) => {
     if (!isObj(c)) return;
     const path = [...p, "expect", "cells", i];
@@ -289,10 +290,12 @@ function reachabilityRule(at: At, p: Segment[], v: unknown) {
     const to = str(c.to);
     const port = typeof c.port === "number" ? c.port : undefined;
     if (from !== undefined && !sourceNames.includes(from)) {
+      unresolved = true;
       const guess = closest(from, sourceNames);
       at([...path, "from"], `no source is named "${from}"${guess ? ` (did you mean "${guess}"?)` : ""}; sources: ${sourceNames.join(", ") || "none"}`);
     }
     if (to !== undefined && !targetPorts.has(to)) {
+      unresolved = true;
       const guess = closest(to, [...targetPorts.keys()]);
       at([...path, "to"], `no target is named "${to}"${guess ? ` (did you mean "${guess}"?)` : ""}; targets: ${[...targetPorts.keys()].join(", ") || "none"}`);
     }
@@ -302,7 +305,7 @@ function reachabilityRule(at: At, p: Segment[], v: unknown) {
     }
     if (typeof c.is === "string" && REACH.has(c.is)) rules.push({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(port !== undefined ? { port } : {}), is: c.is });
   });
-  if (typeof expect.default !== "string" || !REACH.has(expect.default) || !sourceNames.length) return;
+  if (typeof expect.default !== "string" || !REACH.has(expect.default) || !sourceNames.length || unresolved) return;
   // The positive-control rule, per column.
   for (const [to, ports] of targetPorts) {
     for (const port of ports) {

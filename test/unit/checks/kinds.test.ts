@@ -358,19 +358,25 @@ describe("check kinds", () => {
     const check = {
       id: "deny",
       title: "db is blocked",
-      blocked: { from: { pod: "testclient" }, to: { pod: "db", port: 5432 }, control: { pod: "cyberdyne-frontend", port: 80 } },
+      blocked: { from: { pod: "testclient" }, to: { pod: "db", port: 5432 }, control: { pod: "cyberdyne-frontend", port: 80 }, allowedFrom: { pod: "cyberdyne-frontend" } },
     } as Check;
     const world = () => new FakeCluster().put(...beeboxPods(), pod("db", { ip: "192.168.1.7", image: "postgres:16.1" }));
+    /** testclient reaches the frontend only; the frontend (the allowed source) reaches the db. */
+    const policy = ({ pod: from, args }: { pod: string; args: Record<string, string> }) =>
+      args.addr === "192.168.1.4:80" || (from === "cyberdyne-frontend" && args.addr === "192.168.1.7:5432") ? { ok: true, durationMs: 1 } : { ok: false, error: "dial tcp 192.168.1.7:5432: i/o timeout" };
 
-    it("passes when the target is blocked and the control target is reachable", async () => {
+    it("passes when the target is blocked, the control target is reachable and the allowed source reaches the target", async () => {
       const c = world();
-      c.probe = ({ args }) => (args.addr === "192.168.1.4:80" ? { ok: true, durationMs: 1 } : { ok: false, error: "dial tcp 192.168.1.7:5432: i/o timeout" });
+      c.probe = policy;
       const o = await observe(c, check);
       expect(o.ok, o.message).to.equal(true);
+      expect(o.message).to.equal("default/testclient → default/db:5432 is blocked, while default/cyberdyne-frontend reaches it and default/cyberdyne-frontend:80 is reachable");
       expect(o.connectivity).to.deep.equal([
         { from: "default/testclient", to: "default/db:5432", expected: "blocked", observed: "blocked" },
         { from: "default/testclient", to: "default/cyberdyne-frontend:80", expected: "allowed", observed: "allowed" },
+        { from: "default/cyberdyne-frontend", to: "default/db:5432", expected: "allowed", observed: "allowed" },
       ]);
+      expect(o.evidence.map((e) => e.label)).to.include("positive control: TCP 192.168.1.7:5432 from the allowed source default/cyberdyne-frontend");
     });
 
     it("never passes when the source cannot reach its control target", async () => {
@@ -382,12 +388,39 @@ describe("check kinds", () => {
       expect(o.connectivity![0]!.observed).to.equal("unknown");
     });
 
+    it("never passes when the allowed source cannot reach the target either (a dead listener is not 'blocked')", async () => {
+      const c = world();
+      // nothing listens on the db: every connection to it is refused, from anyone
+      c.probe = ({ args }) => (args.addr === "192.168.1.4:80" ? { ok: true } : { ok: false, error: "dial tcp 192.168.1.7:5432: connect: connection refused" });
+      const o = await observe(c, check);
+      expect(o.ok).to.equal(false);
+      expect(o.message).to.match(/^the allowed source default\/cyberdyne-frontend cannot reach default\/db:5432 either \(.*connection refused\): nothing proves the target is listening/);
+      expect(o.connectivity!.map((x) => x.observed)).to.deep.equal(["unknown", "allowed", "blocked"]);
+    });
+
     it("fails when the connection succeeds", async () => {
       const c = world();
       c.probe = () => ({ ok: true });
       const o = await observe(c, check);
       expect(o.ok).to.equal(false);
       expect(o.message).to.equal("default/testclient can connect to default/db:5432: it should be blocked");
+    });
+
+    it("cannot be evaluated without allowedFrom (never a pass)", async () => {
+      const c = world();
+      c.probe = policy;
+      const { allowedFrom: _dropped, ...rest } = (check as { blocked: Record<string, unknown> }).blocked;
+      const e = await evalError(observe(c, { ...check, blocked: rest } as Check));
+      expect(e.final).to.equal(true);
+      expect(e.message).to.match(/needs `allowedFrom`/);
+    });
+
+    it("refuses to judge when the allowed source is not running", async () => {
+      const c = new FakeCluster().put(pod("testclient", { ip: "192.168.1.5", container: "curl", image: "docker.io/curlimages/curl:7.88.1" }), pod("cyberdyne-frontend", { phase: "Pending", container: "nginx", image: "docker.io/library/nginx:1.22.1" }), pod("db", { ip: "192.168.1.7" }));
+      c.probe = () => ({ ok: false, error: "i/o timeout" });
+      const o = await observe(c, check);
+      expect(o.ok).to.equal(false);
+      expect(o.message).to.match(/^cannot test: the allowed \(positive control\) source pod default\/cyberdyne-frontend is not running/);
     });
 
     it("refuses to judge a target that is down (not Ready) or a service without ready endpoints", async () => {
