@@ -49,3 +49,46 @@ export function connectivityMatrix(report: Report): ConnectivityMatrix {
 export function cellOf(matrix: ConnectivityMatrix, source: string, target: string): MatrixEntry[] {
   return matrix.cells.get(source)?.get(target) ?? [];
 }
+
+/** One character per cell, the netpol e2e suite's notation: `.` allowed, `X` blocked, `?` unknown. */
+const CELL: Record<Connectivity["observed"], string> = { allowed: ".", blocked: "X", unknown: "?" };
+
+/**
+ * A check's connections as three compact matrices side by side, like the
+ * Kubernetes netpol e2e suite prints a truth table: expected, observed, and
+ * the comparison (`.` as expected, `X` not). Columns are numbered; a legend
+ * names them. Plain text without styling; `undefined` for fewer than two
+ * connections (a list says more).
+ */
+export function truthTableText(entries: readonly Connectivity[]): string[] | undefined {
+  if (entries.length < 2) return undefined;
+  const sources: string[] = [];
+  const targets: string[] = [];
+  const cells = new Map<string, Connectivity>();
+  for (const c of entries) {
+    if (!sources.includes(c.from)) sources.push(c.from);
+    if (!targets.includes(c.to)) targets.push(c.to);
+    cells.set(`${c.from}\u0000${c.to}`, c);
+  }
+  const numbers = targets.map((_, i) => String(i + 1));
+  const cellWidth = Math.max(...numbers.map((n) => n.length));
+  const grid = (pick: (c: Connectivity) => string) => (source: string) =>
+    targets.map((t) => {
+      const c = cells.get(`${source}\u0000${t}`);
+      return (c ? pick(c) : " ").padEnd(cellWidth);
+    }).join(" ");
+  const blocks: { title: string; row: (source: string) => string }[] = [
+    { title: "expected", row: grid((c) => CELL[c.expected]) },
+    { title: "observed", row: grid((c) => CELL[c.observed]) },
+    { title: "comparison", row: grid((c) => (c.observed === c.expected ? "." : "X")) },
+  ];
+  const header = numbers.map((n) => n.padEnd(cellWidth)).join(" ");
+  const blockWidth = Math.max(header.length, ...blocks.map((b) => b.title.length));
+  const nameWidth = Math.min(48, Math.max(...sources.map((s) => s.length)));
+  const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+  const line = (name: string, parts: string[]) => `${pad(name, nameWidth)}   ${parts.map((p) => p.padEnd(blockWidth)).join("   ")}`.trimEnd();
+  const out = [line("", blocks.map((b) => b.title)), line("", blocks.map(() => header))];
+  for (const source of sources) out.push(line(source, blocks.map((b) => b.row(source))));
+  out.push(`(. allowed, X blocked, ? unknown; comparison: . as expected, X not) ${targets.map((t, i) => `${numbers[i]} = ${t}`).join(", ")}`);
+  return out;
+}

@@ -9,6 +9,7 @@
  * With `color: false` the output has no escape sequences at all, and text
  * from the cluster is sanitised so it cannot inject any.
  */
+import { truthTableText } from "./connectivity.ts";
 import type { CheckResult, CheckStatus, Evidence, Report } from "./model.ts";
 import {
   countsText,
@@ -134,7 +135,13 @@ export function renderTerminal(report: Report, options: TerminalOptions): string
     for (const ev of check.evidence) out.push(...evidenceLines(ev, width, maxLines, maxChars, p));
 
     const conn = check.connectivity ?? [];
-    if (conn.length) {
+    const table = conn.length >= 4 ? truthTableText(conn.map((c) => ({ ...c, from: clean(c.from), to: clean(c.to) }))) : undefined;
+    if (table) {
+      out.push(`${DETAIL}connectivity:`);
+      const [legend, ...grid] = [table.at(-1)!, ...table.slice(0, -1)];
+      for (const l of grid) out.push(`${DETAIL}  ${l}`);
+      for (const l of wrapText(legend, width - DETAIL.length - 2)) out.push(`${DETAIL}  ${p.dim(l)}`);
+    } else if (conn.length) {
       out.push(`${DETAIL}connectivity:`);
       for (const c of conn) {
         const ok = c.observed === c.expected;

@@ -246,7 +246,7 @@ describe("e2e: grading beebox-cni on kind", function () {
     expect(r.exitCode, show(r)).to.equal(0);
     const report = JSON.parse(r.stdout) as Report;
     timings.push(`labrun grade on the fixed cluster: ${wall} ms wall, ${report.durationMs} ms in the report`);
-    expect(report.score).to.deep.include({ points: 10, maxPoints: 10, percent: 100, passed: true });
+    expect(report.score).to.deep.include({ points: 12, maxPoints: 12, percent: 100, passed: true });
     expect(report.attempt).to.equal(2);
     expect(report.summary).to.deep.include({ passed: 7, failed: 0, skipped: 0, error: 0 });
     const http = byId(report)["http-by-ip"]!;

@@ -14,7 +14,7 @@ import { fakeRunner } from "../providers/fake-runner.ts";
 import { fakeClient, node, pod } from "./fakes.ts";
 
 const SCENARIO = new URL("../../../scenarios/beebox-cni/", import.meta.url).pathname;
-const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns"];
+const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns", "pod-network"];
 
 const goodProbes = {
   docker: async () => ({ ok: true as const, serverVersion: "20.10" }),

@@ -87,6 +87,42 @@ describe("report/terminal", () => {
     expect(text).to.include("✗ api/api → example.com:443  unknown (expected blocked)");
   });
 
+  it("prints a truth table as expected, observed and comparison matrices, like the netpol e2e suite", () => {
+    const conn = (from: string, to: string, expected: "allowed" | "blocked", observed: "allowed" | "blocked" | "unknown") => ({ from, to, expected, observed });
+    const table: Report = {
+      ...network,
+      checks: [
+        {
+          ...network.checks[0]!,
+          id: "only-client",
+          kind: "reachability",
+          status: "failed",
+          points: 0,
+          message: "2 connections not as expected",
+          evidence: [],
+          connectivity: [
+            conn("shop/client", "shop/frontend:80", "allowed", "allowed"),
+            conn("shop/client", "shop/frontend:443", "blocked", "blocked"),
+            conn("shop/intruder", "shop/frontend:80", "blocked", "blocked"),
+            conn("shop/intruder", "shop/frontend:443", "blocked", "blocked"),
+            conn("shop/(stranger)", "shop/frontend:80", "blocked", "allowed"),
+            conn("shop/(stranger)", "shop/frontend:443", "blocked", "unknown"),
+          ],
+        },
+      ],
+    };
+    const lines = renderTerminal(table, { color: false, width: 120 }).split("\n");
+    const at = lines.findIndex((l) => l.includes("expected     observed     comparison"));
+    expect(lines.slice(at, at + 6)).to.deep.equal([
+      "                          expected     observed     comparison",
+      "                          1 2          1 2          1 2",
+      "        shop/client       . X          . X          . .",
+      "        shop/intruder     X X          X X          . .",
+      "        shop/(stranger)   X X          . ?          X X",
+      "        (. allowed, X blocked, ? unknown; comparison: . as expected, X not) 1 = shop/frontend:80, 2 = shop/frontend:443",
+    ]);
+  });
+
   it("wrapLine breaks at spaces and inside words longer than a line", () => {
     expect(wrapLine("aaa bbb ccc", 7)).to.deep.equal(["aaa bbb", "ccc"]);
     expect(wrapLine("x".repeat(20), 8)).to.deep.equal(["xxxxxxxx", "xxxxxxxx", "xxxx"]);
