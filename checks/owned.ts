@@ -140,7 +140,8 @@ export class OwnedPods {
             evidence: [{ label: `labrun's pod ${created.namespace}/${created.name} (${request.describe})`, expected: `running image ${this.#image}`, observed: `${describePod(pod)}: load the image into the cluster's nodes (labrun does this at \`labrun start\`)` }],
           });
         }
-        if (v.phase === "Running" && v.ready && v.podIP && !v.hostNetwork) ready.set(request.key, { key: request.key, namespace: created.namespace, name: created.name, labels: request.labels, describe: request.describe, pod });
+        // The pod made first for this key (its labels, e.g. a stranger's random ones, are the ones it has).
+        if (v.phase === "Running" && v.ready && v.podIP && !v.hostNetwork) ready.set(request.key, { key: request.key, namespace: created.namespace, name: created.name, labels: created.request.labels, describe: created.request.describe, pod });
         else if (v.phase === "Failed" || v.phase === "Succeeded" || waiting) return { failure: await this.#failure([{ request, pod, created }], "cannot run") };
         else pending.push({ request, pod, created });
       }
