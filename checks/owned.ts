@@ -84,7 +84,8 @@ export class OwnedPods {
   readonly #image: string;
   readonly #pollMs: number;
   readonly #random: (bytes: number) => string;
-  readonly #pods = new Map<string, Created>();
+  /** key → the pod made for it (a promise while it is being made, so concurrent checks share it). */
+  readonly #pods = new Map<string, Promise<Created>>();
   readonly #everCreated: { namespace: string; name: string }[] = [];
   #otherNamespace: Promise<string> | undefined;
   #otherNamespaceName: string | undefined;
@@ -117,19 +118,22 @@ export class OwnedPods {
     if (this.#disposed) throw new CheckEvalError("the grade has ended: labrun's pods are deleted", { final: true });
     const signal = options.signal;
     const deadline = Date.now() + options.timeoutMs;
-    await Promise.all(requests.filter((r) => !this.#pods.has(r.key)).map((r) => this.#create(r, deadline, signal)));
+    for (const r of requests) if (!this.#pods.has(r.key)) this.#make(r, deadline, signal);
     for (;;) {
       if (signal?.aborted) throw abortReason(signal);
-      const live = await Promise.all(requests.map(async (r) => ({ request: r, created: this.#pods.get(r.key)!, pod: await this.#get(this.#pods.get(r.key)!, signal) })));
+      const live = await Promise.all(
+        requests.map(async (r) => {
+          const created = await this.#pods.get(r.key)!;
+          return { request: r, created, pod: await this.#get(created, signal) };
+        }),
+      );
       const pending: { request: OwnedPodRequest; pod: KubeObject | undefined; created: Created }[] = [];
       const ready = new Map<string, OwnedPod>();
       for (const { request, created, pod } of live) {
         if (!pod || podView(pod).terminating || tampered(pod)) {
           // Gone, or changed by someone else: a new pod (the key stays).
           if (pod && !podView(pod).terminating) await this.#delete(created.namespace, created.name);
-          this.#pods.delete(request.key);
-          await this.#create(request, deadline, signal);
-          pending.push({ request, pod: undefined, created: this.#pods.get(request.key)! });
+          pending.push({ request, pod: undefined, created: await this.#make(request, deadline, signal) });
           continue;
         }
         const v = podView(pod);
@@ -169,18 +173,27 @@ export class OwnedPods {
     };
   }
 
-  async #create(request: OwnedPodRequest, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Starts making the pod for a request (replacing any earlier one for its key); a failure forgets the key, so a later attempt tries again. */
+  #make(request: OwnedPodRequest, deadline: number, signal: AbortSignal | undefined): Promise<Created> {
+    const made = this.#create(request, deadline, signal);
+    this.#pods.set(request.key, made);
+    made.catch(() => {
+      if (this.#pods.get(request.key) === made) this.#pods.delete(request.key);
+    });
+    return made;
+  }
+
+  async #create(request: OwnedPodRequest, deadline: number, signal: AbortSignal | undefined): Promise<Created> {
     const namespace = request.namespace ?? (await this.#otherNs(deadline, signal));
     const name = `labrun-probe-${this.#random(4)}`;
     const created: Created = { request, namespace, name };
-    this.#pods.set(request.key, created);
     this.#everCreated.push({ namespace, name });
     const pod = ownedPodManifest({ namespace, name, labels: request.labels, image: this.#image, purpose: request.describe });
     // A namespace made a moment ago has no default ServiceAccount yet: admission refuses pods until it does.
     for (;;) {
       try {
         await this.#client.apply(pod, { fieldManager: "labrun", force: true, ...(signal ? { signal } : {}) });
-        return;
+        return created;
       } catch (error) {
         if (signal?.aborted) throw error;
         if (!/serviceaccount.*not found|ServiceAccount "default"/i.test(errorMessage(error)) || Date.now() >= deadline) throw error;
@@ -226,6 +239,7 @@ export class OwnedPods {
   /** Delete every pod (and the other namespace) this manager created; never throws. Returns what could not be deleted. */
   async dispose(): Promise<{ object: string; error: string }[]> {
     this.#disposed = true;
+    await Promise.allSettled([...this.#pods.values()]);
     await this.#otherNamespace?.catch(() => undefined);
     const failures: { object: string; error: string }[] = [];
     const otherNs = this.#otherNamespaceName;

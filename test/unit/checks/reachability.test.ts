@@ -197,6 +197,18 @@ describe("reachability", () => {
     expect(ownedPods(c)).to.deep.equal([]);
   });
 
+  it("two checks of one grade running at once share labrun's pods (one per row)", async () => {
+    const c = shop();
+    policy(c, (labels) => labels.app === "client");
+    const owned = new OwnedPods(c, { pollMs: 5 });
+    const [a, b] = await Promise.all([observe(c, check, owned), observe(c, check, owned)]);
+    expect(a.ok && b.ok, `${a.message} / ${b.message}`).to.equal(true);
+    expect(owned.created).to.have.length(2);
+    expect(new Set(owned.created.map((p) => p.split("/")[0]!.startsWith(STRANGER_NAMESPACE_PREFIX))).size, "one in shop, one in a fresh namespace").to.equal(2);
+    await owned.dispose();
+    expect(ownedPods(c)).to.deep.equal([]);
+  });
+
   it("is a final error when labrun's probe image is missing on the nodes", async () => {
     const c = shop({ ownedStart: "image" });
     policy(c, () => true);
