@@ -15,16 +15,20 @@
  *     makes the engine ping the API: an unreachable cluster aborts the whole
  *     grade with InfraError (exit 3), never a failing or passing grade.
  */
-import type { CheckResult, Connectivity, Evidence, Report } from "../runner/report/model.ts";
-import { REPORT_API_VERSION } from "../runner/report/model.ts";
+import type { CheckResult, Connectivity, Evidence, Report } from "../runner/schema/report.ts";
+import { REPORT_API_VERSION } from "../runner/schema/report.ts";
 import { InfraError, ScenarioError } from "../runner/errors.ts";
 import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
 import { VERSION } from "../runner/version.ts";
-import type { ClusterClient } from "./client.ts";
+import type { ClusterClient } from "../runner/cluster/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings, type LabInfo, type Logger, type Observation, type ScenarioSource } from "./context.ts";
 import { evaluateCheck } from "./kinds/index.ts";
 import { ProbeManager } from "./probe.ts";
-import { abortReason, errorMessage, formatDuration, linkedSignal, parseDuration, realClock, type Clock } from "./util.ts";
+import { realClock, type Clock } from "../runner/util/clock.ts";
+import { formatDuration, parseDuration } from "../runner/util/duration.ts";
+import { linkedSignal } from "../runner/util/signal.ts";
+import { abortReason } from "../runner/util/sleep.ts";
+import { errorMessage } from "../runner/util/text.ts";
 import { WorkloadIndex } from "./workloads.ts";
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
@@ -396,7 +400,7 @@ export interface ReportInput {
   passPercent?: number;
 }
 
-/** Scores results into the Report of runner/report/model.ts. */
+/** Scores results into the Report of runner/schema/report.ts. */
 export function buildReport(input: ReportInput): Report {
   const points = sum(input.results.map((r) => r.points));
   const maxPoints = sum(input.results.map((r) => r.maxPoints));

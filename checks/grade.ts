@@ -6,15 +6,16 @@
  * It pings the API first (an unreachable cluster is an InfraError, exit 3,
  * within seconds), runs the checks (checks/engine.ts), ends every probe it
  * started (`labrun-probe stop`, also when interrupted) and returns the Report
- * of runner/report/model.ts. Recording the attempt is the caller's business
+ * of runner/schema/report.ts. Recording the attempt is the caller's business
  * (the CLI does it through the LabStore).
  */
-import type { Report } from "../runner/report/model.ts";
-import type { ClusterClient } from "./client.ts";
+import type { Report } from "../runner/schema/report.ts";
+import type { ClusterClient } from "../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "./context.ts";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
-import { abortReason, realClock } from "./util.ts";
+import { realClock } from "../runner/util/clock.ts";
+import { abortReason } from "../runner/util/sleep.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
   /** The scenario (a LoadedScenario from runner/scenario/load.ts fits). */

@@ -3,8 +3,8 @@
  * scheduler's reason, container waiting reasons, the kubelet's Ready message.
  */
 import type { PodRef } from "../runner/schema/scenario.ts";
-import type { ClusterClient, KubeObject } from "./client.ts";
-import { oneLine } from "./util.ts";
+import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
+import { oneLine } from "../runner/util/text.ts";
 
 interface Condition {
   type: string;

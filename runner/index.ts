@@ -22,7 +22,7 @@ export type { LabRecord, LabAttempt } from "./lab/state.ts";
 export { preflight, assertPreflight, hostProbes } from "./lab/preflight.ts";
 export type { PreflightResult } from "./lab/preflight.ts";
 export { renderKindConfig, nodeImageFor } from "./lab/render.ts";
-export { NODE_IMAGES, PROBE_IMAGE } from "./lab/images.ts";
+export { NODE_IMAGES, PROBE_IMAGE } from "./cluster/images.ts";
 export { gradeLab } from "./lab/grade.ts";
 export type { GradeLabOptions, GradeLabResult } from "./lab/grade.ts";
 export { testScenarios, judgeBroken, judgeSolution, judgeShortcut } from "./lab/scenario-test.ts";
@@ -37,9 +37,9 @@ export { grade, failingChecks } from "../checks/grade.ts";
 export type { GradeOptions, GradeEvent } from "../checks/grade.ts";
 export { runChecks, buildReport } from "../checks/engine.ts";
 export type { EngineOptions } from "../checks/engine.ts";
-export { createKubeClient, KubeClusterClient, loadKubeConfig } from "../checks/kube.ts";
-export type { KubeClientOptions, NodeRunner } from "../checks/kube.ts";
-export type { ClusterClient, KubeObject, ObjectRef, ListOptions, ExecOptions, ExecResult, PodContainer, EphemeralContainerSpec } from "../checks/client.ts";
+export { createKubeClient, KubeClusterClient, loadKubeConfig } from "./cluster/kube.ts";
+export type { KubeClientOptions, NodeRunner } from "./cluster/kube.ts";
+export type { ClusterClient, KubeObject, ObjectRef, ListOptions, ExecOptions, ExecResult, PodContainer, EphemeralContainerSpec } from "./cluster/client.ts";
 export { CheckEvalError } from "../checks/context.ts";
 export type { LabInfo, ScenarioSource, Observation, Logger } from "../checks/context.ts";
 export type { ScriptCheckContext, ScriptCheckResult, ScriptCheckFunction } from "../checks/kinds/script.ts";
@@ -47,8 +47,8 @@ export { ProbeManager } from "../checks/probe.ts";
 export type { ProbeSettings } from "../checks/probe.ts";
 
 // reports
-export { Report as ReportSchema, REPORT_API_VERSION } from "./report/model.ts";
-export type { Report, CheckResult, CheckStatus, Evidence, Connectivity } from "./report/model.ts";
+export { Report as ReportSchema, REPORT_API_VERSION } from "./schema/report.ts";
+export type { Report, CheckResult, CheckStatus, Evidence, Connectivity } from "./schema/report.ts";
 export {
   renderReport,
   REPORT_FORMATS,

@@ -5,12 +5,12 @@
  * plugin's file counts. Runs `sh` on the node through the provider (kind:
  * `docker exec`), bounded by `timeout`.
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { CniConfiguredCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../kube.ts";
+import { NodeShellUnavailableError } from "../../runner/cluster/kube.ts";
 import { describeNodeSelector, selectNodes } from "../pods.ts";
-import { oneLine } from "../util.ts";
+import { oneLine } from "../../runner/util/text.ts";
 
 const ENTRY = "@@labrun-entry@@ ";
 const FILE = "@@labrun-file@@ ";

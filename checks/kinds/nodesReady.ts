@@ -5,7 +5,7 @@
  * reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin
  * not initialized".
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { NodesReadyCheck } from "../../runner/schema/scenario.ts";
 import type { CheckContext, Observation } from "../context.ts";
 import { describeNodeSelector, nodeReadiness, selectNodes } from "../pods.ts";

@@ -9,7 +9,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { ClusterClient } from "../../checks/client.ts";
+import type { ClusterClient } from "../cluster/client.ts";
 import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
 import { KindProvider, abortError } from "../providers/kind.ts";
 import { KubeconfigProvider, defaultKubeconfigPath } from "../providers/kubeconfig.ts";
@@ -19,9 +19,10 @@ import type { Scenario, Step } from "../schema/scenario.ts";
 import { VERSION } from "../version.ts";
 import { ADDONS, addonImages, type AddonName, type AddonVars } from "./addons.ts";
 import { step, type LabEvent, type LabEventListener, type LabPhase } from "./events.ts";
-import { PROBE_IMAGE } from "./images.ts";
+import { PROBE_IMAGE } from "../cluster/images.ts";
 import { mergeContext, readKubeconfig, unmergeContext } from "./kubeconfig-merge.ts";
 import { sleep } from "../util/sleep.ts";
+import { poll } from "../util/poll.ts";
 import { failingChecks } from "../../checks/grade.ts";
 import { assertPreflight, hostProbes, preflight, type PreflightProbes } from "./preflight.ts";
 import { nodeImageFor, podSubnetOf, renderKindConfig, serviceSubnetOf } from "./render.ts";
@@ -49,7 +50,7 @@ export interface LifecycleOptions {
   onEvent?: LabEventListener;
   /** The provider for kind labs (default: a KindProvider). */
   kind?: KindProvider;
-  /** Makes a ClusterClient for a lab (default: checks/kube.ts). */
+  /** Makes a ClusterClient for a lab (default: runner/cluster/kube.ts). */
   clientFactory?: ClientFactory;
 }
 
@@ -299,26 +300,28 @@ export async function imagesFor(scenario: Scenario): Promise<string[]> {
 }
 
 async function waitForNodes(client: ClusterClient, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<NodeInfo[]> {
-  const deadline = Date.now() + timeoutMs;
   let last = "no answer from the API yet";
-  for (;;) {
-    if (signal?.aborted) throw abortError(signal);
-    try {
-      const nodes = await listNodes(client, signal);
-      if (nodes.length >= expected) return nodes;
-      last = `${nodes.length} of ${expected} nodes: ${nodes.map((n) => n.name).join(", ") || "none"}`;
-    } catch (error) {
-      if (signal?.aborted) throw abortError(signal);
-      last = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() > deadline) {
-      throw new InfraError(`nodes did not register within ${Math.round(timeoutMs / 1000)}s (${last})`, {
-        code: "NODES_NOT_REGISTERED",
-        hint: "look at the kubelet: `docker exec <node> journalctl -u kubelet --no-pager | tail -50`",
-      });
-    }
-    await sleep(1000, signal);
-  }
+  const nodes = await poll(
+    async () => {
+      try {
+        const nodes = await listNodes(client, signal);
+        if (nodes.length >= expected) return nodes;
+        last = `${nodes.length} of ${expected} nodes: ${nodes.map((n) => n.name).join(", ") || "none"}`;
+      } catch (error) {
+        if (signal?.aborted) throw abortError(signal);
+        last = error instanceof Error ? error.message : String(error);
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 1000, ...(signal ? { signal } : {}) },
+  ).catch((error: unknown) => {
+    throw signal?.aborted ? abortError(signal) : error;
+  });
+  if (nodes) return nodes;
+  throw new InfraError(`nodes did not register within ${Math.round(timeoutMs / 1000)}s (${last})`, {
+    code: "NODES_NOT_REGISTERED",
+    hint: "look at the kubelet: `docker exec <node> journalctl -u kubelet --no-pager | tail -50`",
+  });
 }
 
 async function verifyBroken(loaded: LoadedScenario, lab: LabRecord, client: LabClient, provider: ClusterProvider, options: StartOptions): Promise<boolean> {
@@ -346,9 +349,9 @@ async function verifyBroken(loaded: LoadedScenario, lab: LabRecord, client: LabC
   return true;
 }
 
-/** The default ClusterClient: checks/kube.ts over the lab's kubeconfig; node commands go through the provider. */
+/** The default ClusterClient: runner/cluster/kube.ts over the lab's kubeconfig; node commands go through the provider. */
 export const defaultClientFactory: ClientFactory = async ({ kubeconfig, context, provider, cluster }) => {
-  const { createKubeClient } = await import("../../checks/kube.ts");
+  const { createKubeClient } = await import("../cluster/kube.ts");
   return createKubeClient({
     kubeconfig,
     context,

@@ -23,7 +23,8 @@ import { randomBytes } from "node:crypto";
 import { grade } from "../../checks/grade.ts";
 import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
-import type { Report } from "../report/model.ts";
+import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
+import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
 import type { LabEvent } from "./events.ts";
@@ -32,32 +33,7 @@ import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
 
-export type PhaseKind = "broken" | "solution" | "shortcut";
-export type PhaseStatus = "passed" | "failed" | "error";
-
-export interface PhaseResult {
-  kind: PhaseKind;
-  /** `broken state`, `solution`, `shortcut delete-the-policy`. */
-  name: string;
-  status: PhaseStatus;
-  /** One line: what held or what did not. */
-  message: string;
-  /** Details for the author: mismatched checks with their evidence. */
-  details: string[];
-  /** The grade the verdict is based on, when there was one. */
-  report?: Report;
-  durationMs: number;
-}
-
-export interface ScenarioTestResult {
-  scenario: string;
-  title: string;
-  status: PhaseStatus;
-  phases: PhaseResult[];
-  /** Labs kept for debugging (`keepOnFailure`). */
-  kept: string[];
-  durationMs: number;
-}
+export type { PhaseKind, PhaseStatus, PhaseResult, ScenarioTestResult };
 
 export type ScenarioTestEvent =
   | { type: "run-start"; scenario: string; run: string; lab: string }

@@ -72,7 +72,7 @@ export interface LabRecord {
 export type NewLab = Omit<LabRecord, "version" | "createdAt" | "attempts" | "status" | "kubeconfig"> &
   Partial<Pick<LabRecord, "createdAt" | "status" | "kubeconfig">>;
 
-/** The slice of a report (runner/report/model.ts) the store keeps per attempt. */
+/** The slice of a report (runner/schema/report.ts) the store keeps per attempt. */
 export interface GradedReport {
   attempt?: number;
   startedAt?: string;

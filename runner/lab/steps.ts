@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { ClusterClient, KubeObject, ObjectRef } from "../../checks/client.ts";
+import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.ts";
 import { InfraError, LabrunError, ScenarioError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
@@ -14,7 +14,7 @@ import { stepKind, type Step } from "../schema/scenario.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
-import { sleep } from "../util/sleep.ts";
+import { poll } from "../util/poll.ts";
 import { isControlPlaneNode, labelSelector } from "../../checks/pods.ts";
 
 export const FIELD_MANAGER = "labrun";
@@ -316,38 +316,40 @@ export function evaluateWait(w: WaitSpec, objects: KubeObject[]): WaitState {
   return { ok, seen: shown };
 }
 
-/** Polls until the wait step holds; on timeout says what it saw last. */
+/** Polls until the wait step holds; on timeout (or abort) resolves with what it saw last. */
 export async function waitFor(w: WaitSpec, client: ClusterClient, options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<WaitState> {
-  const pollMs = options.pollMs ?? 1000;
-  const deadline = Date.now() + options.timeoutMs;
   const apiVersion = w.apiVersion ?? "v1";
   const namespace = isClusterScoped(w.kind) ? undefined : (w.namespace ?? "default");
+  const signal = options.signal;
   let last: WaitState = { ok: false, seen: "nothing yet" };
-  for (;;) {
-    if (options.signal?.aborted) break;
+  const look = async (): Promise<WaitState | undefined> => {
     try {
       let objects: KubeObject[];
       if (w.name) {
         const ref: ObjectRef = { apiVersion, kind: w.kind, name: w.name, ...(namespace ? { namespace } : {}) };
-        const object = await client.get(ref, options.signal ? { signal: options.signal } : {});
+        const object = await client.get(ref, signal ? { signal } : {});
         objects = object ? [object] : [];
       } else {
         objects = await client.list(apiVersion, w.kind, {
           ...(namespace ? { namespace } : {}),
           ...(w.selector ? { labelSelector: labelSelector(w.selector) } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...(signal ? { signal } : {}),
         });
       }
       last = evaluateWait(w, objects);
-      if (last.ok) return last;
+      return last.ok ? last : undefined;
     } catch (error) {
-      if (options.signal?.aborted) break;
+      if (signal?.aborted) throw error;
       last = { ok: false, seen: `error: ${error instanceof Error ? error.message : String(error)}` };
+      return undefined;
     }
-    if (Date.now() + pollMs > deadline) break;
-    await sleep(pollMs, options.signal);
+  };
+  try {
+    return (await poll(look, { timeoutMs: options.timeoutMs, intervalMs: options.pollMs ?? 1000, ...(signal ? { signal } : {}) })) ?? last;
+  } catch (error) {
+    if (signal?.aborted) return last;
+    throw error;
   }
-  return last;
 }
 
 async function waitStep(w: WaitSpec, ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import type { ClusterClient, ExecOptions, ExecResult } from "../../checks/client.ts";
+import type { ClusterClient, ExecOptions, ExecResult } from "../cluster/client.ts";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
 import type { ClusterCreateRequest, ClusterProvider, ProviderCapabilities } from "./provider.ts";
 
@@ -18,7 +18,7 @@ export interface KubeconfigProviderOptions {
   /** The context (default: the file's current-context). */
   context?: string;
   env?: NodeJS.ProcessEnv;
-  /** Makes a client for the context (for `nodes`); see checks/kube.ts. */
+  /** Makes a client for the context (for `nodes`); see runner/cluster/kube.ts. */
   clientFactory?: (kubeconfigPath: string, context: string) => Promise<ClusterClient>;
 }
 

@@ -5,7 +5,7 @@
  * knows kind's flags; runner/providers/kubeconfig.ts uses a cluster someone
  * else made.
  */
-import type { ExecOptions, ExecResult } from "../../checks/client.ts";
+import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 
 export interface ProviderCapabilities {
   /** The provider creates and deletes clusters (kind: yes; an existing cluster: no). */

@@ -2,7 +2,7 @@
  * Small pure helpers the reporters share: numbers, durations, the summary
  * line, text sanitising and wrapping. No I/O, no clock, no environment.
  */
-import type { CheckResult, CheckStatus, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Report } from "../schema/report.ts";
 
 /** `2` → `2`; `1.5` → `1.5`; `0.3333` → `0.33`. */
 export function formatPoints(n: number): string {

@@ -10,7 +10,7 @@
  * Every string from the report is HTML-escaped; only `code` spans in
  * author-written text (titles, hints, messages) become <code> elements.
  */
-import type { CheckResult, CheckStatus, Evidence, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Evidence, Report } from "../schema/report.ts";
 import { cellOf, connectivityMatrix, type ConnectivityMatrix, type MatrixEntry } from "./connectivity.ts";
 import { countsText, displayTime, formatDuration, formatPercent, formatPoints, needsDetail, sanitize, scoreFraction, truncate, verdict } from "./format.ts";
 

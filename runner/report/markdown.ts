@@ -11,7 +11,7 @@
  * so a report stays under GitHub's limits (65,536 characters for a comment,
  * 1 MiB for a step summary).
  */
-import type { CheckResult, CheckStatus, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Report } from "../schema/report.ts";
 import { cellOf, connectivityMatrix } from "./connectivity.ts";
 import {
   countsText,

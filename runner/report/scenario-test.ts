@@ -6,9 +6,38 @@
  *   junit     a testsuite per scenario, a testcase per phase
  *   markdown  a table per scenario for job summaries and PR comments
  */
-import type { PhaseResult, PhaseStatus, ScenarioTestResult } from "../lab/scenario-test.ts";
+import type { Report } from "../schema/report.ts";
 import { formatDuration, sanitize } from "./format.ts";
 import { xmlAttr, xmlText } from "./junit.ts";
+
+// The results of `labrun test` (runner/lab/scenario-test.ts makes them).
+
+export type PhaseKind = "broken" | "solution" | "shortcut";
+export type PhaseStatus = "passed" | "failed" | "error";
+
+export interface PhaseResult {
+  kind: PhaseKind;
+  /** `broken state`, `solution`, `shortcut delete-the-policy`. */
+  name: string;
+  status: PhaseStatus;
+  /** One line: what held or what did not. */
+  message: string;
+  /** Details for the author: mismatched checks with their evidence. */
+  details: string[];
+  /** The grade the verdict is based on, when there was one. */
+  report?: Report;
+  durationMs: number;
+}
+
+export interface ScenarioTestResult {
+  scenario: string;
+  title: string;
+  status: PhaseStatus;
+  phases: PhaseResult[];
+  /** Labs kept for debugging (`keepOnFailure`). */
+  kept: string[];
+  durationMs: number;
+}
 
 export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
 export type TestFormat = (typeof TEST_FORMATS)[number];

@@ -9,7 +9,7 @@
  * With `color: false` the output has no escape sequences at all, and text
  * from the cluster is sanitised so it cannot inject any.
  */
-import type { CheckResult, CheckStatus, Evidence, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Evidence, Report } from "../schema/report.ts";
 import {
   countsText,
   displayTime,

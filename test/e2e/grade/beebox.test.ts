@@ -21,14 +21,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
-import { createKubeClient, type KubeClusterClient } from "../../../checks/kube.ts";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/lab/images.ts";
+import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
+import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
-import type { CheckResult, Report } from "../../../runner/report/model.ts";
+import type { CheckResult, Report } from "../../../runner/schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../../../runner/scenario/load.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 

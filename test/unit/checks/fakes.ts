@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../checks/client.ts";
+import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "../../../checks/context.ts";
 import { InfraError } from "../../../runner/errors.ts";
 import type { Check, Scenario } from "../../../runner/schema/scenario.ts";
@@ -121,7 +121,7 @@ export class FakeCluster implements ClusterClient {
   async runOnNode(node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     this.nodeRuns.push({ node, command });
     if (!this.nodeRunner) {
-      const { NodeShellUnavailableError } = await import("../../../checks/kube.ts");
+      const { NodeShellUnavailableError } = await import("../../../runner/cluster/kube.ts");
       throw new NodeShellUnavailableError();
     }
     return this.nodeRunner(node, command, options);

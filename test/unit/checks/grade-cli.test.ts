@@ -1,5 +1,5 @@
 /**
- * `labrun grade` end to end in-process: the CLI, checks/kube.ts, the engine
+ * `labrun grade` end to end in-process: the CLI, runner/cluster/kube.ts, the engine
  * and the reporters against a fake API server that looks like the broken
  * BeeBox cluster (no Docker). Exit codes, lab resolution, attempt recording.
  */

@@ -1,11 +1,11 @@
 /**
  * Every check kind, one attempt at a time, against a scripted cluster.
  */
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { expect } from "chai";
-import type { ExecResult } from "../../../checks/client.ts";
+import type { ExecResult } from "../../../runner/cluster/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
-import { EphemeralContainerError } from "../../../checks/kube.ts";
+import { EphemeralContainerError } from "../../../runner/cluster/kube.ts";
 import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { LIST_SCRIPT, parseListing } from "../../../checks/kinds/cniConfigured.ts";
 import { ProbeManager, PROBE_IMAGE } from "../../../checks/probe.ts";

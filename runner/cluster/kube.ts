@@ -7,7 +7,7 @@
  *     client's model classes, so partial matches compare what kubectl shows);
  *   - ephemeral containers through CoreV1Api (a strategic merge patch of the
  *     `ephemeralcontainers` subresource), then a poll until the container runs;
- *   - exec through client-node's Exec, wrapped by checks/exec.ts so it never hangs;
+ *   - exec through client-node's Exec, wrapped by runner/cluster/exec.ts so it never hangs;
  *   - commands on nodes through an injected runner (kind: `docker exec`).
  *
  * Every request carries an AbortSignal: the caller's, joined with a per-request
@@ -35,7 +35,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from "@kubernetes/client-node";
-import { InfraError, NotFoundError, UsageError } from "../runner/errors.ts";
+import { InfraError, NotFoundError, UsageError } from "../errors.ts";
 import type {
   ClusterClient,
   EphemeralContainerSpec,
@@ -47,7 +47,11 @@ import type {
   PodContainer,
 } from "./client.ts";
 import { describeSocketError, runExec, type ExecSocket, type ExecStarter } from "./exec.ts";
-import { abortReason, errorMessage, formatDuration, linkedSignal, sleep } from "./util.ts";
+import { formatDuration } from "../util/duration.ts";
+import { linkedSignal } from "../util/signal.ts";
+import { abortReason } from "../util/sleep.ts";
+import { poll } from "../util/poll.ts";
+import { errorMessage } from "../util/text.ts";
 
 /** Runs a command on a node as root; the provider supplies it (kind: `docker exec`). */
 export type NodeRunner = (node: string, command: string[], options: ExecOptions) => Promise<ExecResult>;
@@ -433,33 +437,37 @@ export class KubeClusterClient implements ClusterClient {
         setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
       ),
     );
-    for (;;) {
-      const live = await this.get({ apiVersion: "v1", kind: "Pod", name: pod.pod, namespace: pod.namespace }, { signal: options.signal });
-      if (!live) throw new EphemeralContainerError(`pod ${pod.namespace}/${pod.pod} disappeared while its probe container started`, "PodGone");
-      const statuses = ((live.status as { ephemeralContainerStatuses?: ContainerStatus[] } | undefined)?.ephemeralContainerStatuses ?? []) as ContainerStatus[];
-      const status = statuses.find((s) => s.name === spec.name);
-      if (status?.state?.running) return;
-      if (status?.state?.terminated) {
-        const t = status.state.terminated;
-        throw new EphemeralContainerError(
-          `container ${spec.name} in pod ${pod.namespace}/${pod.pod} exited (${t.reason ?? "exit code " + String(t.exitCode)})${t.message ? `: ${t.message}` : ""}`,
-          t.reason ?? "Terminated",
-        );
-      }
-      const waiting = status?.state?.waiting;
-      if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-        throw new EphemeralContainerError(
-          `container ${spec.name} (image ${spec.image}) in pod ${pod.namespace}/${pod.pod} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
-          waiting.reason,
-        );
-      }
-      if (Date.now() >= deadline) {
-        throw new EphemeralContainerError(
-          `container ${spec.name} in pod ${pod.namespace}/${pod.pod} did not start within ${formatDuration(options.timeoutMs)}${waiting?.reason ? ` (${waiting.reason})` : ""}`,
-          "Timeout",
-        );
-      }
-      await sleep(Math.min(this.#pollIntervalMs, Math.max(0, deadline - Date.now())), options.signal);
+    let waiting: { reason?: string; message?: string } | undefined;
+    const running = await poll(
+      async () => {
+        const live = await this.get({ apiVersion: "v1", kind: "Pod", name: pod.pod, namespace: pod.namespace }, { signal: options.signal });
+        if (!live) throw new EphemeralContainerError(`pod ${pod.namespace}/${pod.pod} disappeared while its probe container started`, "PodGone");
+        const statuses = ((live.status as { ephemeralContainerStatuses?: ContainerStatus[] } | undefined)?.ephemeralContainerStatuses ?? []) as ContainerStatus[];
+        const status = statuses.find((s) => s.name === spec.name);
+        if (status?.state?.running) return true;
+        if (status?.state?.terminated) {
+          const t = status.state.terminated;
+          throw new EphemeralContainerError(
+            `container ${spec.name} in pod ${pod.namespace}/${pod.pod} exited (${t.reason ?? "exit code " + String(t.exitCode)})${t.message ? `: ${t.message}` : ""}`,
+            t.reason ?? "Terminated",
+          );
+        }
+        waiting = status?.state?.waiting;
+        if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
+          throw new EphemeralContainerError(
+            `container ${spec.name} (image ${spec.image}) in pod ${pod.namespace}/${pod.pod} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
+            waiting.reason,
+          );
+        }
+        return undefined;
+      },
+      { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: this.#pollIntervalMs, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    if (!running) {
+      throw new EphemeralContainerError(
+        `container ${spec.name} in pod ${pod.namespace}/${pod.pod} did not start within ${formatDuration(options.timeoutMs)}${waiting?.reason ? ` (${waiting.reason})` : ""}`,
+        "Timeout",
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * checks/kube.ts against a tiny fake API server (plain HTTP on localhost, no
+ * runner/cluster/kube.ts against a tiny fake API server (plain HTTP on localhost, no
  * Docker): requests, server-side apply, the ephemeralcontainers patch, error
  * mapping, and above all that an unreachable or hanging API becomes an
  * InfraError within the deadline.
@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKubeClient, KubeApiError, NodeShellUnavailableError, EphemeralContainerError, UnknownKindError, type KubeClusterClient } from "../../../checks/kube.ts";
+import { createKubeClient, KubeApiError, NodeShellUnavailableError, EphemeralContainerError, UnknownKindError, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
 import { InfraError, NotFoundError, UsageError } from "../../../runner/errors.ts";
 
 function kubeconfigFor(server: string, name = "fake"): string {
@@ -86,7 +86,7 @@ const POD = {
   status: { phase: "Running", podIP: "192.168.1.4" },
 };
 
-describe("checks/kube KubeClusterClient", function () {
+describe("cluster/kube KubeClusterClient", function () {
   this.timeout(10_000);
   const clients: KubeClusterClient[] = [];
   const servers: Server[] = [];
