@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
 import { CheckEvalError } from "./context.ts";
 import { ExecError } from "../runner/cluster/exec.ts";
-import { EphemeralContainerError } from "../runner/cluster/kube.ts";
+import { EphemeralContainerError } from "../runner/cluster/errors.ts";
 import { podName } from "./pods.ts";
 import { formatDuration } from "../runner/util/duration.ts";
 import { abortReason } from "../runner/util/sleep.ts";

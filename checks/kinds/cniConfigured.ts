@@ -8,7 +8,7 @@
 import type { Evidence } from "../../runner/schema/report.ts";
 import type { CniConfiguredCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../../runner/cluster/kube.ts";
+import { NodeShellUnavailableError } from "../../runner/cluster/errors.ts";
 import { describeNodeSelector, selectNodes } from "../pods.ts";
 import { oneLine } from "../../runner/util/text.ts";
 

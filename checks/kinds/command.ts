@@ -10,7 +10,7 @@ import type { Evidence } from "../../runner/schema/report.ts";
 import type { CommandCheck } from "../../runner/schema/scenario.ts";
 import type { ExecResult } from "../../runner/cluster/client.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../../runner/cluster/kube.ts";
+import { NodeShellUnavailableError } from "../../runner/cluster/errors.ts";
 import { describePod, podView, resolvePod, selectNodes } from "../pods.ts";
 import { formatDuration } from "../../runner/util/duration.ts";
 import { oneLine } from "../../runner/util/text.ts";

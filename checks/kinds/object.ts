@@ -6,7 +6,7 @@
 import type { Evidence } from "../../runner/schema/report.ts";
 import type { ObjectCheck } from "../../runner/schema/scenario.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { UnknownKindError } from "../../runner/cluster/kube.ts";
+import { UnknownKindError } from "../../runner/cluster/errors.ts";
 import { partialMatch } from "../match.ts";
 
 const MAX_DIFFS = 12;

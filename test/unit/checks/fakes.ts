@@ -121,7 +121,7 @@ export class FakeCluster implements ClusterClient {
   async runOnNode(node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     this.nodeRuns.push({ node, command });
     if (!this.nodeRunner) {
-      const { NodeShellUnavailableError } = await import("../../../runner/cluster/kube.ts");
+      const { NodeShellUnavailableError } = await import("../../../runner/cluster/errors.ts");
       throw new NodeShellUnavailableError();
     }
     return this.nodeRunner(node, command, options);

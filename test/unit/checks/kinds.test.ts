@@ -5,7 +5,7 @@ import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { expect } from "chai";
 import type { ExecResult } from "../../../runner/cluster/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
-import { EphemeralContainerError } from "../../../runner/cluster/kube.ts";
+import { EphemeralContainerError } from "../../../runner/cluster/errors.ts";
 import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { LIST_SCRIPT, parseListing } from "../../../checks/kinds/cniConfigured.ts";
 import { ProbeManager, PROBE_IMAGE } from "../../../checks/probe.ts";

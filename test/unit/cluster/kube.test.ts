@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKubeClient, KubeApiError, NodeShellUnavailableError, EphemeralContainerError, UnknownKindError, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
+import { EphemeralContainerError, KubeApiError, NodeShellUnavailableError, UnknownKindError } from "../../../runner/cluster/errors.ts";
+import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
 import { InfraError, NotFoundError, UsageError } from "../../../runner/errors.ts";
 
 function kubeconfigFor(server: string, name = "fake"): string {
