@@ -14,8 +14,16 @@ export { Scenario as ScenarioSchema, API_VERSION, CHECK_KINDS, STEP_KINDS, check
 export type { Scenario, Check, CheckKind, Step, StepKind, ClusterSpec, Target, PodRef } from "./schema/scenario.ts";
 
 // labs
-export { start, status, down, gc, clusterNameFor } from "./lab/lifecycle.ts";
-export type { StartOptions, StartResult, LifecycleOptions, LabStatusInfo, DownResult, GcResult } from "./lab/lifecycle.ts";
+export { start } from "./lab/start.ts";
+export type { StartOptions, StartResult } from "./lab/start.ts";
+export { status } from "./lab/status.ts";
+export type { LabStatusInfo } from "./lab/status.ts";
+export { down } from "./lab/down.ts";
+export type { DownResult } from "./lab/down.ts";
+export { gc } from "./lab/gc.ts";
+export type { GcResult } from "./lab/gc.ts";
+export { clusterNameFor } from "./lab/names.ts";
+export type { LifecycleOptions } from "./lab/client.ts";
 export type { LabEvent, LabPhase, LabEventListener } from "./lab/events.ts";
 export { LabStore, stateDir } from "./lab/state.ts";
 export type { LabRecord, LabAttempt } from "./lab/state.ts";

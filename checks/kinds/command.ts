@@ -11,7 +11,8 @@ import type { CommandCheck } from "../../runner/schema/scenario.ts";
 import type { ExecResult } from "../../runner/cluster/client.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { NodeShellUnavailableError } from "../../runner/cluster/errors.ts";
-import { describePod, podView, resolvePod, selectNodes } from "../pods.ts";
+import { describePod, podView, resolvePod } from "../pods.ts";
+import { nodeInfo, selectNodes } from "../../runner/cluster/nodes.ts";
 import { formatDuration } from "../../runner/util/duration.ts";
 import { oneLine } from "../../runner/util/text.ts";
 
@@ -69,7 +70,7 @@ export async function evaluate(ctx: CheckContext, spec: CommandCheck): Promise<O
 
   const which = spec.on?.node ?? "all";
   const all = await ctx.client.list("v1", "Node", { signal: ctx.signal });
-  const nodes = selectNodes(all, which);
+  const nodes = selectNodes(all, which, nodeInfo);
   if (nodes.length === 0) return { ok: false, message: `no node matches "${which}"`, evidence: [{ label: "nodes", expected: which, observed: all.map((n) => n.metadata.name).join(", ") || "none" }] };
   const evidence: Evidence[] = [];
   const bad: string[] = [];

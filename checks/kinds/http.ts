@@ -6,7 +6,7 @@ import type { Connectivity } from "../../runner/schema/report.ts";
 import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { oneLine } from "../../runner/util/text.ts";
-import { labelSelector } from "../pods.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {

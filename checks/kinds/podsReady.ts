@@ -7,7 +7,8 @@ import type { Evidence } from "../../runner/schema/report.ts";
 import type { PodsReadyCheck } from "../../runner/schema/scenario.ts";
 import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { describePod, labelSelector, podView } from "../pods.ts";
+import { describePod, podView } from "../pods.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
 
 export async function evaluate(ctx: CheckContext, spec: PodsReadyCheck): Promise<Observation> {
   const namespace = spec.namespace ?? "default";

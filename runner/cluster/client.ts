@@ -39,6 +39,13 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
+/** `{a: "b", c: "d"}` → `a=b,c=d` */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
 export interface ExecOptions {
   /** Hard deadline for the whole call; the wrapper settles by then. */
   timeoutMs: number;

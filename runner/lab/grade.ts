@@ -15,7 +15,8 @@ import { InfraError, InterruptedError, NotFoundError, UsageError } from "../erro
 import type { Report } from "../schema/report.ts";
 import { KindProvider } from "../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
-import { resolveLab } from "./lifecycle.ts";
+import { resolveLab } from "./client.ts";
+import { isLabName } from "./names.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
 export interface GradeLabOptions {
@@ -112,8 +113,7 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
 }
 
 async function findLab(store: LabStore, ref: string): Promise<LabRecord> {
-  const valid = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref) && ref.length <= 40;
-  const record = valid ? await store.get(ref) : undefined;
+  const record = isLabName(ref) ? await store.get(ref) : undefined;
   if (record) return record;
   const labs = await store.list();
   const ofScenario = labs.filter((l) => l.scenario === ref);

@@ -28,7 +28,10 @@ import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
 import type { LabEvent } from "./events.ts";
-import { defaultClientFactory, down, providerFor, start, type LifecycleOptions } from "./lifecycle.ts";
+import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
+import { down } from "./down.ts";
+import { LAB_NAME_MAX } from "./names.ts";
+import { start } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
@@ -250,7 +253,7 @@ export function judgeShortcut(report: Report, shortcut: Shortcut): Omit<PhaseRes
 /** `t-<scenario>-<run>-<4 hex>`, within the 40 characters a lab name may have. */
 function labName(scenario: string, run: string): string {
   const suffix = randomBytes(2).toString("hex");
-  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, 40 - suffix.length - 1).replace(/-+$/, "");
+  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, LAB_NAME_MAX - suffix.length - 1).replace(/-+$/, "");
   return `${base}-${suffix}`;
 }
 

@@ -18,6 +18,7 @@ import { promises as fs } from "node:fs";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
+import { isLabName, validateLabName } from "./names.ts";
 import { sleep } from "../util/sleep.ts";
 
 export const LAB_RECORD_VERSION = 1;
@@ -78,18 +79,6 @@ export interface GradedReport {
   startedAt?: string;
   score: { points: number; maxPoints: number; percent: number; passed: boolean };
   [key: string]: unknown;
-}
-
-export const LAB_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** kind cluster names are `labrun-<lab>` and end up in container and host names. */
-export const LAB_NAME_MAX = 40;
-
-export function validateLabName(name: string): void {
-  if (!LAB_NAME_PATTERN.test(name) || name.length > LAB_NAME_MAX) {
-    throw new UsageError(`invalid lab name "${name}": use lower-case letters, digits and '-', at most ${LAB_NAME_MAX} characters`, {
-      hint: "pass a valid name with `--name`, for example `--name beebox-2`",
-    });
-  }
 }
 
 /** The state directory: $LABRUN_STATE_DIR, else $XDG_STATE_HOME/labrun, else ~/.local/state/labrun. */
@@ -201,7 +190,7 @@ export class LabStore {
     }
     const records: LabRecord[] = [];
     for (const name of names) {
-      if (!LAB_NAME_PATTERN.test(name)) continue;
+      if (!isLabName(name)) continue;
       try {
         const record = await this.get(name);
         if (record) records.push(record);

@@ -91,13 +91,31 @@ export class KindProvider implements ClusterProvider {
     return { createClusters: true, nodeShell: true, loadImages: true };
   }
 
+  /** kind names a cluster's context `kind-<cluster>`. */
+  async context(cluster: string): Promise<string> {
+    return `kind-${cluster}`;
+  }
+
+  hostTools(): { kind: string; docker: string } {
+    return { kind: this.kind, docker: this.docker };
+  }
+
   async create(request: ClusterCreateRequest): Promise<void> {
     const args = ["create", "cluster", "--name", request.name, "--image", request.nodeImage, "--config", "-", "--kubeconfig", request.kubeconfigPath];
     if (request.retain) args.push("--retain");
+    let started = false;
+    const onLine = (line: string) => {
+      request.onOutput?.(line);
+      // kind's "✓ Preparing nodes": the node containers run; kubeadm starts the control plane next.
+      if (!started && /✓ Preparing nodes/.test(line)) {
+        started = true;
+        request.onNodesStarted?.();
+      }
+    };
     const result = await this.#kind(args, {
       input: toYaml(request.config),
       ...(request.signal ? { signal: request.signal } : {}),
-      ...(request.onOutput ? { onLine: request.onOutput } : {}),
+      ...(request.onOutput || request.onNodesStarted ? { onLine: (line: string) => onLine(line) } : {}),
     });
     if (result.aborted) throw abortError(request.signal);
     if (result.exitCode !== 0) {

@@ -71,7 +71,7 @@ export class KubeconfigProvider implements ClusterProvider {
   }
 
   /** The context labrun uses (the one given, else the file's current-context). */
-  async context(): Promise<string> {
+  async context(_cluster?: string): Promise<string> {
     if (this.#context) return this.#context;
     const file = await this.#read();
     const current = file["current-context"];

@@ -1,5 +1,5 @@
 import { ExitCode } from "../../errors.ts";
-import { status, type LabStatusInfo } from "../../lab/lifecycle.ts";
+import { status, type LabStatusInfo } from "../../lab/status.ts";
 import { pidAlive, type LabRecord } from "../../lab/state.ts";
 import { type Command } from "../command.ts";
 import { table } from "../output.ts";
