@@ -6,7 +6,8 @@ import { kindOf, type LifecycleOptions } from "./client.ts";
 import { step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
-import { LabStore, pidAlive } from "./state.ts";
+import { pidAlive } from "../util/files.ts";
+import { LabStore } from "./state.ts";
 
 export interface DownResult {
   name: string;

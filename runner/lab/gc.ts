@@ -5,7 +5,8 @@ import { kindOf, type LifecycleOptions } from "./client.ts";
 import { step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { CLUSTER_PREFIX } from "./names.ts";
-import { LabStore, pidAlive, type LabRecord } from "./state.ts";
+import { exists, pidAlive } from "../util/files.ts";
+import { LabStore, type LabRecord } from "./state.ts";
 
 export interface GcResult {
   /** Clusters labrun created whose lab is gone (or whose start died): deleted (or, with dryRun, to delete). */
@@ -64,13 +65,6 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     }
   }
   return result;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function readRecord(file: string): Promise<LabRecord | undefined> {

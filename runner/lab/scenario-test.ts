@@ -31,6 +31,7 @@ import type { LabEvent } from "./events.ts";
 import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
 import { down } from "./down.ts";
 import { LAB_NAME_MAX } from "./names.ts";
+import { limiter, type Limiter } from "../util/limit.ts";
 import { start } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { LabStore, type LabRecord } from "./state.ts";
@@ -255,22 +256,4 @@ function labName(scenario: string, run: string): string {
   const suffix = randomBytes(2).toString("hex");
   const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, LAB_NAME_MAX - suffix.length - 1).replace(/-+$/, "");
   return `${base}-${suffix}`;
-}
-
-type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
-
-function limiter(max: number): Limiter {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve)); // the finishing run hands its slot over
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { defaultClientFactory } from "../client.ts";
 import { renderKindConfig } from "../render.ts";
-import { atomicWrite } from "../state.ts";
+import { atomicWrite } from "../../util/files.ts";
 import type { Action } from "./action.ts";
 import { startEarlyLoad } from "./images.ts";
 
