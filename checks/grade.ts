@@ -14,7 +14,7 @@ import type { ClusterClient } from "../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "./context.ts";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
-import { realClock } from "../runner/util/clock.ts";
+import { realClock, type Clock } from "../runner/util/clock.ts";
 import { abortReason } from "../runner/util/sleep.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
@@ -82,6 +82,8 @@ export async function failingChecks(ctx: {
   client: ClusterClient;
   signal?: AbortSignal;
   onEvent?: (event: GradeEvent) => void;
+  /** Injected time (tests). */
+  clock?: Clock;
 }): Promise<string[]> {
   const report = await grade({
     scenario: ctx.loaded,
@@ -90,6 +92,7 @@ export async function failingChecks(ctx: {
     once: ctx.loaded.scenario.spec.broken.failing,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
   });
   return report.checks.filter((c) => c.status !== "passed").map((c) => c.id);
 }

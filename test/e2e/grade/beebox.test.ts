@@ -192,7 +192,9 @@ describe("e2e: grading beebox-cni on kind", function () {
 
     // Without `needs`, every check is evaluated: the pods are Pending with the scheduler's reason.
     const all = byId(await gradeLib(withoutNeeds(loaded), 15_000));
-    expect(all["workloads-running"]!.evidence.map((e) => e.observed)).to.satisfy((o: string[]) => o.every((x) => /^Pending: Unschedulable: 0\/2 nodes are available/.test(x)));
+    const pending = all["workloads-running"]!.evidence.map((e) => e.observed);
+    expect(pending, "evidence for both workload pods").to.have.length(2); // `every` of an empty list would pass
+    for (const observed of pending) expect(observed).to.match(/^Pending: Unschedulable: 0\/2 nodes are available/);
     expect(all["http-by-ip"]!.message).to.match(/^source pod default\/testclient is not running: Pending/);
   });
 

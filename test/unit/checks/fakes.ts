@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "../../../checks/context.ts";
 import { InfraError } from "../../../runner/errors.ts";
+import type { Clock } from "../../../runner/util/clock.ts";
 import type { Check, Scenario } from "../../../runner/schema/scenario.ts";
 
 export type ProbeReply = Record<string, unknown> | ExecResult | Error;
@@ -31,8 +32,10 @@ export class FakeCluster implements ClusterClient {
   readErrors: Error[] = [];
   /** Error thrown by ping (an unreachable cluster). */
   pingError: Error | undefined;
-  /** Delay (ms) of every read. */
+  /** Delay (ms) of every read (on `clock` when there is one). */
   readDelayMs = 0;
+  /** The time the delays pass on (a FakeClock in tests about time). */
+  clock: Clock | undefined;
   addEphemeralError: Error | undefined;
   addEphemeralDelayMs = 0;
   #reads = 0;
@@ -53,7 +56,7 @@ export class FakeCluster implements ClusterClient {
   async #read(what: string): Promise<void> {
     this.calls.push(what);
     this.beforeRead?.(++this.#reads);
-    if (this.readDelayMs) await new Promise((r) => setTimeout(r, this.readDelayMs));
+    if (this.readDelayMs) await (this.clock ? this.clock.sleep(this.readDelayMs) : new Promise((r) => setTimeout(r, this.readDelayMs)));
     const error = this.readErrors.shift();
     if (error) throw error;
   }

@@ -82,9 +82,8 @@ describe("cluster/exec runExec", () => {
 
   it("settles at the deadline when neither status nor close ever comes, and terminates the socket", async () => {
     const f = fakeStarter();
-    const t0 = Date.now();
+    // No status and no close ever come: only the deadline can settle it (else mocha's timeout fails the test).
     const r = await runExec(f.start, target, ["sleep", "infinity"], { timeoutMs: 50 });
-    expect(Date.now() - t0).to.be.lessThan(1000);
     expect(r.timedOut).to.equal(true);
     expect(r.exitCode).to.equal(null);
     expect(f.sessions[0]!.socket.terminated).to.equal(true);
