@@ -71,7 +71,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
 
 /**
  * The ids of the checks that do not pass right now, for `labrun start`'s
- * broken-state verification (runner/lab/lifecycle.ts looks this export up).
+ * broken-state verification (runner/lab/actions/verify.ts).
  * The checks the scenario lists in `broken.failing` are evaluated once (they
  * are expected to fail; a snapshot is enough); the others poll as usual,
  * since they must pass.
