@@ -19,13 +19,15 @@
  *     "labrun's pods".
  */
 import { randomBytes } from "node:crypto";
-import type { Evidence } from "../runner/report/model.ts";
-import type { ClusterClient, KubeObject } from "./client.ts";
+import { labelSelector, type ClusterClient, type KubeObject } from "../runner/cluster/client.ts";
+import { ExecError } from "../runner/cluster/exec.ts";
+import type { Evidence } from "../runner/schema/report.ts";
+import { formatDuration } from "../runner/util/duration.ts";
+import { abortReason, sleep } from "../runner/util/sleep.ts";
+import { clip, errorMessage, oneLine } from "../runner/util/text.ts";
 import { CheckEvalError, type Observation } from "./context.ts";
-import { ExecError } from "./exec.ts";
-import { describePod, labelSelector, podView } from "./pods.ts";
+import { describePod, podView } from "./pods.ts";
 import { goDuration, PROBE_BINARY, PROBE_IMAGE, PROBE_SECURITY_CONTEXT, ProbeError, type TcpProbeResult } from "./probe.ts";
-import { abortReason, clip, errorMessage, formatDuration, oneLine, sleep } from "./util.ts";
 
 /** Marks every object labrun creates for a grade (an annotation: policies cannot select it). */
 export const OWNED_ANNOTATION = "labrun.dev/owned-by";

@@ -13,12 +13,13 @@
  * pod with a container labrun did not put there (an ephemeral debug container
  * shares its network namespace) is deleted, and the DaemonSet replaces it.
  */
-import type { Connectivity, Evidence } from "../runner/report/model.ts";
-import type { ClusterClient, KubeObject } from "./client.ts";
+import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
+import type { Connectivity, Evidence } from "../runner/schema/report.ts";
+import { sleep } from "../runner/util/sleep.ts";
+import { errorMessage } from "../runner/util/text.ts";
 import { IMAGE_PROBLEMS, lastWarningEvent } from "./owned.ts";
 import { describePod, podView } from "./pods.ts";
 import { PROBE_BINARY, PROBE_SECURITY_CONTEXT } from "./probe.ts";
-import { errorMessage, sleep } from "./util.ts";
 
 export const PODNET_NAMESPACE = "labrun-system";
 export const PODNET_CONTAINER = "echo";

@@ -16,7 +16,8 @@
  *
  * Pure: the probing itself is a function passed in.
  */
-import type { Connectivity } from "../runner/report/model.ts";
+import type { Connectivity } from "../runner/schema/report.ts";
+import { limiter } from "../runner/util/limit.ts";
 
 export type Reach = "allowed" | "blocked";
 export type Observed = Reach | "unknown";
@@ -166,30 +167,4 @@ export function tableVerdict(results: CellResult[], label: (c: CellKey) => { fro
 
 export function toConnectivity(results: CellResult[], label: (c: CellKey) => { from: string; to: string }): Connectivity[] {
   return results.map((r) => ({ ...label(r), expected: r.expected, observed: r.observed }));
-}
-
-/** Runs at most `n` of the given tasks at a time. */
-export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  const next = () => {
-    if (active >= n) return;
-    const run = queue.shift();
-    if (run) {
-      active++;
-      run();
-    }
-  };
-  return <T>(task: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      queue.push(() => {
-        task()
-          .then(resolve, reject)
-          .finally(() => {
-            active--;
-            next();
-          });
-      });
-      next();
-    });
 }

@@ -9,8 +9,9 @@ import { execProbe, randomHex } from "../owned.ts";
 import { podView } from "../pods.ts";
 import { DEFAULT_PODNET_PORT, ensurePodNet, PODNET_CONTAINER, PODNET_NAMESPACE, podNetworkVerdict, type EchoAnswer, type EchoPod } from "../podnet.ts";
 import { goDuration } from "../probe.ts";
-import { limiter } from "../truthtable.ts";
-import { errorMessage, parseDuration } from "../util.ts";
+import { parseDuration } from "../../runner/util/duration.ts";
+import { limiter } from "../../runner/util/limit.ts";
+import { errorMessage } from "../../runner/util/text.ts";
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 

@@ -8,13 +8,15 @@
  * cell is a TCP connection, probed concurrently; a wrong cell is probed once
  * more; a "blocked" cell needs a positive control in its column.
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
+import { parseDuration } from "../../runner/util/duration.ts";
+import { oneLine } from "../../runner/util/text.ts";
 import type { ReachabilityCheck, ReachabilitySource, ReachabilityTarget } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { OwnedPods, strangerLabels, tcpFromOwned, type OwnedPod, type OwnedPodRequest } from "../owned.ts";
-import { labelSelector, resolvePod } from "../pods.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
+import { resolvePod } from "../pods.ts";
 import { expectedCells, probeTable, tableVerdict, toConnectivity, type CellKey, type CellResult, type ProbeOutcome } from "../truthtable.ts";
-import { oneLine, parseDuration } from "../util.ts";
 import { hostPart, isFailure, resolveSource, resolveTarget, type ResolvedTarget } from "./network.ts";
 
 const DEFAULT_TIMEOUT_MS = 30_000;

@@ -23,41 +23,21 @@ import { randomBytes } from "node:crypto";
 import { grade } from "../../checks/grade.ts";
 import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
-import type { Report } from "../report/model.ts";
+import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
+import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
 import type { LabEvent } from "./events.ts";
-import { defaultClientFactory, down, providerFor, start, type LifecycleOptions } from "./lifecycle.ts";
+import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
+import { down } from "./down.ts";
+import { LAB_NAME_MAX } from "./names.ts";
+import { limiter, type Limiter } from "../util/limit.ts";
+import { start } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
 
-export type PhaseKind = "broken" | "solution" | "shortcut";
-export type PhaseStatus = "passed" | "failed" | "error";
-
-export interface PhaseResult {
-  kind: PhaseKind;
-  /** `broken state`, `solution`, `shortcut delete-the-policy`. */
-  name: string;
-  status: PhaseStatus;
-  /** One line: what held or what did not. */
-  message: string;
-  /** Details for the author: mismatched checks with their evidence. */
-  details: string[];
-  /** The grade the verdict is based on, when there was one. */
-  report?: Report;
-  durationMs: number;
-}
-
-export interface ScenarioTestResult {
-  scenario: string;
-  title: string;
-  status: PhaseStatus;
-  phases: PhaseResult[];
-  /** Labs kept for debugging (`keepOnFailure`). */
-  kept: string[];
-  durationMs: number;
-}
+export type { PhaseKind, PhaseStatus, PhaseResult, ScenarioTestResult };
 
 export type ScenarioTestEvent =
   | { type: "run-start"; scenario: string; run: string; lab: string }
@@ -274,24 +254,6 @@ export function judgeShortcut(report: Report, shortcut: Shortcut): Omit<PhaseRes
 /** `t-<scenario>-<run>-<4 hex>`, within the 40 characters a lab name may have. */
 function labName(scenario: string, run: string): string {
   const suffix = randomBytes(2).toString("hex");
-  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, 40 - suffix.length - 1).replace(/-+$/, "");
+  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, LAB_NAME_MAX - suffix.length - 1).replace(/-+$/, "");
   return `${base}-${suffix}`;
-}
-
-type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
-
-function limiter(max: number): Limiter {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve)); // the finishing run hands its slot over
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

@@ -6,9 +6,38 @@
  *   junit     a testsuite per scenario, a testcase per phase
  *   markdown  a table per scenario for job summaries and PR comments
  */
-import type { PhaseResult, PhaseStatus, ScenarioTestResult } from "../lab/scenario-test.ts";
-import { formatDuration, sanitize } from "./format.ts";
+import type { Report } from "../schema/report.ts";
+import { reportDuration, sanitize } from "./format.ts";
 import { xmlAttr, xmlText } from "./junit.ts";
+
+// The results of `labrun test` (runner/lab/scenario-test.ts makes them).
+
+export type PhaseKind = "broken" | "solution" | "shortcut";
+export type PhaseStatus = "passed" | "failed" | "error";
+
+export interface PhaseResult {
+  kind: PhaseKind;
+  /** `broken state`, `solution`, `shortcut delete-the-policy`. */
+  name: string;
+  status: PhaseStatus;
+  /** One line: what held or what did not. */
+  message: string;
+  /** Details for the author: mismatched checks with their evidence. */
+  details: string[];
+  /** The grade the verdict is based on, when there was one. */
+  report?: Report;
+  durationMs: number;
+}
+
+export interface ScenarioTestResult {
+  scenario: string;
+  title: string;
+  status: PhaseStatus;
+  phases: PhaseResult[];
+  /** Labs kept for debugging (`keepOnFailure`). */
+  kept: string[];
+  durationMs: number;
+}
 
 export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
 export type TestFormat = (typeof TEST_FORMATS)[number];
@@ -45,9 +74,9 @@ function text(results: readonly ScenarioTestResult[], color: boolean): string {
   const tone: Record<PhaseStatus, number> = { passed: 32, failed: 31, error: 33 };
   const out: string[] = [];
   for (const r of results) {
-    out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${formatDuration(r.durationMs)})`);
+    out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${reportDuration(r.durationMs)})`);
     for (const p of r.phases) {
-      out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${formatDuration(p.durationMs)})`);
+      out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${reportDuration(p.durationMs)})`);
       for (const d of p.details) out.push(`        ${sanitize(d)}`);
     }
     for (const lab of r.kept) out.push(`    kept lab ${lab} for debugging: \`labrun shell ${lab}\`, then \`labrun down ${lab}\``);
@@ -103,7 +132,7 @@ function markdown(results: readonly ScenarioTestResult[]): string {
   const out: string[] = [`## ${allPassed(results) ? "✅" : "❌"} labrun test`, "", testSummaryLine(results), ""];
   for (const r of results) {
     out.push(`### ${EMOJI[r.status]} \`${esc(r.scenario)}\`: ${esc(r.title)}`, "", "| | Phase | Result | Time |", "|---|---|---|---|");
-    for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${formatDuration(p.durationMs)} |`);
+    for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${reportDuration(p.durationMs)} |`);
     const failed = r.phases.filter((p: PhaseResult) => p.status !== "passed" && p.details.length);
     for (const p of failed) {
       out.push("", `<details><summary>${esc(p.name)}: details</summary>`, "", "```text", ...p.details.map((d) => sanitize(d).replace(/```/g, "ˋˋˋ")), "```", "", "</details>");

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { validateXML } from "xmllint-wasm";
 import { judgeBroken, judgeShortcut, judgeSolution, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
-import type { CheckStatus, Report } from "../../../runner/report/model.ts";
+import type { CheckStatus, Report } from "../../../runner/schema/report.ts";
 import { renderTestResults, testSummaryLine } from "../../../runner/report/scenario-test.ts";
 
 function report(statuses: Record<string, CheckStatus>): Report {

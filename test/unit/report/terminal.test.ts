@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { renderTerminal } from "../../../runner/report/terminal.ts";
-import type { Report } from "../../../runner/report/model.ts";
+import type { Report } from "../../../runner/schema/report.ts";
 import { summaryLine, textWidth, wrapLine } from "../../../runner/report/format.ts";
 import { allPassed, FIXTURES, makeReport, mixed, network } from "./fixtures.ts";
 

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { EventEmitter } from "node:events";
-import { ExecError, runExec, statusExitCode, type ExecSocket, type ExecStarter, type ExecStatus, type ExecStreams } from "../../../checks/exec.ts";
+import { ExecError, runExec, statusExitCode, type ExecSocket, type ExecStarter, type ExecStatus, type ExecStreams } from "../../../runner/cluster/exec.ts";
 
 class FakeSocket extends EventEmitter implements ExecSocket {
   readyState = 1;
@@ -44,7 +44,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 const success: ExecStatus = { status: "Success" };
 const exit = (code: number): ExecStatus => ({ status: "Failure", reason: "NonZeroExitCode", message: `command terminated with non-zero exit code: ${code}`, details: { causes: [{ reason: "ExitCode", message: String(code) }] } });
 
-describe("checks/exec runExec", () => {
+describe("cluster/exec runExec", () => {
   it("settles on the status message with the exit code and the output", async () => {
     const f = fakeStarter();
     const p = runExec(f.start, target, ["echo", "hi"], { timeoutMs: 1000 });
@@ -82,9 +82,8 @@ describe("checks/exec runExec", () => {
 
   it("settles at the deadline when neither status nor close ever comes, and terminates the socket", async () => {
     const f = fakeStarter();
-    const t0 = Date.now();
+    // No status and no close ever come: only the deadline can settle it (else mocha's timeout fails the test).
     const r = await runExec(f.start, target, ["sleep", "infinity"], { timeoutMs: 50 });
-    expect(Date.now() - t0).to.be.lessThan(1000);
     expect(r.timedOut).to.equal(true);
     expect(r.exitCode).to.equal(null);
     expect(f.sessions[0]!.socket.terminated).to.equal(true);
@@ -211,7 +210,7 @@ describe("checks/exec runExec", () => {
   });
 });
 
-describe("checks/exec statusExitCode", () => {
+describe("cluster/exec statusExitCode", () => {
   it("maps statuses to exit codes", () => {
     expect(statusExitCode({ status: "Success" }).exitCode).to.equal(0);
     expect(statusExitCode(exit(127)).exitCode).to.equal(127);
