@@ -127,6 +127,7 @@ type lookupResult struct {
 	Records   []string
 	Tried     []string
 	Timeout   bool
+	Local     bool // a server was skipped: its address is local to this network namespace
 	Err       error
 }
 
@@ -209,7 +210,7 @@ func askServers(ctx context.Context, servers []string, fqdn string, qtype dnsmes
 	}
 	var answered *lookupResult
 	var errs []string
-	timedOut := false
+	timedOut, local := false, false
 	for round := 0; round < dnsRounds; round++ {
 		for _, server := range servers {
 			if ctx.Err() != nil {
@@ -220,6 +221,10 @@ func askServers(ctx context.Context, servers []string, fqdn string, qtype dnsmes
 			cancel()
 			r.Name = name
 			if r.Err != nil {
+				var lt *localTargetError
+				if errors.As(r.Err, &lt) {
+					local = true
+				}
 				if isTimeout(r.Err) {
 					timedOut = true
 					r.Err = fmt.Errorf("%s: no answer within %s", server, perTry.Round(time.Millisecond))
@@ -227,6 +232,7 @@ func askServers(ctx context.Context, servers []string, fqdn string, qtype dnsmes
 				errs = appendOnce(errs, r.Err.Error())
 				continue
 			}
+			r.Local = local
 			if r.Rcode == "NOERROR" || r.Rcode == "NXDOMAIN" {
 				return r
 			}
@@ -240,7 +246,7 @@ func askServers(ctx context.Context, servers []string, fqdn string, qtype dnsmes
 		timedOut = true
 		errs = appendOnce(errs, "out of time")
 	}
-	return lookupResult{Name: name, Timeout: timedOut, Err: fmt.Errorf("%s %s: %s", typeName(qtype), name, strings.Join(errs, "; "))}
+	return lookupResult{Name: name, Timeout: timedOut, Local: local, Err: fmt.Errorf("%s %s: %s", typeName(qtype), name, strings.Join(errs, "; "))}
 }
 
 func appendOnce(list []string, s string) []string {
@@ -327,6 +333,9 @@ func exchangeUDP(ctx context.Context, server string, q []byte, id uint16, fqdn s
 		return nil, err
 	}
 	defer conn.Close()
+	if err := checkServerNotLocal(server, conn); err != nil {
+		return nil, err
+	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	_ = conn.SetDeadline(deadlineOf(ctx))
@@ -355,6 +364,9 @@ func exchangeTCP(ctx context.Context, server string, q []byte, id uint16, fqdn s
 		return nil, err
 	}
 	defer conn.Close()
+	if err := checkServerNotLocal(server, conn); err != nil {
+		return nil, err
+	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
 	_ = conn.SetDeadline(deadlineOf(ctx))
@@ -375,6 +387,22 @@ func exchangeTCP(ctx context.Context, server string, q []byte, id uint16, fqdn s
 			return msg, nil
 		}
 	}
+}
+
+// checkServerNotLocal refuses a server whose address this network namespace
+// answers for itself (a learner can put the cluster DNS Service's IP on the
+// pod's loopback and answer there), unless it was given as a loopback
+// address. Nothing is sent to such a server.
+func checkServerNotLocal(server string, conn net.Conn) error {
+	host, _, _ := net.SplitHostPort(server)
+	if _, err := judgeConn(host, conn.LocalAddr(), conn.RemoteAddr(), false); err != nil {
+		var lt *localTargetError
+		if errors.As(err, &lt) && strings.Contains(lt.msg, "is local to the source pod") {
+			return &localTargetError{fmt.Sprintf("the DNS server address %s is local to the source pod (its network namespace answers for it)", host)}
+		}
+		return err
+	}
+	return nil
 }
 
 func tcpErr(ctx context.Context, err error) error {
