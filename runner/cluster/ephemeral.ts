@@ -6,6 +6,7 @@
  */
 import type { EphemeralContainerSpec, KubeObject } from "./client.ts";
 import { EphemeralContainerError } from "./errors.ts";
+import type { Clock } from "../util/clock.ts";
 import { formatDuration } from "../util/duration.ts";
 import { poll } from "../util/poll.ts";
 
@@ -35,7 +36,7 @@ export async function waitUntilRunning(
   getPod: (signal: AbortSignal | undefined) => Promise<KubeObject | undefined>,
   pod: { namespace: string; pod: string },
   spec: EphemeralContainerSpec,
-  options: { timeoutMs: number; remainingMs: number; intervalMs: number; signal?: AbortSignal },
+  options: { timeoutMs: number; remainingMs: number; intervalMs: number; signal?: AbortSignal; clock?: Clock },
 ): Promise<void> {
   let waiting: { reason?: string; message?: string } | undefined;
   const running = await poll(
@@ -61,7 +62,7 @@ export async function waitUntilRunning(
       }
       return undefined;
     },
-    { timeoutMs: options.remainingMs, intervalMs: options.intervalMs, ...(options.signal ? { signal: options.signal } : {}) },
+    { timeoutMs: options.remainingMs, intervalMs: options.intervalMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.clock ? { clock: options.clock } : {}) },
   );
   if (!running) {
     throw new EphemeralContainerError(

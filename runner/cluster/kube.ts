@@ -47,6 +47,7 @@ import type {
   PodContainer,
 } from "./client.ts";
 import { describeSocketError, runExec, type ExecSocket, type ExecStarter } from "./exec.ts";
+import { realClock, type Clock } from "../util/clock.ts";
 import { formatDuration } from "../util/duration.ts";
 import { linkedSignal } from "../util/signal.ts";
 import { abortReason } from "../util/sleep.ts";
@@ -70,6 +71,8 @@ export interface KubeClientOptions {
   maxExecOutputBytes?: number;
   /** How often addEphemeralContainer polls the pod (default 250 ms). */
   pollIntervalMs?: number;
+  /** The time addEphemeralContainer's deadline runs on (tests pass a fake one). */
+  clock?: Clock;
 }
 
 interface CallContext {
@@ -91,9 +94,10 @@ export class KubeClusterClient implements ClusterClient {
   readonly #pingTimeoutMs: number;
   readonly #maxExecOutputBytes: number | undefined;
   readonly #pollIntervalMs: number;
+  readonly #clock: Clock;
   #dispatcher: { close(): Promise<void> } | undefined;
 
-  constructor(options: KubeClientOptions | { kubeConfig: KubeConfig; nodeRunner?: NodeRunner; requestTimeoutMs?: number; pingTimeoutMs?: number; pollIntervalMs?: number; maxExecOutputBytes?: number }) {
+  constructor(options: KubeClientOptions | { kubeConfig: KubeConfig; nodeRunner?: NodeRunner; requestTimeoutMs?: number; pingTimeoutMs?: number; pollIntervalMs?: number; maxExecOutputBytes?: number; clock?: Clock }) {
     this.kubeConfig = "kubeConfig" in options ? options.kubeConfig : loadKubeConfig(options.kubeconfig, options.context);
     if (!("kubeConfig" in options)) this.kubeconfig = { path: options.kubeconfig, ...(options.context ? { context: options.context } : {}) };
     const cluster = this.kubeConfig.getCurrentCluster();
@@ -104,6 +108,7 @@ export class KubeClusterClient implements ClusterClient {
     this.#pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.#maxExecOutputBytes = options.maxExecOutputBytes;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#clock = options.clock ?? realClock;
 
     const config = this.#configuration();
     this.#objects = new RawObjectApi(config);
@@ -313,7 +318,7 @@ export class KubeClusterClient implements ClusterClient {
     spec: EphemeralContainerSpec,
     options: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<void> {
-    const deadline = Date.now() + options.timeoutMs;
+    const deadline = this.#clock.now() + options.timeoutMs;
     const container: Record<string, unknown> = {
       name: spec.name,
       image: spec.image,
@@ -333,8 +338,9 @@ export class KubeClusterClient implements ClusterClient {
     );
     await waitUntilRunning((signal) => this.get({ apiVersion: "v1", kind: "Pod", name: pod.pod, namespace: pod.namespace }, { signal }), pod, spec, {
       timeoutMs: options.timeoutMs,
-      remainingMs: Math.max(0, deadline - Date.now()),
+      remainingMs: Math.max(0, deadline - this.#clock.now()),
       intervalMs: this.#pollIntervalMs,
+      clock: this.#clock,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }

@@ -70,7 +70,8 @@ export function minimalKubeconfig(entries: ContextEntries): Record<string, unkno
 export function parseKubeConfig(text: string, file: string): KubeConfig {
   const kc = new KubeConfig();
   try {
-    kc.loadFromString(text);
+    // Entries client-node cannot read are skipped, not fatal: only the context labrun uses must be complete.
+    kc.loadFromString(text, { onInvalidEntry: "filter" });
   } catch (error) {
     throw new UsageError(`${file} is not a valid kubeconfig: ${errorMessage(error).split("\n")[0]}`, { hint: "pass a valid file with --kubeconfig", cause: error });
   }

@@ -22,6 +22,7 @@ import { InfraError, InterruptedError, UsageError } from "../errors.ts";
 import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, ProviderCapabilities } from "./provider.ts";
+import type { Clock } from "../util/clock.ts";
 import { poll } from "../util/poll.ts";
 
 /** The Docker label kind puts on every node container. */
@@ -42,6 +43,8 @@ export interface KindProviderOptions {
   pollMs?: number;
   /** Called with every command line before it runs (for --debug). */
   onCommand?: (line: string) => void;
+  /** The time the API wait runs on (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** A labrun-made node container and the host directories mounted into it. */
@@ -76,6 +79,7 @@ export class KindProvider implements ClusterProvider {
   readonly #apiTimeoutMs: number;
   readonly #pollMs: number;
   readonly #onCommand: ((line: string) => void) | undefined;
+  readonly #clock: Clock | undefined;
 
   constructor(options: KindProviderOptions = {}) {
     const env = options.env ?? process.env;
@@ -85,6 +89,7 @@ export class KindProvider implements ClusterProvider {
     this.#apiTimeoutMs = options.apiTimeoutMs ?? 90_000;
     this.#pollMs = options.pollMs ?? 1_000;
     this.#onCommand = options.onCommand;
+    this.#clock = options.clock;
   }
 
   capabilities(): ProviderCapabilities {
@@ -144,7 +149,7 @@ export class KindProvider implements ClusterProvider {
         if (last.aborted) throw abortError(signal);
         return last.exitCode === 0 && last.stdout.trim() === "ok" ? true : undefined;
       },
-      { timeoutMs: this.#apiTimeoutMs, intervalMs: this.#pollMs, ...(signal ? { signal } : {}) },
+      { timeoutMs: this.#apiTimeoutMs, intervalMs: this.#pollMs, ...(signal ? { signal } : {}), ...(this.#clock ? { clock: this.#clock } : {}) },
     ).catch((error: unknown) => {
       throw signal?.aborted ? abortError(signal) : error;
     });

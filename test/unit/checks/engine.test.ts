@@ -25,6 +25,8 @@ function options(cluster: FakeCluster, checks: Check[], extra: Partial<EngineOpt
     defaultTimeoutMs: 200,
     defaultIntervalMs: 20,
     workloads: WorkloadIndex.empty(),
+    // virtual time for every test: how many attempts fit in a timeout never depends on the machine's load
+    clock: new FakeClock(),
     ...extra,
   };
 }
@@ -278,7 +280,7 @@ describe("grade()", () => {
     ] as Check[];
     const source = scenarioWith(checks, { files: { "manifests/workloads.yaml": BEEBOX_MANIFEST }, applies: ["manifests/workloads.yaml"] });
     const events: string[] = [];
-    const report = await grade({ client: c, scenario: source, lab: LAB, attempt: 3, defaultIntervalMs: 10, onEvent: (e) => events.push(e.type) });
+    const report = await grade({ client: c, scenario: source, lab: LAB, attempt: 3, defaultIntervalMs: 10, clock: new FakeClock(), onEvent: (e) => events.push(e.type) });
     expect(reportProblems(report)).to.deep.equal([]);
     expect(report.score).to.deep.include({ points: 5, maxPoints: 5, percent: 100, passed: true });
     expect(report.attempt).to.equal(3);

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EphemeralContainerError, KubeApiError, NodeShellUnavailableError, UnknownKindError } from "../../../runner/cluster/errors.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
+import { FakeClock } from "../../helpers/fake-clock.ts";
 import { InfraError, NotFoundError, UsageError } from "../../../runner/errors.ts";
 
 function kubeconfigFor(server: string, name = "fake"): string {
@@ -228,7 +229,7 @@ describe("cluster/kube KubeClusterClient", function () {
       return undefined;
     });
     servers.push(api.server);
-    const c = client(kubeconfigFor(api.url), { pollIntervalMs: 10 });
+    const c = client(kubeconfigFor(api.url), { pollIntervalMs: 10, clock: new FakeClock() });
     await c.addEphemeralContainer(
       { namespace: "default", pod: "web" },
       { name: "labrun-probe-1", image: "ghcr.io/labrun/probe:v0.1.0", command: ["labrun-probe", "hold"], securityContext: { runAsNonRoot: true } },
@@ -252,7 +253,7 @@ describe("cluster/kube KubeClusterClient", function () {
       return undefined;
     });
     servers.push(api.server);
-    const c = client(kubeconfigFor(api.url), { pollIntervalMs: 10 });
+    const c = client(kubeconfigFor(api.url), { pollIntervalMs: 10, clock: new FakeClock() });
     const error = await c.addEphemeralContainer({ namespace: "default", pod: "web" }, { name: "p", image: "x:1", command: ["x"] }, { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(EphemeralContainerError);
     expect((error as EphemeralContainerError).reason).to.equal("ErrImageNeverPull");
