@@ -58,7 +58,7 @@ function shop(options: { ownedStart?: "run" | "pending" | "image" } = {}): FakeC
         namespace: o.metadata.namespace!,
         labels: o.metadata.labels!,
         container: "probe",
-        image: "ghcr.io/labrun/probe:v0.1.0",
+        image: "ghcr.io/labrun/probe:v0.2.0",
         ...(mode === "run" ? { ip: `10.244.3.${ip++}` } : mode === "pending" ? { phase: "Pending", unschedulable: "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }" } : { phase: "Pending", waiting: "ErrImageNeverPull" }),
       });
       c.put({ ...o, status: started.status, spec: { ...(o.spec as object), ...(mode === "run" ? { nodeName: "n1" } : {}) } });
