@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../checks/client.ts";
 import type { LabInfo, ScenarioSource } from "../../../checks/context.ts";
+import type { Clock } from "../../../checks/util.ts";
 import { InfraError } from "../../../runner/errors.ts";
 import type { Check, Scenario } from "../../../runner/schema/scenario.ts";
 
@@ -35,7 +36,14 @@ export class FakeCluster implements ClusterClient {
   readDelayMs = 0;
   addEphemeralError: Error | undefined;
   addEphemeralDelayMs = 0;
+  /** Delays run on this clock when set (a FakeClock: virtual time), else on real timers. */
+  clock: Clock | undefined;
   #reads = 0;
+
+  #delay(ms: number): Promise<void> {
+    if (this.clock) return this.clock.sleep(ms);
+    return new Promise((r) => setTimeout(r, ms));
+  }
 
   static key(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
     return `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
@@ -53,7 +61,7 @@ export class FakeCluster implements ClusterClient {
   async #read(what: string): Promise<void> {
     this.calls.push(what);
     this.beforeRead?.(++this.#reads);
-    if (this.readDelayMs) await new Promise((r) => setTimeout(r, this.readDelayMs));
+    if (this.readDelayMs) await this.#delay(this.readDelayMs);
     const error = this.readErrors.shift();
     if (error) throw error;
   }
@@ -113,7 +121,7 @@ export class FakeCluster implements ClusterClient {
 
   async addEphemeralContainer(pod: { namespace: string; pod: string }, spec: EphemeralContainerSpec): Promise<void> {
     this.calls.push(`addEphemeral ${pod.namespace}/${pod.pod}`);
-    if (this.addEphemeralDelayMs) await new Promise((r) => setTimeout(r, this.addEphemeralDelayMs));
+    if (this.addEphemeralDelayMs) await this.#delay(this.addEphemeralDelayMs);
     if (this.addEphemeralError) throw this.addEphemeralError;
     this.ephemeral.push({ ...pod, spec });
   }
