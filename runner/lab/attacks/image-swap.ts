@@ -6,7 +6,7 @@
  * fools a check that trusts the source's own tools.
  */
 import type { KubeObject } from "../../../checks/client.ts";
-import { netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
+import { isRunning, netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
 import { mainContainer, rebuildPod, specOf } from "./pods.ts";
 import type { Attack, AttackContext, AttackOutcome } from "./types.ts";
 
@@ -29,6 +29,10 @@ export const imageSwap: Attack = {
         continue;
       }
       if (podKey(src) === podKey(dst)) continue;
+      if (!isRunning(src) && !isRunning(dst)) {
+        skipped.push(`${c.id}: neither its source nor its target runs in the broken state`);
+        continue;
+      }
       const key = [podKey(src), podKey(dst)].sort().join(" ");
       if (!pairs.has(key) && ![...pairs.values()].some(([a, b]) => [a, b].some((p) => podKey(p) === podKey(src) || podKey(p) === podKey(dst)))) pairs.set(key, [src, dst]);
     }

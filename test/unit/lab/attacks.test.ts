@@ -148,6 +148,15 @@ describe("attacks on names: host-aliases and hosts-file", () => {
 });
 
 describe("attacks on pods: host-network and image-swap", () => {
+  it("image-swap is skipped when neither pod runs in the broken state", async () => {
+    const s = await load("beebox-cni");
+    const c = cluster(pod("testclient", { phase: "Pending", unschedulable: "taint" }), pod("cyberdyne-frontend", { phase: "Pending", unschedulable: "taint" }));
+    const { ctx } = context(c, s);
+    expect(await imageSwap.apply(ctx)).to.deep.equal({
+      skipped: "no pair of pods to swap: http-by-ip: neither its source nor its target runs in the broken state; http-by-dns: neither its source nor its target runs in the broken state",
+    });
+  });
+
   it("host-network recreates sources and targets on the host network with tolerations for NotReady nodes", async () => {
     const s = await load("beebox-cni");
     const c = cluster(pod("testclient", { phase: "Pending", unschedulable: "taint" }), pod("cyberdyne-frontend", { phase: "Pending", unschedulable: "taint" }));
