@@ -266,7 +266,12 @@ export interface RestoreContext {
   log?: (line: string) => void;
 }
 
-export type RestoreResult = { ok: true; detail: string } | { ok: false; reason: string };
+/**
+ * `snapshot` is the restored cluster: equal to the baseline in state (the
+ * digest), with the uids of the re-created objects. Pass it as the next
+ * restore's baseline, so what was re-created once is not re-created again.
+ */
+export type RestoreResult = { ok: true; detail: string; snapshot: KubeObject[] } | { ok: false; reason: string };
 
 const CREATE_FIRST = ["Namespace", "CustomResourceDefinition", "ServiceAccount", "ConfigMap", "Secret", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
 
@@ -287,10 +292,11 @@ export async function restore(ctx: RestoreContext): Promise<RestoreResult> {
   const deadline = Date.now() + (ctx.timeoutMs ?? 120_000);
   let diff: string[] = [];
   for (;;) {
-    diff = diffStates(want, stateDigest(await snapshot(client, signal)));
+    const now = await snapshot(client, signal);
+    diff = diffStates(want, stateDigest(now));
     if (diff.length === 0) {
       const n = plan.delete.length + plan.create.length;
-      return { ok: true, detail: n ? `restored: deleted ${plan.delete.length}, created ${plan.create.length} object${plan.create.length === 1 ? "" : "s"}` : "nothing to restore" };
+      return { ok: true, snapshot: now, detail: n ? `restored: deleted ${plan.delete.length}, created ${plan.create.length} object${plan.create.length === 1 ? "" : "s"}` : "nothing to restore" };
     }
     if (Date.now() >= deadline) break;
     await sleep(ctx.pollMs ?? 1_000, signal);

@@ -202,7 +202,8 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
       ctx.record(await solutionPhase(ctx));
       return;
     }
-    const baseline = await snapshot(ctx.client, options.signal);
+    // The broken state's objects; after each restore, the restored (equivalent) objects with their new uids.
+    let baseline = await snapshot(ctx.client, options.signal);
     const declared = declaredObjects(await scenarioManifests(loaded));
     for (const [i, item] of items.entries()) {
       if (item.type === "solution") {
@@ -223,6 +224,7 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
           return;
         }
         result.notes = [...(result.notes ?? []), `undo: ${undone.detail}`];
+        baseline = undone.snapshot;
       }
       ctx.record(result);
     }
