@@ -10,9 +10,9 @@
  *   - anything else (API errors) to have the engine check the cluster is
  *     reachable (InfraError aborts the grade) and try again.
  */
-import type { Connectivity, Evidence } from "../runner/report/model.ts";
+import type { Connectivity, Evidence } from "../runner/schema/report.ts";
 import type { Check, Scenario } from "../runner/schema/scenario.ts";
-import type { ClusterClient } from "./client.ts";
+import type { ClusterClient } from "../runner/cluster/client.ts";
 import type { ProbeManager } from "./probe.ts";
 import type { WorkloadIndex } from "./workloads.ts";
 

@@ -30,17 +30,22 @@
  *     makes the engine ping the API: an unreachable cluster aborts the whole
  *     grade with InfraError (exit 3), never a failing or passing grade.
  */
-import type { CheckResult, Connectivity, Evidence, Report } from "../runner/report/model.ts";
-import { REPORT_API_VERSION } from "../runner/report/model.ts";
-import { InfraError, ScenarioError } from "../runner/errors.ts";
+import type { CheckResult, Connectivity, Evidence, Report } from "../runner/schema/report.ts";
+import { REPORT_API_VERSION } from "../runner/schema/report.ts";
+import { InfraError } from "../runner/errors.ts";
 import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
 import { VERSION } from "../runner/version.ts";
-import type { ClusterClient } from "./client.ts";
+import type { ClusterClient } from "../runner/cluster/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings, type LabInfo, type Logger, type Observation, type ScenarioSource } from "./context.ts";
 import { evaluateCheck } from "./kinds/index.ts";
 import { ProbeManager } from "./probe.ts";
 import { SettleTracker, type SettleOptions } from "./settle.ts";
-import { abortReason, errorMessage, formatDuration, parseDuration, realClock, type Clock } from "./util.ts";
+import { realClock, type Clock } from "../runner/util/clock.ts";
+import { formatDuration, parseDuration } from "../runner/util/duration.ts";
+import { limiter, type Limiter } from "../runner/util/limit.ts";
+import { abortReason } from "../runner/util/sleep.ts";
+import { errorMessage } from "../runner/util/text.ts";
+import { checkGraph } from "./needs.ts";
 import { WorkloadIndex } from "./workloads.ts";
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
@@ -130,8 +135,7 @@ class Engine {
   #workloads: WorkloadIndex | undefined;
   #fatal: Error | undefined;
   #ping: Promise<void> | undefined;
-  #slots: number;
-  readonly #queue: (() => void)[] = [];
+  readonly #limit: Limiter;
   #gradeDeadline = Infinity;
   /** A ProbeManager made here (no `probes` given) is stopped here; grade() stops its own. */
   readonly #ownsProbes: boolean;
@@ -145,14 +149,14 @@ class Engine {
     this.#ownsProbes = options.probes === undefined;
     this.#probes = options.probes ?? new ProbeManager(options.client);
     this.#workloads = options.workloads;
-    this.#slots = Math.max(1, options.concurrency ?? 16);
+    this.#limit = limiter(Math.max(1, options.concurrency ?? 16));
     const settle = options.settle;
     this.#settle = settle === false ? undefined : settle instanceof SettleTracker ? settle : SettleTracker.forClient(options.client, this.#clock, settle ?? {});
     if (this.#settle && !this.#settle.enabled) this.#settle = undefined;
   }
 
   async run(): Promise<CheckResult[]> {
-    this.#validate();
+    for (const [id, check] of checkGraph(this.#checks)) this.#byId.set(id, check);
     const signal = this.#o.signal;
     if (signal?.aborted) throw abortReason(signal);
     const onAbort = () => this.#internal.abort(signal!.reason);
@@ -172,30 +176,6 @@ class Engine {
       signal?.removeEventListener("abort", onAbort);
       if (this.#ownsProbes) await this.#probes.stopAll();
     }
-  }
-
-  /** Unknown ids in `needs` and cycles (the loader rejects them; the engine must not hang on them either). */
-  #validate(): void {
-    for (const c of this.#checks) {
-      if (this.#byId.has(c.id)) throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `duplicate check id "${c.id}"` }]);
-      this.#byId.set(c.id, c);
-    }
-    for (const c of this.#checks) {
-      for (const n of c.needs ?? []) {
-        if (!this.#byId.has(n)) throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `check "${c.id}" needs unknown check "${n}"` }]);
-      }
-    }
-    const state = new Map<string, 1 | 2>();
-    const visit = (id: string, path: string[]) => {
-      if (state.get(id) === 2) return;
-      if (state.get(id) === 1) {
-        throw new ScenarioError([{ file: "scenario.yaml", line: 1, col: 1, path: "spec.checks", message: `checks need each other in a cycle: ${[...path.slice(path.indexOf(id)), id].join(" → ")}` }]);
-      }
-      state.set(id, 1);
-      for (const n of this.#byId.get(id)!.needs ?? []) visit(n, [...path, id]);
-      state.set(id, 2);
-    };
-    for (const c of this.#checks) visit(c.id, []);
   }
 
   #result(check: Check): Promise<CheckResult> {
@@ -231,26 +211,7 @@ class Engine {
         durationMs: 0,
       });
     }
-    await this.#acquire();
-    try {
-      return await this.#evaluate(check);
-    } finally {
-      this.#release();
-    }
-  }
-
-  #acquire(): Promise<void> {
-    if (this.#slots > 0) {
-      this.#slots--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#queue.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#queue.shift();
-    if (next) next();
-    else this.#slots++;
+    return this.#limit(() => this.#evaluate(check));
   }
 
   async #evaluate(check: Check): Promise<CheckResult> {
@@ -503,7 +464,7 @@ export interface ReportInput {
   passPercent?: number;
 }
 
-/** Scores results into the Report of runner/report/model.ts. */
+/** Scores results into the Report of runner/schema/report.ts. */
 export function buildReport(input: ReportInput): Report {
   const points = sum(input.results.map((r) => r.points));
   const maxPoints = sum(input.results.map((r) => r.maxPoints));

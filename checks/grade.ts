@@ -6,15 +6,16 @@
  * It pings the API first (an unreachable cluster is an InfraError, exit 3,
  * within seconds), runs the checks (checks/engine.ts), ends every probe it
  * started (`labrun-probe stop`, also when interrupted) and returns the Report
- * of runner/report/model.ts. Recording the attempt is the caller's business
+ * of runner/schema/report.ts. Recording the attempt is the caller's business
  * (the CLI does it through the LabStore).
  */
-import type { Report } from "../runner/report/model.ts";
-import type { ClusterClient } from "./client.ts";
+import type { Report } from "../runner/schema/report.ts";
+import type { ClusterClient } from "../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "./context.ts";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
-import { abortReason, realClock } from "./util.ts";
+import { realClock, type Clock } from "../runner/util/clock.ts";
+import { abortReason } from "../runner/util/sleep.ts";
 import { needsOf, unevaluatedChecks } from "./verdict.ts";
 import { InfraError } from "../runner/errors.ts";
 
@@ -72,7 +73,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
 
 /**
  * The ids of the checks that do not pass right now, for `labrun start`'s
- * broken-state verification (runner/lab/lifecycle.ts looks this export up).
+ * broken-state verification (runner/lab/actions/verify.ts).
  * The checks the scenario lists in `broken.failing` are evaluated once (they
  * are expected to fail; a snapshot is enough); the others poll as usual,
  * since they must pass (a failing one stops early once the cluster settled).
@@ -88,6 +89,8 @@ export async function failingChecks(ctx: {
   client: ClusterClient;
   signal?: AbortSignal;
   onEvent?: (event: GradeEvent) => void;
+  /** Injected time (tests). */
+  clock?: Clock;
 }): Promise<string[]> {
   const report = await grade({
     scenario: ctx.loaded,
@@ -96,6 +99,7 @@ export async function failingChecks(ctx: {
     once: ctx.loaded.scenario.spec.broken.failing,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
   });
   const unevaluated = unevaluatedChecks(report.checks, needsOf(ctx.loaded.scenario.spec.checks));
   if (unevaluated.length) {

@@ -3,8 +3,8 @@
  * scheduler's reason, container waiting reasons, the kubelet's Ready message.
  */
 import type { PodRef } from "../runner/schema/scenario.ts";
-import type { ClusterClient, KubeObject } from "./client.ts";
-import { oneLine } from "./util.ts";
+import { labelSelector, type ClusterClient, type KubeObject } from "../runner/cluster/client.ts";
+import { oneLine } from "../runner/util/text.ts";
 
 interface Condition {
   type: string;
@@ -110,13 +110,6 @@ function waitingReasons(v: PodView): string {
     .join("; ");
 }
 
-/** `{a: "b", c: "d"}` → `a=b,c=d` */
-export function labelSelector(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-}
-
 export interface ResolvedPod {
   /** The pod, when found. */
   pod?: KubeObject;
@@ -149,36 +142,6 @@ export async function resolvePod(client: ClusterClient, ref: PodRef, defaultName
   const chosen = [...live].sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
   if (!chosen) return { label, namespace, problem: `no pod in namespace ${namespace} matches ${selector || "(any labels)"}` };
   return { pod: chosen, label: podName(chosen), namespace };
-}
-
-// ---------------------------------------------------------------- nodes
-
-/** The one rule for a control-plane node: its role label, or kind's node name. */
-export function isControlPlaneNode(name: string, labels: Record<string, string> = {}): boolean {
-  return "node-role.kubernetes.io/control-plane" in labels || "node-role.kubernetes.io/master" in labels || /-control-plane\d*$/.test(name);
-}
-
-export function isControlPlane(node: KubeObject): boolean {
-  return isControlPlaneNode(node.metadata.name, node.metadata.labels);
-}
-
-/**
- * Nodes matching a role (`control-plane`, `worker`), `all` (default), a node
- * name, or a kind short name (`worker2` for `<cluster>-worker2`), as steps do.
- */
-export function selectNodes(nodes: KubeObject[], which: string | undefined): KubeObject[] {
-  const sorted = [...nodes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  if (!which || which === "all") return sorted;
-  if (which === "control-plane") return sorted.filter(isControlPlane);
-  if (which === "worker") return sorted.filter((n) => !isControlPlane(n));
-  const exact = sorted.filter((n) => n.metadata.name === which);
-  return exact.length ? exact : sorted.filter((n) => n.metadata.name.endsWith(`-${which}`));
-}
-
-export function describeNodeSelector(which: string | undefined): string {
-  if (!which || which === "all") return "every node";
-  if (which === "control-plane" || which === "worker") return `every ${which} node`;
-  return `node ${which}`;
 }
 
 export interface NodeReadiness {

@@ -16,14 +16,16 @@
  * `hold --max 600s` ends it anyway should labrun die).
  */
 import { randomBytes } from "node:crypto";
-import type { ClusterClient, KubeObject } from "./client.ts";
+import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
 import { CheckEvalError } from "./context.ts";
-import { ExecError } from "./exec.ts";
-import { EphemeralContainerError } from "./kube.ts";
+import { ExecError } from "../runner/cluster/exec.ts";
+import { EphemeralContainerError } from "../runner/cluster/errors.ts";
 import { podName } from "./pods.ts";
-import { abortReason, clip, errorMessage, formatDuration, oneLine } from "./util.ts";
+import { formatDuration } from "../runner/util/duration.ts";
+import { abortReason } from "../runner/util/sleep.ts";
+import { clip, errorMessage, oneLine } from "../runner/util/text.ts";
 
-import { PROBE_IMAGE } from "../runner/lab/images.ts";
+import { PROBE_IMAGE } from "../runner/cluster/images.ts";
 
 export { PROBE_IMAGE };
 export const PROBE_BINARY = "labrun-probe";

@@ -37,8 +37,10 @@
  * the `recentMs` rule by the skew, and the check's timeout still bounds the wait.
  */
 import { createHash } from "node:crypto";
-import type { ClusterClient, KubeObject } from "./client.ts";
-import { errorMessage, formatDuration, type Clock } from "./util.ts";
+import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
+import type { Clock } from "../runner/util/clock.ts";
+import { formatDuration } from "../runner/util/duration.ts";
+import { errorMessage } from "../runner/util/text.ts";
 
 export interface SettleOptions {
   /** How long the cluster must stay unchanged before a failing check stops (default 5 s; 0 disables the rule). */

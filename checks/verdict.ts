@@ -15,7 +15,7 @@
  *     reported as "does not pass" and an attack suite cannot be green without
  *     having looked.
  */
-import type { CheckResult } from "../runner/report/model.ts";
+import type { CheckResult } from "../runner/schema/report.ts";
 
 export type NeedsOf = (id: string) => readonly string[];
 

@@ -14,9 +14,9 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { Evidence } from "../runner/report/model.ts";
+import type { Evidence } from "../runner/schema/report.ts";
 import type { Step } from "../runner/schema/scenario.ts";
-import type { KubeObject } from "./client.ts";
+import type { KubeObject } from "../runner/cluster/client.ts";
 import type { ScenarioSource } from "./context.ts";
 import { podName, podView } from "./pods.ts";
 

@@ -14,15 +14,23 @@ export { Scenario as ScenarioSchema, API_VERSION, CHECK_KINDS, STEP_KINDS, check
 export type { Scenario, Check, CheckKind, Step, StepKind, ClusterSpec, Target, PodRef } from "./schema/scenario.ts";
 
 // labs
-export { start, status, down, gc, clusterNameFor } from "./lab/lifecycle.ts";
-export type { StartOptions, StartResult, LifecycleOptions, LabStatusInfo, DownResult, GcResult } from "./lab/lifecycle.ts";
+export { start } from "./lab/start.ts";
+export type { StartOptions, StartResult } from "./lab/start.ts";
+export { status } from "./lab/status.ts";
+export type { LabStatusInfo } from "./lab/status.ts";
+export { down } from "./lab/down.ts";
+export type { DownResult } from "./lab/down.ts";
+export { gc } from "./lab/gc.ts";
+export type { GcResult } from "./lab/gc.ts";
+export { clusterNameFor } from "./lab/names.ts";
+export type { LifecycleOptions } from "./lab/client.ts";
 export type { LabEvent, LabPhase, LabEventListener } from "./lab/events.ts";
 export { LabStore, stateDir } from "./lab/state.ts";
 export type { LabRecord, LabAttempt } from "./lab/state.ts";
 export { preflight, assertPreflight, hostProbes } from "./lab/preflight.ts";
 export type { PreflightResult } from "./lab/preflight.ts";
 export { renderKindConfig, nodeImageFor } from "./lab/render.ts";
-export { NODE_IMAGES, PROBE_IMAGE } from "./lab/images.ts";
+export { NODE_IMAGES, PROBE_IMAGE } from "./cluster/images.ts";
 export { gradeLab } from "./lab/grade.ts";
 export type { GradeLabOptions, GradeLabResult } from "./lab/grade.ts";
 export { testScenarios, judgeBroken, judgeSolution, judgeShortcut } from "./lab/scenario-test.ts";
@@ -37,9 +45,10 @@ export { grade, failingChecks } from "../checks/grade.ts";
 export type { GradeOptions, GradeEvent } from "../checks/grade.ts";
 export { runChecks, buildReport } from "../checks/engine.ts";
 export type { EngineOptions } from "../checks/engine.ts";
-export { createKubeClient, KubeClusterClient, loadKubeConfig } from "../checks/kube.ts";
-export type { KubeClientOptions, NodeRunner } from "../checks/kube.ts";
-export type { ClusterClient, KubeObject, ObjectRef, ListOptions, ExecOptions, ExecResult, PodContainer, EphemeralContainerSpec } from "../checks/client.ts";
+export { createKubeClient, KubeClusterClient } from "./cluster/kube.ts";
+export { loadKubeConfig } from "./cluster/kubeconfig.ts";
+export type { KubeClientOptions, NodeRunner } from "./cluster/kube.ts";
+export type { ClusterClient, KubeObject, ObjectRef, ListOptions, ExecOptions, ExecResult, PodContainer, EphemeralContainerSpec } from "./cluster/client.ts";
 export { CheckEvalError } from "../checks/context.ts";
 export type { LabInfo, ScenarioSource, Observation, Logger } from "../checks/context.ts";
 export type { ScriptCheckContext, ScriptCheckResult, ScriptCheckFunction } from "../checks/kinds/script.ts";
@@ -47,8 +56,8 @@ export { ProbeManager } from "../checks/probe.ts";
 export type { ProbeSettings } from "../checks/probe.ts";
 
 // reports
-export { Report as ReportSchema, REPORT_API_VERSION } from "./report/model.ts";
-export type { Report, CheckResult, CheckStatus, Evidence, Connectivity } from "./report/model.ts";
+export { Report as ReportSchema, REPORT_API_VERSION } from "./schema/report.ts";
+export type { Report, CheckResult, CheckStatus, Evidence, Connectivity } from "./schema/report.ts";
 export {
   renderReport,
   REPORT_FORMATS,

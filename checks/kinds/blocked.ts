@@ -10,7 +10,7 @@
 import type { BlockedCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import type { TcpProbeResult } from "../probe.ts";
-import { oneLine } from "../util.ts";
+import { oneLine } from "../../runner/util/text.ts";
 import { describeTo, fromLabel, withMatrix } from "./http.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
 

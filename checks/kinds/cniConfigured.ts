@@ -5,12 +5,12 @@
  * plugin's file counts. Runs `sh` on the node through the provider (kind:
  * `docker exec`), bounded by `timeout`.
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { CniConfiguredCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../kube.ts";
-import { describeNodeSelector, selectNodes } from "../pods.ts";
-import { oneLine } from "../util.ts";
+import { NodeShellUnavailableError } from "../../runner/cluster/errors.ts";
+import { describeNodeSelector, nodeInfo, selectNodes } from "../../runner/cluster/nodes.ts";
+import { oneLine } from "../../runner/util/text.ts";
 
 const ENTRY = "@@labrun-entry@@ ";
 const FILE = "@@labrun-file@@ ";
@@ -77,7 +77,7 @@ export function cniConfigTypes(content: string): { types: string[] } | { problem
 export async function evaluate(ctx: CheckContext, spec: CniConfiguredCheck): Promise<Observation> {
   const dir = spec.directory ?? "/etc/cni/net.d";
   const all = await ctx.client.list("v1", "Node", { signal: ctx.signal });
-  const nodes = selectNodes(all, spec.nodes);
+  const nodes = selectNodes(all, spec.nodes, nodeInfo);
   if (nodes.length === 0) {
     return { ok: false, message: `no node matches "${spec.nodes ?? "all"}"`, evidence: [{ label: "nodes", expected: describeNodeSelector(spec.nodes), observed: all.map((n) => n.metadata.name).join(", ") || "none" }] };
   }

@@ -6,13 +6,15 @@
  * (coreutils or busybox), so it cannot outlive the check; in a container
  * without `timeout` it runs bare and only the exec's deadline bounds the wait.
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { CommandCheck } from "../../runner/schema/scenario.ts";
-import type { ExecResult } from "../client.ts";
+import type { ExecResult } from "../../runner/cluster/client.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../kube.ts";
-import { describePod, podView, resolvePod, selectNodes } from "../pods.ts";
-import { formatDuration, oneLine } from "../util.ts";
+import { NodeShellUnavailableError } from "../../runner/cluster/errors.ts";
+import { describePod, podView, resolvePod } from "../pods.ts";
+import { nodeInfo, selectNodes } from "../../runner/cluster/nodes.ts";
+import { formatDuration } from "../../runner/util/duration.ts";
+import { oneLine } from "../../runner/util/text.ts";
 
 /** The container has no `timeout` binary (the runtime's message, or a shell's). */
 const NO_TIMEOUT = /"timeout": executable file not found|exec: "timeout"|timeout: not found|timeout: No such file/i;
@@ -68,7 +70,7 @@ export async function evaluate(ctx: CheckContext, spec: CommandCheck): Promise<O
 
   const which = spec.on?.node ?? "all";
   const all = await ctx.client.list("v1", "Node", { signal: ctx.signal });
-  const nodes = selectNodes(all, which);
+  const nodes = selectNodes(all, which, nodeInfo);
   if (nodes.length === 0) return { ok: false, message: `no node matches "${which}"`, evidence: [{ label: "nodes", expected: which, observed: all.map((n) => n.metadata.name).join(", ") || "none" }] };
   const evidence: Evidence[] = [];
   const bad: string[] = [];

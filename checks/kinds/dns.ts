@@ -7,7 +7,7 @@
 import type { DnsCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { describePod, podView } from "../pods.ts";
-import { oneLine } from "../util.ts";
+import { oneLine } from "../../runner/util/text.ts";
 import { isFailure, podDnsName, resolveSource, serviceDnsName } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: DnsCheck): Promise<Observation> {

@@ -2,11 +2,11 @@
  * http: an HTTP GET from inside the source pod's network namespace (labrun's
  * probe container) to a pod (live IP or pod DNS name), a service or a host.
  */
-import type { Connectivity } from "../../runner/report/model.ts";
+import type { Connectivity } from "../../runner/schema/report.ts";
 import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { oneLine } from "../util.ts";
-import { labelSelector } from "../pods.ts";
+import { oneLine } from "../../runner/util/text.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {

@@ -3,9 +3,9 @@
  * run, and be the scenario's pod, not a replacement) and the target's address
  * (a pod's live IP or pod DNS name, a service's cluster IP or DNS name, a host).
  */
-import type { Connectivity, Evidence } from "../../runner/report/model.ts";
+import type { Connectivity, Evidence } from "../../runner/schema/report.ts";
 import type { PodRef, Target } from "../../runner/schema/scenario.ts";
-import type { KubeObject } from "../client.ts";
+import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { CheckContext, Observation } from "../context.ts";
 import { describePod, podName, podView, resolvePod } from "../pods.ts";
 

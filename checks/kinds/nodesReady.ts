@@ -5,15 +5,16 @@
  * reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin
  * not initialized".
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { NodesReadyCheck } from "../../runner/schema/scenario.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { describeNodeSelector, nodeReadiness, selectNodes } from "../pods.ts";
+import { nodeReadiness } from "../pods.ts";
+import { describeNodeSelector, nodeInfo, selectNodes } from "../../runner/cluster/nodes.ts";
 
 export async function evaluate(ctx: CheckContext, spec: NodesReadyCheck): Promise<Observation> {
   const wantReady = spec.ready ?? true;
   const all = await ctx.client.list("v1", "Node", { signal: ctx.signal });
-  const nodes = selectNodes(all, spec.nodes);
+  const nodes = selectNodes(all, spec.nodes, nodeInfo);
   const scope = describeNodeSelector(spec.nodes);
   if (nodes.length === 0) {
     return {

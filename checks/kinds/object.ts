@@ -3,10 +3,10 @@
  * the same value), or with `absent: true` does not exist. The evidence lists
  * each differing field: expected versus observed.
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { ObjectCheck } from "../../runner/schema/scenario.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { UnknownKindError } from "../kube.ts";
+import { UnknownKindError } from "../../runner/cluster/errors.ts";
 import { partialMatch } from "../match.ts";
 
 const MAX_DIFFS = 12;

@@ -3,11 +3,12 @@
  * and Ready; the evidence says why one is not (the scheduler's reason, a
  * container's waiting reason).
  */
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { PodsReadyCheck } from "../../runner/schema/scenario.ts";
-import type { KubeObject } from "../client.ts";
+import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { describePod, labelSelector, podView } from "../pods.ts";
+import { describePod, podView } from "../pods.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
 
 export async function evaluate(ctx: CheckContext, spec: PodsReadyCheck): Promise<Observation> {
   const namespace = spec.namespace ?? "default";

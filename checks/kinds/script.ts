@@ -11,11 +11,11 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { $ as zx, type Shell } from "zx";
 import { pathToFileURL } from "node:url";
-import type { Evidence } from "../../runner/report/model.ts";
+import type { Evidence } from "../../runner/schema/report.ts";
 import type { Check, ScriptCheck } from "../../runner/schema/scenario.ts";
-import type { ClusterClient } from "../client.ts";
+import type { ClusterClient } from "../../runner/cluster/client.ts";
 import { CheckEvalError, type CheckContext, type LabInfo, type Logger, type Observation } from "../context.ts";
-import { errorMessage, oneLine } from "../util.ts";
+import { errorMessage, oneLine } from "../../runner/util/text.ts";
 
 /** What a script check's default export receives. */
 export interface ScriptCheckContext {

@@ -7,8 +7,7 @@ import type { LabEvent, LabEventListener } from "../lab/events.ts";
 import { formatDuration } from "../util/duration.ts";
 import type { CommandIO } from "./command.ts";
 import { useColor } from "./output.ts";
-
-const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+import { spinner } from "./spinner.ts";
 
 export interface Progress {
   listener: LabEventListener;
@@ -25,20 +24,17 @@ export function progress(io: Pick<CommandIO, "stderr" | "env">, options: { debug
   const failed = paint("31", "✗");
   const skipped = paint("33", "-");
   let current: { name: string; since: number } | undefined;
-  let frame = 0;
-  let timer: NodeJS.Timeout | undefined;
-
-  const clear = () => {
-    if (tty && current) out.write("\r\u001b[2K");
-  };
-  const draw = () => {
-    if (!tty || !current) return;
+  const spin = spinner(out, tty, (frame) => {
+    if (!current) return undefined;
     const secs = Math.floor((performance.now() - current.since) / 1000);
-    out.write(`\r\u001b[2K${paint("36", FRAMES[frame++ % FRAMES.length]!)} ${current.name}${secs ? paint("2", ` ${secs}s`) : ""}`);
+    return `${paint("36", frame)} ${current.name}${secs ? paint("2", ` ${secs}s`) : ""}`;
+  });
+  const clear = () => {
+    if (current) spin.clear();
   };
+  const draw = spin.draw;
   const stop = () => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
+    spin.stop();
     clear();
     current = undefined;
   };
@@ -48,11 +44,8 @@ export function progress(io: Pick<CommandIO, "stderr" | "env">, options: { debug
       case "step-start":
         clear();
         current = { name: event.name, since: performance.now() };
-        if (tty) {
-          draw();
-          timer ??= setInterval(draw, 100);
-          timer.unref?.();
-        }
+        draw();
+        spin.start();
         break;
       case "step-end": {
         stop();

@@ -21,7 +21,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.ts";
 import { FORMAT_EXTENSIONS, formatFromFile, REPORT_FORMATS, renderReport, type ReportFormat } from "../report/index.ts";
-import type { Report } from "../report/model.ts";
+import type { Report } from "../schema/report.ts";
 import { closest } from "../util/suggest.ts";
 import { list, str, type CommandIO, type OptionSpec, type ParsedArgs } from "./command.ts";
 import { displayPath, useColor } from "./output.ts";

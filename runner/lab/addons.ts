@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { InfraError } from "../errors.ts";
-import type { KubeObject } from "../../checks/client.ts";
+import type { KubeObject } from "../cluster/client.ts";
 
 export const ADDONS = ["flannel", "kube-router-netpol"] as const;
 export type AddonName = (typeof ADDONS)[number];

@@ -9,12 +9,14 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GradeEvent } from "../../checks/engine.ts";
 import { grade } from "../../checks/grade.ts";
-import { createKubeClient, loadKubeConfig, type KubeClusterClient, type NodeRunner } from "../../checks/kube.ts";
+import { createKubeClient, type KubeClusterClient, type NodeRunner } from "../cluster/kube.ts";
+import { loadKubeConfig } from "../cluster/kubeconfig.ts";
 import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
-import type { Report } from "../report/model.ts";
+import type { Report } from "../schema/report.ts";
 import { KindProvider } from "../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
-import { resolveLab } from "./lifecycle.ts";
+import { resolveLab } from "./client.ts";
+import { isLabName } from "./names.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
 export interface GradeLabOptions {
@@ -114,8 +116,7 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
 }
 
 async function findLab(store: LabStore, ref: string): Promise<LabRecord> {
-  const valid = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref) && ref.length <= 40;
-  const record = valid ? await store.get(ref) : undefined;
+  const record = isLabName(ref) ? await store.get(ref) : undefined;
   if (record) return record;
   const labs = await store.list();
   const ofScenario = labs.filter((l) => l.scenario === ref);

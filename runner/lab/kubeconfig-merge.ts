@@ -2,13 +2,20 @@
  * `labrun start --merge-kubeconfig`: copy a lab's context into the learner's
  * kubeconfig (under its own names, `labrun-<lab>`), and take it out again on
  * `labrun down`. Writes are atomic and take `<file>.lock` the way kind and
- * kubectl do, so a concurrent kind or kubectl never sees half a file.
+ * kubectl do (runner/util/file-lock.ts), so a concurrent kind or kubectl
+ * never sees half a file.
+ *
+ * The lab's own kubeconfig is read through client-node's KubeConfig. The
+ * learner's file is edited as YAML on purpose: KubeConfig keeps only the
+ * fields it models (no `preferences`, no `extensions`), and writing it back
+ * would drop the rest of someone's ~/.kube/config.
  */
 import { promises as fs } from "node:fs";
-import path from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { InfraError, UsageError } from "../errors.ts";
-import { atomicWrite } from "./state.ts";
+import { contextEntries, parseKubeConfig } from "../cluster/kubeconfig.ts";
+import { LockTimeoutError, withFileLock } from "../util/file-lock.ts";
+import { atomicWrite } from "../util/files.ts";
 
 interface Entry {
   name: string;
@@ -45,25 +52,12 @@ export async function readKubeconfig(file: string): Promise<Kubeconfig> {
   return data as Kubeconfig;
 }
 
-async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+function withKubeconfigLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${file}.lock`;
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await (await fs.open(lock, "wx")).close();
-      break;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
-      if (Date.now() > deadline) throw new InfraError(`${file} is locked (${lock} exists)`, { hint: `if no kubectl or kind is running, remove ${lock}` });
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { force: true });
-  }
+  return withFileLock(lock, { timeoutMs: 10_000 }, fn).catch((error: unknown) => {
+    if (error instanceof LockTimeoutError) throw new InfraError(`${file} is locked (${lock} exists)`, { hint: `if no kubectl or kind is running, remove ${lock}` });
+    throw error;
+  });
 }
 
 /**
@@ -72,12 +66,17 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
  * current-context is set only when it has none.
  */
 export async function mergeContext(source: string, target: string, name: string): Promise<void> {
-  const src = await readKubeconfig(source);
-  const ctx = (src.contexts ?? []).find((c) => c.name === src["current-context"]) ?? src.contexts?.[0];
-  const cluster = (src.clusters ?? []).find((c) => c.name === ctx?.context?.cluster);
-  const user = (src.users ?? []).find((u) => u.name === ctx?.context?.user);
-  if (!ctx || !cluster || !user) throw new InfraError(`${source} has no complete context to merge`);
-  await withFileLock(target, async () => {
+  let text: string;
+  try {
+    text = await fs.readFile(source, "utf8");
+  } catch (error) {
+    throw new InfraError(`cannot read ${source}`, { cause: error });
+  }
+  const src = parseKubeConfig(text, source);
+  const entries = contextEntries(src, src.getCurrentContext() || src.getContexts()[0]?.name);
+  if (!entries) throw new InfraError(`${source} has no complete context to merge`);
+  const { context: ctx, cluster, user } = entries;
+  await withKubeconfigLock(target, async () => {
     const dst = await readKubeconfig(target);
     dst.clusters = [...(dst.clusters ?? []).filter((c) => c.name !== name), { ...cluster, name }];
     dst.users = [...(dst.users ?? []).filter((u) => u.name !== name), { ...user, name }];
@@ -94,7 +93,7 @@ export async function unmergeContext(target: string, name: string): Promise<bool
   } catch {
     return false;
   }
-  return withFileLock(target, async () => {
+  return withKubeconfigLock(target, async () => {
     const dst = await readKubeconfig(target);
     const before = JSON.stringify(dst);
     dst.clusters = (dst.clusters ?? []).filter((c) => c.name !== name);

@@ -5,7 +5,7 @@
  * live object so it can be created again, delete at once and wait until it
  * is gone, re-create.
  */
-import type { ClusterClient, KubeObject, ObjectRef } from "../../checks/client.ts";
+import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.ts";
 import { abortError } from "../providers/kind.ts";
 import { sleep } from "../util/sleep.ts";
 import { isClusterScoped } from "./steps.ts";
@@ -82,7 +82,7 @@ export async function deleteAndWait(client: ClusterClient, objects: KubeObject[]
     }
     left = still;
     if (left.length === 0 || Date.now() >= deadline) return left;
-    await sleep(options.pollMs ?? 500, signal);
+    await sleep(options.pollMs ?? 500, signal).catch(() => undefined);
     if (signal?.aborted) throw abortError(signal);
   }
 }

@@ -5,7 +5,7 @@
 import type { ClusterSpec } from "../schema/scenario.ts";
 import { UsageError } from "../errors.ts";
 import { LABRUN_MARK_PATH } from "../providers/kind.ts";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "./images.ts";
+import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../cluster/images.ts";
 
 export interface RenderOptions {
   /**

@@ -35,7 +35,7 @@
  * exec`/`cp`/`debug` marks every pod of the scenario touched.
  */
 import { createHash } from "node:crypto";
-import type { ClusterClient, KubeObject } from "../../checks/client.ts";
+import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import { abortError } from "../providers/kind.ts";
 import { sleep } from "../util/sleep.ts";
 import { controllerOf, deleteAndWait, forCreate, keyOf, RESTORE_FIELD_MANAGER } from "./recreate.ts";
@@ -299,7 +299,7 @@ export async function restore(ctx: RestoreContext): Promise<RestoreResult> {
       return { ok: true, snapshot: now, detail: n ? `restored: deleted ${plan.delete.length}, created ${plan.create.length} object${plan.create.length === 1 ? "" : "s"}` : "nothing to restore" };
     }
     if (Date.now() >= deadline) break;
-    await sleep(ctx.pollMs ?? 1_000, signal);
+    await sleep(ctx.pollMs ?? 1_000, signal).catch(() => undefined);
     if (signal?.aborted) throw abortError(signal);
   }
   return { ok: false, reason: `the broken state did not come back: ${diff.slice(0, 6).join("; ")}${diff.length > 6 ? `; and ${diff.length - 6} more` : ""}` };

@@ -43,21 +43,27 @@
  * `keepOnFailure` and a phase on them failed.
  */
 import { randomBytes } from "node:crypto";
-import type { ClusterClient, KubeObject } from "../../checks/client.ts";
+import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import { grade } from "../../checks/grade.ts";
 import { judgeMustNotPass, needsOf, provenNotPassing, type NeedsOf } from "../../checks/verdict.ts";
 import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
-import { abortError, KindProvider } from "../providers/kind.ts";
+import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
-import type { Report } from "../report/model.ts";
+import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
+import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
 import { parseManifests } from "./addons.ts";
 import { ATTACKS, AttackError, type Attack } from "./attacks/index.ts";
 import type { LabEvent } from "./events.ts";
 import type { GradeOptions } from "../../checks/grade.ts";
-import { defaultClientFactory, down, imagesFor, providerFor, start, type LifecycleOptions, type StartOptions } from "./lifecycle.ts";
+import { imagesFor } from "./actions/images.ts";
+import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
+import { down } from "./down.ts";
+import { LAB_NAME_MAX } from "./names.ts";
 import { keyOf } from "./recreate.ts";
+import { limiter, type Limiter } from "../util/limit.ts";
+import { start, type StartOptions } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
@@ -65,36 +71,7 @@ import { runSteps } from "./steps.ts";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-export type PhaseKind = "broken" | "attack" | "shortcut" | "solution";
-export type PhaseStatus = "passed" | "failed" | "error" | "skipped";
-
-export interface PhaseResult {
-  kind: PhaseKind;
-  /** `broken state`, `solution`, `shortcut delete-the-policy`, `attack netns-hijack`. */
-  name: string;
-  status: PhaseStatus;
-  /** One line: what held or what did not. */
-  message: string;
-  /** Details for the author: mismatched checks with their evidence. */
-  details: string[];
-  /** What an attack did, or how a phase was undone. */
-  notes?: string[];
-  /** The grade the verdict is based on, when there was one. */
-  report?: Report;
-  /** The lab the phase ran on. */
-  lab?: string;
-  durationMs: number;
-}
-
-export interface ScenarioTestResult {
-  scenario: string;
-  title: string;
-  status: PhaseStatus;
-  phases: PhaseResult[];
-  /** Labs kept for debugging (`keepOnFailure`). */
-  kept: string[];
-  durationMs: number;
-}
+export type { PhaseKind, PhaseStatus, PhaseResult, ScenarioTestResult };
 
 export type ScenarioTestEvent =
   | { type: "run-start"; scenario: string; run: string; lab: string }
@@ -383,7 +360,7 @@ async function inLab(
 }
 
 async function loadInto(provider: ClusterProvider, cluster: string, images: string[], signal?: AbortSignal): Promise<void> {
-  if (!(provider instanceof KindProvider)) return; // someone else's cluster pulls its images
+  if (!provider.capabilities().loadImages) return; // someone else's cluster pulls its images
   await provider.loadImages(cluster, images, signal ? { signal } : {});
 }
 
@@ -533,24 +510,6 @@ export function judgeAttack(report: Report, mustFail: readonly string[], needs: 
 /** `t-<scenario>-<run>-<4 hex>`, within the 40 characters a lab name may have. */
 function labName(scenario: string, run: string): string {
   const suffix = randomBytes(2).toString("hex");
-  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, 40 - suffix.length - 1).replace(/-+$/, "");
+  const base = `t-${scenario}${run === "main" ? "" : `-${run}`}`.slice(0, LAB_NAME_MAX - suffix.length - 1).replace(/-+$/, "");
   return `${base}-${suffix}`;
-}
-
-type Limiter = <T>(fn: () => Promise<T>) => Promise<T>;
-
-function limiter(max: number): Limiter {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async (fn) => {
-    if (active >= max) await new Promise<void>((resolve) => queue.push(resolve)); // the finishing run hands its slot over
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

@@ -18,7 +18,10 @@ import { promises as fs } from "node:fs";
 import { homedir, hostname } from "node:os";
 import path from "node:path";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
-import { sleep } from "../util/sleep.ts";
+import { acquireLock, LockError, LockTimeoutError, withFileLock, type FileLockOptions } from "../util/file-lock.ts";
+import { atomicWrite, exists, isCode, pidAlive } from "../util/files.ts";
+import { errorMessage } from "../util/text.ts";
+import { isLabName, validateLabName } from "./names.ts";
 
 export const LAB_RECORD_VERSION = 1;
 
@@ -72,24 +75,12 @@ export interface LabRecord {
 export type NewLab = Omit<LabRecord, "version" | "createdAt" | "attempts" | "status" | "kubeconfig"> &
   Partial<Pick<LabRecord, "createdAt" | "status" | "kubeconfig">>;
 
-/** The slice of a report (runner/report/model.ts) the store keeps per attempt. */
+/** The slice of a report (runner/schema/report.ts) the store keeps per attempt. */
 export interface GradedReport {
   attempt?: number;
   startedAt?: string;
   score: { points: number; maxPoints: number; percent: number; passed: boolean };
   [key: string]: unknown;
-}
-
-export const LAB_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** kind cluster names are `labrun-<lab>` and end up in container and host names. */
-export const LAB_NAME_MAX = 40;
-
-export function validateLabName(name: string): void {
-  if (!LAB_NAME_PATTERN.test(name) || name.length > LAB_NAME_MAX) {
-    throw new UsageError(`invalid lab name "${name}": use lower-case letters, digits and '-', at most ${LAB_NAME_MAX} characters`, {
-      hint: "pass a valid name with `--name`, for example `--name beebox-2`",
-    });
-  }
 }
 
 /** The state directory: $LABRUN_STATE_DIR, else $XDG_STATE_HOME/labrun, else ~/.local/state/labrun. */
@@ -110,13 +101,6 @@ export interface LabStoreOptions {
   /** Is this pid alive? (injectable for tests) */
   isAlive?: (pid: number) => boolean;
   now?: () => Date;
-}
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  token: string;
-  at: string;
 }
 
 export class LabStore {
@@ -168,7 +152,7 @@ export class LabStore {
       text = await fs.readFile(file, "utf8");
     } catch (error) {
       if (isCode(error, "ENOENT")) return undefined;
-      throw new InfraError(`failed to read lab "${name}"`, { cause: error, output: message(error) });
+      throw new InfraError(`failed to read lab "${name}"`, { cause: error, output: errorMessage(error) });
     }
     try {
       return JSON.parse(text) as LabRecord;
@@ -197,11 +181,11 @@ export class LabStore {
       names = await fs.readdir(path.join(this.dir, "labs"));
     } catch (error) {
       if (isCode(error, "ENOENT")) return [];
-      throw new InfraError(`failed to list labs in ${this.dir}`, { cause: error, output: message(error) });
+      throw new InfraError(`failed to list labs in ${this.dir}`, { cause: error, output: errorMessage(error) });
     }
     const records: LabRecord[] = [];
     for (const name of names) {
-      if (!LAB_NAME_PATTERN.test(name)) continue;
+      if (!isLabName(name)) continue;
       try {
         const record = await this.get(name);
         if (record) records.push(record);
@@ -299,157 +283,52 @@ export class LabStore {
   }
 
   /**
-   * Run `fn` holding the lab's exclusive lock. Callers in the same process
-   * queue in memory first, so only one of them polls the lock file.
+   * Run `fn` holding the lab's exclusive lock (runner/util/file-lock.ts). A
+   * lock whose holder is dead (same host, pid gone) or older than `staleMs`
+   * is broken.
    */
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const key = this.lockPath(name);
-    const before = inProcess.get(key) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = before.then(() => mine);
-    inProcess.set(key, tail);
-    await before;
+    const file = this.lockPath(name);
     try {
-      const release = await this.lock(name);
-      try {
-        return await fn();
-      } finally {
-        await release();
-      }
-    } finally {
-      done();
-      if (inProcess.get(key) === tail) inProcess.delete(key);
+      return await withFileLock(file, this.#lockOptions(), fn);
+    } catch (error) {
+      throw this.#lockError(name, file, error);
     }
   }
 
   /** Take the lab's lock; resolves to a release function. */
   async lock(name: string): Promise<() => Promise<void>> {
     const file = this.lockPath(name);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const info: LockInfo = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: this.#now().toISOString() };
-    const deadline = Date.now() + this.#lockTimeoutMs;
-    let delay = 5;
-    for (;;) {
-      try {
-        const handle = await fs.open(file, "wx");
-        try {
-          await handle.writeFile(JSON.stringify(info));
-        } finally {
-          await handle.close();
-        }
-        return async () => {
-          // Only remove our own lock (it may have been broken as stale and re-taken).
-          const holder = await readLock(file);
-          if (holder?.token === info.token) await fs.rm(file, { force: true });
-        };
-      } catch (error) {
-        if (!isCode(error, "EEXIST")) throw new InfraError(`failed to lock lab "${name}"`, { cause: error, output: message(error) });
-      }
-      if (await this.#breakIfStale(file)) continue;
-      if (Date.now() >= deadline) {
-        const holder = await readLock(file);
-        throw new InfraError(`lab "${name}" is locked${holder ? ` by process ${holder.pid} on ${holder.host} since ${holder.at}` : ""}`, {
-          code: "LAB_LOCKED",
-          hint: `wait for that labrun to finish; if no labrun is running, remove ${file}`,
-        });
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 100);
-    }
-  }
-
-  /** Remove a stale lock; true when one was removed (or vanished meanwhile). */
-  async #breakIfStale(file: string): Promise<boolean> {
-    let stat;
     try {
-      stat = await fs.stat(file);
+      return await acquireLock(file, this.#lockOptions());
     } catch (error) {
-      if (isCode(error, "ENOENT")) return true;
-      throw error;
+      throw this.#lockError(name, file, error);
     }
-    const holder = await readLock(file);
-    const age = this.#now().getTime() - stat.mtimeMs;
-    let stale: boolean;
-    if (!holder) stale = age > 2_000; // being written, or garbage left by a crash
-    else if (holder.host === hostname() && !this.#isAlive(holder.pid)) stale = true;
-    else stale = age > this.#staleMs;
-    if (!stale) return false;
-    // Move it aside atomically, then check we moved the lock we judged stale:
-    // if another process broke it and took a fresh lock in between, put that back.
-    const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
-      await fs.rename(file, aside);
-    } catch (error) {
-      if (isCode(error, "ENOENT")) return true;
-      throw error;
+  }
+
+  #lockOptions(): FileLockOptions {
+    return {
+      timeoutMs: this.#lockTimeoutMs,
+      now: this.#now,
+      isStale: (holder, age) => {
+        if (!holder) return age > 2_000; // being written, or garbage left by a crash
+        if (holder.host === hostname() && !this.#isAlive(holder.pid)) return true;
+        return age > this.#staleMs;
+      },
+    };
+  }
+
+  #lockError(name: string, file: string, error: unknown): unknown {
+    if (error instanceof LockTimeoutError) {
+      const holder = error.holder;
+      return new InfraError(`lab "${name}" is locked${holder ? ` by process ${holder.pid} on ${holder.host} since ${holder.at}` : ""}`, {
+        code: "LAB_LOCKED",
+        hint: `wait for that labrun to finish; if no labrun is running, remove ${file}`,
+      });
     }
-    const moved = await readLock(aside);
-    if (holder && moved && moved.token !== holder.token) {
-      await fs.link(aside, file).catch(() => undefined);
-    }
-    await fs.rm(aside, { force: true });
-    return true;
+    if (error instanceof LockError) return new InfraError(`failed to lock lab "${name}"`, { cause: error.cause, output: errorMessage(error.cause) });
+    return error;
   }
 }
 
-// ------------------------------------------------------------ helpers
-
-/** Per lock file: the tail of the queue of this process's callers. */
-const inProcess = new Map<string, Promise<void>>();
-
-/** Write a file atomically: temp file in the same directory, fsync, rename. */
-export async function atomicWrite(file: string, data: string, mode = 0o600): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const handle = await fs.open(tmp, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (error) {
-    await fs.rm(tmp, { force: true });
-    throw error;
-  }
-}
-
-async function readLock(file: string): Promise<LockInfo | undefined> {
-  try {
-    const parsed = JSON.parse(await fs.readFile(file, "utf8")) as Partial<LockInfo>;
-    if (typeof parsed.pid === "number" && typeof parsed.token === "string") return parsed as LockInfo;
-  } catch {
-    // missing, empty (being written) or garbage
-  }
-  return undefined;
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isCode(error, "EPERM"); // exists, owned by someone else
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { ClusterClient, KubeObject, ObjectRef } from "../../checks/client.ts";
+import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.ts";
 import { InfraError, LabrunError, ScenarioError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
@@ -14,8 +14,9 @@ import { stepKind, type Step } from "../schema/scenario.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
-import { sleep } from "../util/sleep.ts";
-import { isControlPlaneNode, labelSelector } from "../../checks/pods.ts";
+import { poll } from "../util/poll.ts";
+import { labelSelector } from "../cluster/client.ts";
+import { isControlPlane, listNodes, selectNodes } from "../cluster/nodes.ts";
 
 export const FIELD_MANAGER = "labrun";
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
@@ -198,48 +199,8 @@ async function deleteStep(d: NonNullable<Step["delete"]>, ctx: StepContext, sign
 
 // ---------------------------------------------------------------- run
 
-export interface NodeInfo {
-  name: string;
-  labels: Record<string, string>;
-}
-
-/** The cluster's nodes with their labels, from the API. */
-export async function listNodes(client: ClusterClient, signal?: AbortSignal): Promise<NodeInfo[]> {
-  const nodes = await client.list("v1", "Node", signal ? { signal } : {});
-  return nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })).sort((a, b) => a.name.localeCompare(b.name));
-}
-
-export function isControlPlane(node: NodeInfo): boolean {
-  return isControlPlaneNode(node.name, node.labels);
-}
-
-/**
- * Nodes a reference names: `all`, a role (`control-plane`, `worker`: every
- * node of it), a node name, or a kind short name (`worker2` for
- * `<cluster>-worker2`).
- */
-export function resolveNodes(ref: string, nodes: NodeInfo[], cluster: string): NodeInfo[] {
-  if (ref === "all") return nodes;
-  const exact = nodes.find((n) => n.name === ref || n.name === `${cluster}-${ref}`);
-  if (exact && ref !== "control-plane" && ref !== "worker") return [exact];
-  if (ref === "control-plane") return nodes.filter(isControlPlane);
-  if (ref === "worker") return nodes.filter((n) => !isControlPlane(n));
-  return exact ? [exact] : [];
-}
-
-/**
- * One node by name (`labrun node LAB NODE`): a full name, a kind short name
- * (`control-plane`, `worker`, `worker2`), or a role that only one node has.
- */
-export function resolveNode(ref: string, nodes: NodeInfo[], cluster: string): NodeInfo | undefined {
-  const exact = nodes.find((n) => n.name === ref || n.name === `${cluster}-${ref}`);
-  if (exact) return exact;
-  const byRole = resolveNodes(ref, nodes, cluster);
-  return byRole.length === 1 ? byRole[0] : undefined;
-}
-
 async function runOnNodesStep(r: NonNullable<Step["run"]>, ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  const nodes = resolveNodes(r.node, await listNodes(ctx.client, signal), ctx.cluster);
+  const nodes = selectNodes(await listNodes(ctx.client, signal), r.node);
   if (nodes.length === 0) throw new StepFailure(`no node matches "${r.node}"`);
   for (const node of nodes) {
     const result = await ctx.provider.execOnNode(ctx.cluster, node.name, r.command, { timeoutMs, signal });
@@ -316,38 +277,40 @@ export function evaluateWait(w: WaitSpec, objects: KubeObject[]): WaitState {
   return { ok, seen: shown };
 }
 
-/** Polls until the wait step holds; on timeout says what it saw last. */
+/** Polls until the wait step holds; on timeout (or abort) resolves with what it saw last. */
 export async function waitFor(w: WaitSpec, client: ClusterClient, options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<WaitState> {
-  const pollMs = options.pollMs ?? 1000;
-  const deadline = Date.now() + options.timeoutMs;
   const apiVersion = w.apiVersion ?? "v1";
   const namespace = isClusterScoped(w.kind) ? undefined : (w.namespace ?? "default");
+  const signal = options.signal;
   let last: WaitState = { ok: false, seen: "nothing yet" };
-  for (;;) {
-    if (options.signal?.aborted) break;
+  const look = async (): Promise<WaitState | undefined> => {
     try {
       let objects: KubeObject[];
       if (w.name) {
         const ref: ObjectRef = { apiVersion, kind: w.kind, name: w.name, ...(namespace ? { namespace } : {}) };
-        const object = await client.get(ref, options.signal ? { signal: options.signal } : {});
+        const object = await client.get(ref, signal ? { signal } : {});
         objects = object ? [object] : [];
       } else {
         objects = await client.list(apiVersion, w.kind, {
           ...(namespace ? { namespace } : {}),
           ...(w.selector ? { labelSelector: labelSelector(w.selector) } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...(signal ? { signal } : {}),
         });
       }
       last = evaluateWait(w, objects);
-      if (last.ok) return last;
+      return last.ok ? last : undefined;
     } catch (error) {
-      if (options.signal?.aborted) break;
+      if (signal?.aborted) throw error;
       last = { ok: false, seen: `error: ${error instanceof Error ? error.message : String(error)}` };
+      return undefined;
     }
-    if (Date.now() + pollMs > deadline) break;
-    await sleep(pollMs, options.signal);
+  };
+  try {
+    return (await poll(look, { timeoutMs: options.timeoutMs, intervalMs: options.pollMs ?? 1000, ...(signal ? { signal } : {}) })) ?? last;
+  } catch (error) {
+    if (signal?.aborted) return last;
+    throw error;
   }
-  return last;
 }
 
 async function waitStep(w: WaitSpec, ctx: StepContext, timeoutMs: number, signal: AbortSignal): Promise<string> {

@@ -19,10 +19,11 @@ import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { stringify as toYaml } from "yaml";
 import { InfraError, InterruptedError, UsageError } from "../errors.ts";
-import type { ExecOptions, ExecResult } from "../../checks/client.ts";
+import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, ProviderCapabilities } from "./provider.ts";
-import { sleep } from "../util/sleep.ts";
+import type { Clock } from "../util/clock.ts";
+import { poll } from "../util/poll.ts";
 
 /** The Docker label kind puts on every node container. */
 export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
@@ -42,6 +43,8 @@ export interface KindProviderOptions {
   pollMs?: number;
   /** Called with every command line before it runs (for --debug). */
   onCommand?: (line: string) => void;
+  /** The time the API wait runs on (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** A labrun-made node container and the host directories mounted into it. */
@@ -76,6 +79,7 @@ export class KindProvider implements ClusterProvider {
   readonly #apiTimeoutMs: number;
   readonly #pollMs: number;
   readonly #onCommand: ((line: string) => void) | undefined;
+  readonly #clock: Clock | undefined;
 
   constructor(options: KindProviderOptions = {}) {
     const env = options.env ?? process.env;
@@ -85,19 +89,38 @@ export class KindProvider implements ClusterProvider {
     this.#apiTimeoutMs = options.apiTimeoutMs ?? 90_000;
     this.#pollMs = options.pollMs ?? 1_000;
     this.#onCommand = options.onCommand;
+    this.#clock = options.clock;
   }
 
   capabilities(): ProviderCapabilities {
     return { createClusters: true, nodeShell: true, loadImages: true };
   }
 
+  /** kind names a cluster's context `kind-<cluster>`. */
+  async context(cluster: string): Promise<string> {
+    return `kind-${cluster}`;
+  }
+
+  hostTools(): { kind: string; docker: string } {
+    return { kind: this.kind, docker: this.docker };
+  }
+
   async create(request: ClusterCreateRequest): Promise<void> {
     const args = ["create", "cluster", "--name", request.name, "--image", request.nodeImage, "--config", "-", "--kubeconfig", request.kubeconfigPath];
     if (request.retain) args.push("--retain");
+    let started = false;
+    const onLine = (line: string) => {
+      request.onOutput?.(line);
+      // kind's "✓ Preparing nodes": the node containers run; kubeadm starts the control plane next.
+      if (!started && /✓ Preparing nodes/.test(line)) {
+        started = true;
+        request.onNodesStarted?.();
+      }
+    };
     const result = await this.#kind(args, {
       input: toYaml(request.config),
       ...(request.signal ? { signal: request.signal } : {}),
-      ...(request.onOutput ? { onLine: request.onOutput } : {}),
+      ...(request.onOutput || request.onNodesStarted ? { onLine: (line: string) => onLine(line) } : {}),
     });
     if (result.aborted) throw abortError(request.signal);
     if (result.exitCode !== 0) {
@@ -116,19 +139,21 @@ export class KindProvider implements ClusterProvider {
    */
   async waitForApi(cluster: string, signal?: AbortSignal): Promise<void> {
     const node = `${cluster}-control-plane`;
-    const deadline = Date.now() + this.#apiTimeoutMs;
     let last: RunResult | undefined;
-    for (;;) {
-      if (signal?.aborted) throw abortError(signal);
-      last = await this.#docker(["exec", node, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get", "--raw=/readyz"], {
-        timeoutMs: 15_000,
-        ...(signal ? { signal } : {}),
-      });
-      if (last.aborted) throw abortError(signal);
-      if (last.exitCode === 0 && last.stdout.trim() === "ok") return;
-      if (Date.now() + this.#pollMs > deadline) break;
-      await sleep(this.#pollMs, signal);
-    }
+    const ready = await poll(
+      async () => {
+        last = await this.#docker(["exec", node, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get", "--raw=/readyz"], {
+          timeoutMs: 15_000,
+          ...(signal ? { signal } : {}),
+        });
+        if (last.aborted) throw abortError(signal);
+        return last.exitCode === 0 && last.stdout.trim() === "ok" ? true : undefined;
+      },
+      { timeoutMs: this.#apiTimeoutMs, intervalMs: this.#pollMs, ...(signal ? { signal } : {}), ...(this.#clock ? { clock: this.#clock } : {}) },
+    ).catch((error: unknown) => {
+      throw signal?.aborted ? abortError(signal) : error;
+    });
+    if (ready) return;
     throw new InfraError(`the API server of cluster "${cluster}" did not become ready within ${Math.round(this.#apiTimeoutMs / 1000)}s`, {
       code: "API_NOT_READY",
       output: last ? outputOf(last) : undefined,

@@ -7,8 +7,10 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
-import type { ClusterClient, ExecOptions, ExecResult } from "../../checks/client.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { stringify as toYaml } from "yaml";
+import type { ClusterClient, ExecOptions, ExecResult } from "../cluster/client.ts";
+import { contextEntries, minimalKubeconfig, parseKubeConfig } from "../cluster/kubeconfig.ts";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
 import type { ClusterCreateRequest, ClusterProvider, ProviderCapabilities } from "./provider.ts";
 
@@ -18,23 +20,8 @@ export interface KubeconfigProviderOptions {
   /** The context (default: the file's current-context). */
   context?: string;
   env?: NodeJS.ProcessEnv;
-  /** Makes a client for the context (for `nodes`); see checks/kube.ts. */
+  /** Makes a client for the context (for `nodes`); see runner/cluster/kube.ts. */
   clientFactory?: (kubeconfigPath: string, context: string) => Promise<ClusterClient>;
-}
-
-interface Named<T> {
-  name: string;
-  [key: string]: unknown;
-  _?: T;
-}
-interface KubeconfigFile {
-  apiVersion?: string;
-  kind?: string;
-  clusters?: Named<unknown>[];
-  users?: Named<unknown>[];
-  contexts?: (Named<unknown> & { context?: { cluster?: string; user?: string; namespace?: string } })[];
-  "current-context"?: string;
-  [key: string]: unknown;
 }
 
 export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -71,34 +58,27 @@ export class KubeconfigProvider implements ClusterProvider {
   }
 
   /** The context labrun uses (the one given, else the file's current-context). */
-  async context(): Promise<string> {
+  async context(_cluster?: string): Promise<string> {
     if (this.#context) return this.#context;
-    const file = await this.#read();
-    const current = file["current-context"];
+    const current = (await this.#read()).getCurrentContext();
     if (!current) throw new UsageError(`${this.kubeconfigPath} has no current-context`, { hint: "pass --context NAME" });
     return current;
   }
 
   /** The cluster of the context, as the only cluster this provider sees. */
   async list(): Promise<string[]> {
-    const { cluster } = await this.#resolve();
+    const { cluster } = this.#resolve(await this.#read());
     return [cluster];
   }
 
   /** A kubeconfig holding only this context, its cluster and its user. */
   async kubeconfig(name: string): Promise<string> {
-    const file = await this.#read();
-    const { context, cluster, user } = await this.#resolve(file);
+    const kc = await this.#read();
+    const { context, cluster } = this.#resolve(kc);
     if (name !== cluster && name !== context) throw new NotFoundError(`cluster "${name}" is not the cluster of context "${context}"`);
-    const minimal: KubeconfigFile = {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: (file.clusters ?? []).filter((c) => c.name === cluster),
-      users: (file.users ?? []).filter((u) => u.name === user),
-      contexts: (file.contexts ?? []).filter((c) => c.name === context),
-      "current-context": context,
-    };
-    return toYaml(minimal);
+    const entries = contextEntries(kc, context);
+    if (!entries) throw new UsageError(`context "${context}" in ${this.kubeconfigPath} names a cluster or user the file does not have`, { hint: "pass a complete kubeconfig with --kubeconfig" });
+    return toYaml(minimalKubeconfig(entries));
   }
 
   async nodes(_name: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
@@ -121,32 +101,25 @@ export class KubeconfigProvider implements ClusterProvider {
     });
   }
 
-  async #read(): Promise<KubeconfigFile> {
+  /** The file, read through client-node's KubeConfig. */
+  async #read(): Promise<KubeConfig> {
     let text: string;
     try {
       text = await readFile(this.kubeconfigPath, "utf8");
     } catch (error) {
       throw new InfraError(`cannot read kubeconfig ${this.kubeconfigPath}`, { cause: error, hint: "pass --kubeconfig FILE or set KUBECONFIG" });
     }
-    let data: unknown;
-    try {
-      data = parseYaml(text);
-    } catch (error) {
-      throw new UsageError(`kubeconfig ${this.kubeconfigPath} is not valid YAML: ${(error as Error).message.split("\n")[0]}`, { hint: "pass a valid file with --kubeconfig" });
-    }
-    if (!data || typeof data !== "object") throw new UsageError(`${this.kubeconfigPath} is not a kubeconfig`, { hint: "pass a valid file with --kubeconfig" });
-    return data as KubeconfigFile;
+    return parseKubeConfig(text, this.kubeconfigPath);
   }
 
-  async #resolve(file?: KubeconfigFile): Promise<{ context: string; cluster: string; user: string }> {
-    const f = file ?? (await this.#read());
-    const context = this.#context ?? f["current-context"];
+  #resolve(kc: KubeConfig): { context: string; cluster: string } {
+    const context = this.#context ?? kc.getCurrentContext();
     if (!context) throw new UsageError(`${this.kubeconfigPath} has no current-context`, { hint: "pass --context NAME" });
-    const entry = (f.contexts ?? []).find((c) => c.name === context);
-    if (!entry?.context?.cluster) {
-      const names = (f.contexts ?? []).map((c) => c.name);
+    const entry = kc.getContextObject(context);
+    if (!entry?.cluster) {
+      const names = kc.getContexts().map((c) => c.name);
       throw new NotFoundError(`no context "${context}" in ${this.kubeconfigPath}`, { hint: names.length ? `contexts: ${names.join(", ")}` : undefined });
     }
-    return { context, cluster: entry.context.cluster, user: entry.context.user ?? "" };
+    return { context, cluster: entry.cluster };
   }
 }

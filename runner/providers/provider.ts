@@ -5,7 +5,7 @@
  * knows kind's flags; runner/providers/kubeconfig.ts uses a cluster someone
  * else made.
  */
-import type { ExecOptions, ExecResult } from "../../checks/client.ts";
+import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 
 export interface ProviderCapabilities {
   /** The provider creates and deletes clusters (kind: yes; an existing cluster: no). */
@@ -31,6 +31,8 @@ export interface ClusterCreateRequest {
   onOutput?: (line: string) => void;
   /** Keep the nodes when creation fails (for debugging); the caller deletes otherwise. */
   retain?: boolean;
+  /** Called once when the node containers run, before the control plane is up (images can load meanwhile). */
+  onNodesStarted?: () => void;
 }
 
 /** A command to spawn with inherited stdio for an interactive shell on a node (`labrun node`). */
@@ -39,9 +41,18 @@ export interface InteractiveCommand {
   args: string[];
 }
 
+/**
+ * What callers may ask of a provider depends on capabilities(), never on its
+ * class: `create`, `delete` and `sweep` need createClusters, `loadImages`
+ * needs loadImages, `execOnNode` and `interactiveCommand` need nodeShell.
+ */
 export interface ClusterProvider {
   readonly name: "kind" | "kubeconfig";
   capabilities(): ProviderCapabilities;
+  /** The context of `cluster` in the kubeconfig that `create` writes or `kubeconfig` returns. */
+  context(cluster: string): Promise<string>;
+  /** The host commands the provider runs (for the host checks before a cluster is created). */
+  hostTools?(): { kind?: string; docker?: string };
   /** Create a cluster. Resolves when the API answers; readiness is checked by the caller. */
   create(request: ClusterCreateRequest): Promise<void>;
   /**
@@ -49,6 +60,8 @@ export interface ClusterProvider {
    * is the cluster's own kubeconfig (the provider must not touch any other).
    */
   delete(name: string, options?: { signal?: AbortSignal; kubeconfigPath?: string }): Promise<void>;
+  /** After an interrupted create: remove what a killed create may still have been starting (kind: node containers). */
+  sweep?(name: string, signal?: AbortSignal): Promise<unknown>;
   /** Names of the clusters this provider can see. */
   list(options?: { signal?: AbortSignal }): Promise<string[]>;
   /** The kubeconfig (YAML) of a cluster. */

@@ -3,7 +3,7 @@
  * the `connectivity` entries of every check. Pure; the HTML and Markdown
  * reporters draw it.
  */
-import type { Connectivity, Report } from "./model.ts";
+import type { Connectivity, Report } from "../schema/report.ts";
 
 export interface MatrixEntry extends Connectivity {
   /** The check that probed this connection. */

@@ -2,7 +2,8 @@
  * Small pure helpers the reporters share: numbers, durations, the summary
  * line, text sanitising and wrapping. No I/O, no clock, no environment.
  */
-import type { CheckResult, CheckStatus, Report } from "./model.ts";
+import { formatDuration } from "../util/duration.ts";
+import type { CheckResult, CheckStatus, Report } from "../schema/report.ts";
 
 /** `2` → `2`; `1.5` → `1.5`; `0.3333` → `0.33`. */
 export function formatPoints(n: number): string {
@@ -22,17 +23,9 @@ export function formatPercent(p: number): string {
   return `${Number.isInteger(floored) ? floored.toFixed(0) : floored.toFixed(1)}%`;
 }
 
-/** `250` → `250ms`; `1500` → `1.5s`; `12000` → `12s`; `65000` → `1m05s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "";
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1).replace(/\.0$/, "")}s`;
-  if (ms < 60_000) return `${Math.floor(ms / 1000)}s`;
-  const totalSeconds = Math.floor(ms / 1000);
-  const h = Math.floor(totalSeconds / 3600);
-  const m = Math.floor((totalSeconds % 3600) / 60);
-  const s = totalSeconds % 60;
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s).padStart(2, "0")}s`;
+/** A duration in a report: {@link formatDuration} with two-digit columns (`1m05s`). */
+export function reportDuration(ms: number): string {
+  return formatDuration(ms, { pad: true });
 }
 
 /** `score 5/10`: points over maximum. */

@@ -10,9 +10,9 @@
  * Every string from the report is HTML-escaped; only `code` spans in
  * author-written text (titles, hints, messages) become <code> elements.
  */
-import type { CheckResult, CheckStatus, Evidence, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Evidence, Report } from "../schema/report.ts";
 import { cellOf, connectivityMatrix, type ConnectivityMatrix, type MatrixEntry } from "./connectivity.ts";
-import { countsText, displayTime, formatDuration, formatPercent, formatPoints, needsDetail, sanitize, scoreFraction, truncate, verdict } from "./format.ts";
+import { countsText, displayTime, reportDuration, formatPercent, formatPoints, needsDetail, sanitize, scoreFraction, truncate, verdict } from "./format.ts";
 
 export interface HtmlOptions {
   /** Characters of one evidence value to show before cutting (default 20000). */
@@ -36,7 +36,7 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
   body.push(
     `<p class="meta">scenario <code>${esc(report.scenario.name)}</code> · lab <code>${esc(report.lab.name)}</code> on ` +
       `<code>${esc(report.lab.cluster)}</code> (${esc(report.lab.provider)}) · attempt ${report.attempt} · ` +
-      `<time datetime="${esc(report.startedAt)}">${esc(displayTime(report.startedAt))}</time> · took ${esc(formatDuration(report.durationMs))}</p>`,
+      `<time datetime="${esc(report.startedAt)}">${esc(displayTime(report.startedAt))}</time> · took ${esc(reportDuration(report.durationMs))}</p>`,
   );
   body.push(`</header>`);
 
@@ -92,7 +92,7 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
 function checkCard(c: CheckResult, maxChars: number): string[] {
   const out: string[] = [];
   const ratio = c.maxPoints > 0 ? clampPercent((c.points / c.maxPoints) * 100) : c.status === "passed" ? 100 : 0;
-  const time = c.status === "skipped" && c.durationMs === 0 ? "" : formatDuration(c.durationMs);
+  const time = c.status === "skipped" && c.durationMs === 0 ? "" : reportDuration(c.durationMs);
   out.push(`<li class="check ${c.status}" id="check-${esc(anchor(c.id))}">`);
   out.push(`<div class="row">`);
   out.push(`<span class="status" title="${c.status}"><span class="icon" aria-hidden="true">${STATUS_ICON[c.status]}</span> ${c.status}</span>`);

@@ -1,10 +1,10 @@
 /**
- * The reporters: pure functions from a `Report` (runner/report/model.ts) to
+ * The reporters: pure functions from a `Report` (runner/schema/report.ts) to
  * text in one format. `renderReport` picks one by name; `formatFromFile`
  * picks one by a file's extension. Writing to stdout and files is the CLI's
  * job (runner/cli/report-output.ts).
  */
-import type { Report } from "./model.ts";
+import type { Report } from "../schema/report.ts";
 import { renderHtml, type HtmlOptions } from "./html.ts";
 import { renderJson, type JsonOptions } from "./json.ts";
 import { renderJunit } from "./junit.ts";

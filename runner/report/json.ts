@@ -6,7 +6,7 @@
  * closed: `additionalProperties: false`).
  */
 import type { TSchema } from "@sinclair/typebox";
-import { Report } from "./model.ts";
+import { Report } from "../schema/report.ts";
 
 export interface JsonOptions {
   /** Indent with two spaces (default true); false writes one line. */

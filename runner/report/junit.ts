@@ -16,7 +16,7 @@
  * escaped for XML 1.0, including the control characters it forbids (they
  * become visible `\u001b` escapes).
  */
-import type { CheckResult, Evidence, Report } from "./model.ts";
+import type { CheckResult, Evidence, Report } from "../schema/report.ts";
 import { formatPercent, formatPoints, sanitize, scoreFraction } from "./format.ts";
 
 export function renderJunit(reports: Report | readonly Report[]): string {

@@ -11,11 +11,11 @@
  * so a report stays under GitHub's limits (65,536 characters for a comment,
  * 1 MiB for a step summary).
  */
-import type { CheckResult, CheckStatus, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Report } from "../schema/report.ts";
 import { cellOf, connectivityMatrix } from "./connectivity.ts";
 import {
   countsText,
-  formatDuration,
+  reportDuration,
   formatPercent,
   formatPoints,
   needsDetail,
@@ -56,7 +56,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   out.push(
     `<sub>scenario <code>${html(report.scenario.name)}</code> · lab <code>${html(report.lab.name)}</code> on ` +
       `<code>${html(report.lab.cluster)}</code> (${html(report.lab.provider)}) · attempt ${report.attempt} · ` +
-      `${html(report.startedAt)} · took ${formatDuration(report.durationMs)} · labrun ${html(report.labrun.version)}</sub>`,
+      `${html(report.startedAt)} · took ${reportDuration(report.durationMs)} · labrun ${html(report.labrun.version)}</sub>`,
   );
   out.push("");
 
@@ -64,7 +64,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   out.push("| | Check | Points | Time |");
   out.push("|:-:|:--|--:|--:|");
   for (const c of report.checks) {
-    const time = c.status === "skipped" && c.durationMs === 0 ? "" : formatDuration(c.durationMs);
+    const time = c.status === "skipped" && c.durationMs === 0 ? "" : reportDuration(c.durationMs);
     out.push(`| ${STATUS_EMOJI[c.status]} | ${cell(inline(c.title))} <sub>\`${cell(codeSpan(c.id))}\`</sub> | ${formatPoints(c.points)}/${formatPoints(c.maxPoints)} | ${time} |`);
   }
   if (report.checks.length === 0) out.push("| | (no checks) | | |");

@@ -11,9 +11,43 @@
  *
  * Attack phases (`attack <name>`) render like shortcut phases.
  */
-import type { PhaseResult, PhaseStatus, ScenarioTestResult } from "../lab/scenario-test.ts";
-import { formatDuration, sanitize } from "./format.ts";
+import type { Report } from "../schema/report.ts";
+import { reportDuration, sanitize } from "./format.ts";
 import { xmlAttr, xmlText } from "./junit.ts";
+
+// The results of `labrun test` (runner/lab/scenario-test.ts makes them).
+
+export type PhaseKind = "broken" | "attack" | "shortcut" | "solution";
+/** `skipped`: an attack with nothing to act on in the broken state (counts as passed for the scenario). */
+export type PhaseStatus = "passed" | "failed" | "error" | "skipped";
+
+export interface PhaseResult {
+  kind: PhaseKind;
+  /** `broken state`, `solution`, `shortcut delete-the-policy`, `attack netns-hijack`. */
+  name: string;
+  status: PhaseStatus;
+  /** One line: what held or what did not. */
+  message: string;
+  /** Details for the author: mismatched checks with their evidence. */
+  details: string[];
+  /** What an attack did, or how a phase was undone. */
+  notes?: string[];
+  /** The grade the verdict is based on, when there was one. */
+  report?: Report;
+  /** The lab the phase ran on. */
+  lab?: string;
+  durationMs: number;
+}
+
+export interface ScenarioTestResult {
+  scenario: string;
+  title: string;
+  status: PhaseStatus;
+  phases: PhaseResult[];
+  /** Labs kept for debugging (`keepOnFailure`). */
+  kept: string[];
+  durationMs: number;
+}
 
 export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
 export type TestFormat = (typeof TEST_FORMATS)[number];
@@ -51,9 +85,9 @@ function text(results: readonly ScenarioTestResult[], color: boolean): string {
   const tone: Record<PhaseStatus, number> = { passed: 32, failed: 31, error: 33, skipped: 90 };
   const out: string[] = [];
   for (const r of results) {
-    out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${formatDuration(r.durationMs)})`);
+    out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${reportDuration(r.durationMs)})`);
     for (const p of r.phases) {
-      out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${formatDuration(p.durationMs)})`);
+      out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${reportDuration(p.durationMs)})`);
       for (const d of p.details) out.push(`        ${sanitize(d)}`);
       if (p.status === "failed" || p.status === "error") for (const n of p.notes ?? []) if (!p.details.includes(n)) out.push(`        ${sanitize(n)}`);
     }
@@ -111,7 +145,7 @@ function markdown(results: readonly ScenarioTestResult[]): string {
   const out: string[] = [`## ${allPassed(results) ? "✅" : "❌"} labrun test`, "", testSummaryLine(results), ""];
   for (const r of results) {
     out.push(`### ${EMOJI[r.status]} \`${esc(r.scenario)}\`: ${esc(r.title)}`, "", "| | Phase | Result | Time |", "|---|---|---|---|");
-    for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${formatDuration(p.durationMs)} |`);
+    for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${reportDuration(p.durationMs)} |`);
     const failed = r.phases.filter((p: PhaseResult) => (p.status === "failed" || p.status === "error") && (p.details.length || p.notes?.length));
     for (const p of failed) {
       const lines = [...p.details, ...(p.notes ?? []).filter((n) => !p.details.includes(n))];

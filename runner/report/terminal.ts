@@ -9,11 +9,11 @@
  * With `color: false` the output has no escape sequences at all, and text
  * from the cluster is sanitised so it cannot inject any.
  */
-import type { CheckResult, CheckStatus, Evidence, Report } from "./model.ts";
+import type { CheckResult, CheckStatus, Evidence, Report } from "../schema/report.ts";
 import {
   countsText,
   displayTime,
-  formatDuration,
+  reportDuration,
   formatPercent,
   formatPoints,
   needsDetail,
@@ -92,7 +92,7 @@ export function renderTerminal(report: Report, options: TerminalOptions): string
     `lab ${clean(report.lab.name)} on ${clean(report.lab.cluster)} (${clean(report.lab.provider)})`,
     `attempt ${report.attempt}`,
     displayTime(report.startedAt),
-    `took ${formatDuration(report.durationMs)}`,
+    `took ${reportDuration(report.durationMs)}`,
   ];
   out.push(...joinWrapped(where, " · ", width).map(p.dim));
   out.push("");
@@ -220,7 +220,7 @@ function pointsText(c: CheckResult): string {
 
 function durationText(c: CheckResult): string {
   if (c.status === "skipped" && c.durationMs === 0) return "";
-  return formatDuration(c.durationMs);
+  return reportDuration(c.durationMs);
 }
 
 /** Trims trailing blanks and makes text safe for a terminal. */

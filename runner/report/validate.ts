@@ -5,7 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { UsageError } from "../errors.ts";
-import { Report, REPORT_API_VERSION } from "./model.ts";
+import { Report, REPORT_API_VERSION } from "../schema/report.ts";
 
 let compiled: ValidateFunction | undefined;
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Report } from "../report/model.ts";
+import { Report } from "./report.ts";
 import { withReference } from "./docs.ts";
 import { Scenario } from "./scenario.ts";
 

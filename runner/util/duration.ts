@@ -13,12 +13,24 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/** `65000` → `1m5s`; `1500` → `1.5s`; `250` → `250ms`; `119600` → `2m` (rounded once, so never `1m60s`). */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 59_500) return `${(ms / 1000).toFixed(ms < 9_950 ? 1 : 0).replace(/\.0$/, "")}s`;
-  const seconds = Math.round(ms / 1000);
-  const m = Math.floor(seconds / 60);
-  const s = seconds % 60;
-  return s ? `${m}m${s}s` : `${m}m`;
+/**
+ * The one duration format, for progress lines, messages and reports. Time is
+ * cut, never rounded up (a stopwatch shows no time that has not passed, and
+ * no boundary reads `1m60s`): `250` → `250ms`; `1560` → `1.5s`; `9960` →
+ * `9.9s`; `12000` → `12s`; `65000` → `1m5s`; `60000` → `1m`; `3720000` →
+ * `1h2m`. `pad` keeps two digits after the first unit for report columns:
+ * `1m05s`, `1m00s`, `1h02m`. Not a duration (negative, NaN): empty.
+ */
+export function formatDuration(ms: number, options: { pad?: boolean } = {}): string {
+  if (!Number.isFinite(ms) || ms < 0) return "";
+  if (ms < 1000) return `${Math.floor(ms)}ms`;
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1).replace(/\.0$/, "")}s`;
+  if (ms < 60_000) return `${Math.floor(ms / 1000)}s`;
+  const total = Math.floor(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const two = (n: number) => (options.pad ? String(n).padStart(2, "0") : String(n));
+  if (h) return options.pad || m ? `${h}h${two(m)}m` : `${h}h`;
+  return options.pad || s ? `${m}m${two(s)}s` : `${m}m`;
 }

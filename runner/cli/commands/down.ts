@@ -1,5 +1,5 @@
 import { ExitCode, UsageError } from "../../errors.ts";
-import { down } from "../../lab/lifecycle.ts";
+import { down } from "../../lab/down.ts";
 import { LabStore } from "../../lab/state.ts";
 import { bool, type Command } from "../command.ts";
 import { progress } from "../lab-progress.ts";

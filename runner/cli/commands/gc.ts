@@ -1,5 +1,5 @@
 import { ExitCode } from "../../errors.ts";
-import { gc } from "../../lab/lifecycle.ts";
+import { gc } from "../../lab/gc.ts";
 import { bool, type Command } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 

@@ -17,6 +17,7 @@ import { gradeLab } from "../../lab/grade.ts";
 import { formatDuration, parseDuration } from "../../util/duration.ts";
 import { bool, str, type Command, type CommandIO } from "../command.ts";
 import { useColor } from "../output.ts";
+import { spinner } from "../spinner.ts";
 import { planReportOutput, REPORT_OUTPUT_OPTIONS, writeReport } from "../report-output.ts";
 
 const command: Command = {
@@ -103,8 +104,6 @@ interface GradeProgress {
   stop(): void;
 }
 
-const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
 /**
  * Progress on stderr while checks poll: on a TTY one transient spinner line
  * (the report follows on stdout); otherwise a start line, and with --debug one
@@ -118,30 +117,24 @@ export function gradeProgress(io: Pick<CommandIO, "stderr" | "env">, options: { 
   const running = new Map<string, string>();
   let total = 0;
   let finished = 0;
-  let frame = 0;
-  let timer: NodeJS.Timeout | undefined;
   const since = performance.now();
-  const draw = () => {
-    if (!tty) return;
+  const spin = spinner(out, tty, (frame) => {
     const waiting = [...running.entries()][0];
     const secs = Math.floor((performance.now() - since) / 1000);
-    const line = `${FRAMES[frame++ % FRAMES.length]} ${options.title}: ${finished}/${total} checks${secs ? ` ${secs}s` : ""}${waiting ? dim(` · ${waiting[0]}: ${waiting[1]}`) : ""}`;
+    const line = `${frame} ${options.title}: ${finished}/${total} checks${secs ? ` ${secs}s` : ""}${waiting ? dim(` · ${waiting[0]}: ${waiting[1]}`) : ""}`;
     const width = (out as { columns?: number }).columns ?? 100;
-    out.write(`\r\u001b[2K${line.length > width + 20 ? line.slice(0, width + 19) : line}`);
-  };
+    return line.length > width + 20 ? line.slice(0, width + 19) : line;
+  });
   const stop = () => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    if (tty) out.write("\r\u001b[2K");
+    spin.stop();
+    spin.clear();
   };
   const listener = (event: GradeEvent) => {
     switch (event.type) {
       case "grade-started":
         total = event.checks;
-        if (tty) {
-          timer = setInterval(draw, 100);
-          timer.unref?.();
-        } else out.write(`${options.title} (${event.checks} checks)\n`);
+        if (tty) spin.start();
+        else out.write(`${options.title} (${event.checks} checks)\n`);
         break;
       case "check-started":
         running.set(event.id, "starting");
@@ -157,7 +150,7 @@ export function gradeProgress(io: Pick<CommandIO, "stderr" | "env">, options: { 
         break;
       case "log":
         if (event.level === "warn" || options.debug) {
-          if (tty) out.write("\r\u001b[2K");
+          spin.clear();
           out.write(`${event.level === "warn" ? "warning" : event.level}: ${event.id ? `${event.id}: ` : ""}${event.message}\n`);
         }
         break;

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { ExitCode, InfraError, NotFoundError, UsageError } from "../../errors.ts";
-import { defaultClientFactory, providerFor, resolveLab } from "../../lab/lifecycle.ts";
+import { providerFor, resolveLab } from "../../lab/client.ts";
 import { LabStore } from "../../lab/state.ts";
-import { resolveNode, type NodeInfo } from "../../lab/steps.ts";
-import { KindProvider } from "../../providers/kind.ts";
+import { resolveNode, type NodeInfo } from "../../cluster/nodes.ts";
 import type { Command } from "../command.ts";
 
 const command: Command = {
@@ -22,15 +21,10 @@ const command: Command = {
     if (!provider.capabilities().nodeShell || !provider.interactiveCommand) {
       throw new UsageError(`lab "${lab.name}" runs on a cluster labrun did not create: it has no shell on nodes`);
     }
-    let nodes: NodeInfo[];
-    if (provider instanceof KindProvider) {
-      nodes = (await provider.nodes(lab.cluster)).map((name) => ({ name, labels: {} }));
-    } else {
-      const client = await defaultClientFactory({ kubeconfig: lab.kubeconfig, context: lab.context, provider, cluster: lab.cluster });
-      nodes = (await client.list("v1", "Node")).map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} }));
-    }
+    // Providers with node shells name their nodes themselves (kind: `kind get nodes`), without the API.
+    const nodes: NodeInfo[] = (await provider.nodes(lab.cluster)).map((name) => ({ name, labels: {} }));
     if (nodes.length === 0) throw new InfraError(`lab "${lab.name}" has no running nodes`, { hint: `see \`labrun status ${lab.name}\`` });
-    const node = resolveNode(nodeRef, nodes, lab.cluster);
+    const node = resolveNode(nodeRef, nodes);
     if (!node) {
       const short = nodes.map((n) => (n.name.startsWith(`${lab.cluster}-`) ? n.name.slice(lab.cluster.length + 1) : n.name));
       throw new NotFoundError(`lab "${lab.name}" has no node "${nodeRef}"`, { hint: `nodes: ${short.join(", ")}` });

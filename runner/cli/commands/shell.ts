@@ -1,5 +1,5 @@
 import { UsageError } from "../../errors.ts";
-import { resolveLab } from "../../lab/lifecycle.ts";
+import { resolveLab } from "../../lab/client.ts";
 import { LabStore } from "../../lab/state.ts";
 import type { Command } from "../command.ts";
 import { runInteractive } from "./node.ts";

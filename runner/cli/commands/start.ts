@@ -1,5 +1,5 @@
 import { ExitCode, UsageError } from "../../errors.ts";
-import { start, type StartResult } from "../../lab/lifecycle.ts";
+import { start, type StartResult } from "../../lab/start.ts";
 import { KindProvider } from "../../providers/kind.ts";
 import { formatDuration } from "../../util/duration.ts";
 import { bool, str, type Command, type CommandIO } from "../command.ts";

@@ -1,6 +1,7 @@
 import { ExitCode } from "../../errors.ts";
-import { status, type LabStatusInfo } from "../../lab/lifecycle.ts";
-import { pidAlive, type LabRecord } from "../../lab/state.ts";
+import { status, type LabStatusInfo } from "../../lab/status.ts";
+import type { LabRecord } from "../../lab/state.ts";
+import { pidAlive } from "../../util/files.ts";
 import { type Command } from "../command.ts";
 import { table } from "../output.ts";
 import { outputFormat, outputOption } from "../report-output.ts";

@@ -5,7 +5,7 @@
  * their node's address, and the checks' connections never touch the CNI or
  * NetworkPolicies.
  */
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../cluster/client.ts";
 import { isRunning, netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
 import { rebuildPod } from "./pods.ts";
 import type { Attack, AttackContext, AttackOutcome } from "./types.ts";

@@ -5,7 +5,7 @@
  * The kubelet mounts one hosts file into every container of a pod, labrun's
  * probe included.
  */
-import { errorMessage } from "../../../checks/util.ts";
+import { errorMessage } from "../../util/text.ts";
 import { nameMappings } from "./names.ts";
 import { netChecks, podKey, resolvesName } from "./network.ts";
 import { shq } from "./netns-hijack.ts";

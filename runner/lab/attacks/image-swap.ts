@@ -5,7 +5,7 @@
  * naive "blocked" check pass; a source that serves the expected page itself
  * fools a check that trusts the source's own tools.
  */
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../cluster/client.ts";
 import { isRunning, netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
 import { mainContainer, rebuildPod, specOf } from "./pods.ts";
 import type { Attack, AttackContext, AttackOutcome } from "./types.ts";

@@ -6,7 +6,7 @@
  * expected address for a name lookup. When an HTTP check and a DNS check
  * resolve the same name, the HTTP mapping wins.
  */
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../cluster/client.ts";
 import { podDnsName, serviceDnsName } from "../../../checks/kinds/network.ts";
 import { podView } from "../../../checks/pods.ts";
 import { isRunning, netChecks, podKey, resolveEndpoint, resolvesName, servingPodIp, sourceNamespace, sourcePod } from "./network.ts";

@@ -12,8 +12,8 @@
  * subresource, exactly what kubectl does.
  */
 import { randomBytes } from "node:crypto";
-import type { KubeObject } from "../../../checks/client.ts";
-import { errorMessage } from "../../../checks/util.ts";
+import type { KubeObject } from "../../cluster/client.ts";
+import { errorMessage } from "../../util/text.ts";
 import type { Scenario } from "../../schema/scenario.ts";
 import { bySource, isRunning, netChecks, podKey, resolveEndpoint, sourceNamespace, sourcePod } from "./network.ts";
 import { AttackError, type Attack, type AttackContext, type AttackOutcome } from "./types.ts";

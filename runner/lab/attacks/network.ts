@@ -3,7 +3,7 @@
  * blocked), their source pods, the addresses they connect to and the names
  * they resolve, read from the scenario and resolved against the live cluster.
  */
-import type { ClusterClient, KubeObject } from "../../../checks/client.ts";
+import type { ClusterClient, KubeObject } from "../../cluster/client.ts";
 import { podDnsName, serviceDnsName } from "../../../checks/kinds/network.ts";
 import { podView, resolvePod } from "../../../checks/pods.ts";
 import type { DnsCheck, PodRef, Scenario, Target } from "../../schema/scenario.ts";

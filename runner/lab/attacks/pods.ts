@@ -4,7 +4,7 @@
  * `kubectl replace --force`); a pod a controller owns gets the change in the
  * controller's pod template (`kubectl edit deployment`), which rolls it out.
  */
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../cluster/client.ts";
 import { digestCluster } from "../../../checks/settle.ts";
 import { abortError } from "../../providers/kind.ts";
 import { sleep } from "../../util/sleep.ts";
@@ -69,7 +69,7 @@ async function waitSettled(ctx: AttackContext, namespace: string, gone: Set<stri
       ctx.log(`pods in ${namespace} still in transition after ${Math.round((ctx.podTimeoutMs ?? 60_000) / 1000)}s: ${converging.slice(0, 3).join("; ")}`);
       return;
     }
-    await sleep(500, ctx.signal);
+    await sleep(500, ctx.signal).catch(() => undefined);
     if (ctx.signal?.aborted) throw abortError(ctx.signal);
   }
 }

@@ -6,7 +6,7 @@
  * requires that no check listed in `broken.failing` passes, and undoes it
  * (runner/lab/restore.ts) before the next phase.
  */
-import type { ClusterClient, KubeObject } from "../../../checks/client.ts";
+import type { ClusterClient, KubeObject } from "../../cluster/client.ts";
 import type { LoadedScenario } from "../../scenario/load.ts";
 import type { Scenario } from "../../schema/scenario.ts";
 

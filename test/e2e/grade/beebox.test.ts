@@ -21,14 +21,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
-import { createKubeClient, type KubeClusterClient } from "../../../checks/kube.ts";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/lab/images.ts";
+import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
+import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
-import type { CheckResult, Report } from "../../../runner/report/model.ts";
+import type { CheckResult, Report } from "../../../runner/schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../../../runner/scenario/load.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 
@@ -192,7 +192,9 @@ describe("e2e: grading beebox-cni on kind", function () {
 
     // Without `needs`, every check is evaluated: the pods are Pending with the scheduler's reason.
     const all = byId(await gradeLib(withoutNeeds(loaded), 15_000));
-    expect(all["workloads-running"]!.evidence.map((e) => e.observed)).to.satisfy((o: string[]) => o.every((x) => /^Pending: Unschedulable: 0\/2 nodes are available/.test(x)));
+    const pending = all["workloads-running"]!.evidence.map((e) => e.observed);
+    expect(pending, "evidence for both workload pods").to.have.length(2); // `every` of an empty list would pass
+    for (const observed of pending) expect(observed).to.match(/^Pending: Unschedulable: 0\/2 nodes are available/);
     expect(all["http-by-ip"]!.message).to.match(/^source pod default\/testclient is not running: Pending/);
   });
 

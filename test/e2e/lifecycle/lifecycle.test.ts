@@ -16,7 +16,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_IMAGES, DEFAULT_KUBERNETES_VERSION } from "../../../runner/lab/images.ts";
+import { NODE_IMAGES, DEFAULT_KUBERNETES_VERSION } from "../../../runner/cluster/images.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

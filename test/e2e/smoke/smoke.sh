@@ -120,10 +120,12 @@ pass
 
 node_count() { k get nodes --no-headers 2>/dev/null | wc -l; }
 ready_nodes() { k get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'; }
-all_nodes_ready() { [ "$(node_count)" = 2 ] && ! ready_nodes | grep -qv '=True$'; }
+two_nodes() { [ "$(node_count)" = 2 ]; }
+all_nodes_ready() { two_nodes && ! ready_nodes | grep -qv '=True$'; }
 
 begin "both nodes registered and NotReady (no CNI yet)"
-poll 60 test "$(node_count)" = 2 || fail "expected 2 nodes, got: $(k get nodes --no-headers 2>&1)"
+# poll a function, not `test "$(node_count)" = 2`: the shell would count the nodes once, before polling
+poll 60 two_nodes || fail "expected 2 nodes, got: $(k get nodes --no-headers 2>&1)"
 ready=$(ready_nodes)
 if grep -q '=True$' <<<"$ready"; then fail "a node is Ready without a CNI: $ready"; fi
 pass

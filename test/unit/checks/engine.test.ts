@@ -13,7 +13,7 @@ import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { InfraError, ScenarioError } from "../../../runner/errors.ts";
 import { reportProblems } from "../../../runner/report/validate.ts";
 import type { Check } from "../../../runner/schema/scenario.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../../helpers/fake-clock.ts";
 import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, LAB, NGINX_PAGE, node, pod, scenarioWith, unreachable } from "./fakes.ts";
 
 const nodesCheck = (id: string, extra: Partial<Check> = {}): Check => ({ id, title: `check ${id}`, nodesReady: {}, ...extra }) as Check;

@@ -6,10 +6,10 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../checks/client.ts";
+import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../runner/cluster/client.ts";
 import type { LabInfo, ScenarioSource } from "../../../checks/context.ts";
-import type { Clock } from "../../../checks/util.ts";
 import { InfraError } from "../../../runner/errors.ts";
+import type { Clock } from "../../../runner/util/clock.ts";
 import type { Check, Scenario } from "../../../runner/schema/scenario.ts";
 
 export type ProbeReply = Record<string, unknown> | ExecResult | Error;
@@ -32,18 +32,13 @@ export class FakeCluster implements ClusterClient {
   readErrors: Error[] = [];
   /** Error thrown by ping (an unreachable cluster). */
   pingError: Error | undefined;
-  /** Delay (ms) of every read. */
+  /** Delay (ms) of every read (on `clock` when there is one). */
   readDelayMs = 0;
+  /** The time the delays pass on (a FakeClock in tests about time). */
+  clock: Clock | undefined;
   addEphemeralError: Error | undefined;
   addEphemeralDelayMs = 0;
-  /** Delays run on this clock when set (a FakeClock: virtual time), else on real timers. */
-  clock: Clock | undefined;
   #reads = 0;
-
-  #delay(ms: number): Promise<void> {
-    if (this.clock) return this.clock.sleep(ms);
-    return new Promise((r) => setTimeout(r, ms));
-  }
 
   static key(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
     return `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
@@ -61,7 +56,7 @@ export class FakeCluster implements ClusterClient {
   async #read(what: string): Promise<void> {
     this.calls.push(what);
     this.beforeRead?.(++this.#reads);
-    if (this.readDelayMs) await this.#delay(this.readDelayMs);
+    if (this.readDelayMs) await (this.clock ? this.clock.sleep(this.readDelayMs) : new Promise((r) => setTimeout(r, this.readDelayMs)));
     const error = this.readErrors.shift();
     if (error) throw error;
   }
@@ -121,7 +116,7 @@ export class FakeCluster implements ClusterClient {
 
   async addEphemeralContainer(pod: { namespace: string; pod: string }, spec: EphemeralContainerSpec): Promise<void> {
     this.calls.push(`addEphemeral ${pod.namespace}/${pod.pod}`);
-    if (this.addEphemeralDelayMs) await this.#delay(this.addEphemeralDelayMs);
+    if (this.addEphemeralDelayMs) await new Promise((r) => setTimeout(r, this.addEphemeralDelayMs));
     if (this.addEphemeralError) throw this.addEphemeralError;
     this.ephemeral.push({ ...pod, spec });
   }
@@ -129,7 +124,7 @@ export class FakeCluster implements ClusterClient {
   async runOnNode(node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     this.nodeRuns.push({ node, command });
     if (!this.nodeRunner) {
-      const { NodeShellUnavailableError } = await import("../../../checks/kube.ts");
+      const { NodeShellUnavailableError } = await import("../../../runner/cluster/errors.ts");
       throw new NodeShellUnavailableError();
     }
     return this.nodeRunner(node, command, options);

@@ -1,5 +1,5 @@
 /**
- * `labrun grade` end to end in-process: the CLI, checks/kube.ts, the engine
+ * `labrun grade` end to end in-process: the CLI, runner/cluster/kube.ts, the engine
  * and the reporters against a fake API server that looks like the broken
  * BeeBox cluster (no Docker). Exit codes, lab resolution, attempt recording.
  */
@@ -30,8 +30,16 @@ function pendingPod(name: string, namespace: string, image: string, labels: Reco
   };
 }
 
+interface FakeApi {
+  server: Server;
+  url: string;
+  /** Called with the path of every request. */
+  onRequest?: (path: string) => void;
+}
+
 /** A broken BeeBox cluster: nodes NotReady, every pod Pending. */
-async function brokenBeebox(): Promise<{ server: Server; url: string }> {
+async function brokenBeebox(): Promise<FakeApi> {
+  const api: FakeApi = { server: undefined as unknown as Server, url: "" };
   const pods = [
     pendingPod("cyberdyne-frontend", "default", "docker.io/library/nginx:1.22.1", { app: "cyberdyne-frontend" }),
     pendingPod("testclient", "default", "docker.io/curlimages/curl:7.88.1", { app: "testclient" }),
@@ -39,6 +47,7 @@ async function brokenBeebox(): Promise<{ server: Server; url: string }> {
   ];
   const server = createServer((req, res) => {
     const url = new URL(req.url!, "http://x");
+    api.onRequest?.(url.pathname);
     const send = (status: number, json: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(json));
@@ -70,7 +79,9 @@ async function brokenBeebox(): Promise<{ server: Server; url: string }> {
     return send(404, { kind: "Status", code: 404, message: `${url.pathname} not found` });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  api.server = server;
+  api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return api;
 }
 
 function kubeconfig(server: string): string {
@@ -90,7 +101,7 @@ users: [{ name: fake, user: { token: x } }]
 
 describe("labrun grade (CLI)", function () {
   this.timeout(20_000);
-  let api: { server: Server; url: string };
+  let api: FakeApi;
   before(async () => {
     api = await brokenBeebox();
   });
@@ -122,24 +133,27 @@ describe("labrun grade (CLI)", function () {
     expect(r.stdout).to.include("nodes-ready").and.include("cni plugin not initialized");
   });
 
-  it("exits 3 within seconds when the cluster is unreachable", async () => {
-    const t0 = Date.now();
+  it("exits 3 at once when the cluster is unreachable (the refusal, not a deadline)", async () => {
     const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig("http://127.0.0.1:1")], { cwd: ROOT });
     expect(r.code).to.equal(3);
+    // "cannot reach" (connection refused), not "did not answer within 5s": no deadline was waited out
     expect(r.stderr).to.match(/^error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:1/m);
     expect(r.stderr).to.match(/^hint: /m);
-    expect(Date.now() - t0).to.be.lessThan(6000);
   });
 
   it("Ctrl-C stops a grade with exit 130 and no report", async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort("SIGINT"), 400);
-    const t0 = Date.now();
+    // Interrupt once the grade is polling the API (not at a wall-clock time that may come before it starts on a busy machine).
+    api.onRequest = (url) => {
+      if (url.startsWith("/api/v1/nodes")) controller.abort("SIGINT");
+    };
     const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url)], { cwd: ROOT, signal: controller.signal });
+    api.onRequest = undefined;
+    // nodes-ready polls for 60 s: ending within mocha's 10 s timeout means the interrupt stopped it
+    expect(controller.signal.aborted).to.equal(true);
     expect(r.code).to.equal(130);
     expect(r.stderr).to.include("error: interrupted by SIGINT");
     expect(r.stdout).to.equal("");
-    expect(Date.now() - t0).to.be.lessThan(3000);
   });
 
   it("shows a transient progress line on a TTY and clears it", () => {

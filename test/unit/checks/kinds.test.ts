@@ -1,11 +1,10 @@
 /**
  * Every check kind, one attempt at a time, against a scripted cluster.
  */
-import type { KubeObject } from "../../../checks/client.ts";
 import { expect } from "chai";
-import type { ExecResult } from "../../../checks/client.ts";
+import type { ExecResult } from "../../../runner/cluster/client.ts";
 import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
-import { EphemeralContainerError } from "../../../checks/kube.ts";
+import { EphemeralContainerError } from "../../../runner/cluster/errors.ts";
 import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { LIST_SCRIPT, parseListing } from "../../../checks/kinds/cniConfigured.ts";
 import { ProbeManager, PROBE_IMAGE } from "../../../checks/probe.ts";
@@ -521,20 +520,5 @@ export default async function (ctx: ScriptCheckContext): Promise<ScriptCheckResu
       const bad = await evalError(observe(new FakeCluster(), { id: "s", title: "script", script: { file: "b.mjs" } } as Check, { files: { "b.mjs": "export default () => 42;" } }));
       expect(bad.final).to.equal(true);
     });
-  });
-});
-
-describe("node references", () => {
-  it("checks accept the same node references as steps: role, all, full name, kind short name", async () => {
-    const { selectNodes } = await import("../../../checks/pods.ts");
-    const n = (name: string, cp = false): KubeObject => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels: cp ? { "node-role.kubernetes.io/control-plane": "" } : {} } });
-    const nodes = [n("lab-worker2"), n("lab-control-plane", true), n("lab-worker")];
-    const names = (which?: string) => selectNodes(nodes, which).map((x) => x.metadata.name);
-    expect(names()).to.deep.equal(["lab-control-plane", "lab-worker", "lab-worker2"]);
-    expect(names("control-plane")).to.deep.equal(["lab-control-plane"]);
-    expect(names("worker")).to.deep.equal(["lab-worker", "lab-worker2"]);
-    expect(names("worker2")).to.deep.equal(["lab-worker2"]);
-    expect(names("lab-worker")).to.deep.equal(["lab-worker"]);
-    expect(names("nope")).to.deep.equal([]);
   });
 });

@@ -3,9 +3,9 @@
  * converging) and the tracker's window, on a virtual clock.
  */
 import { expect } from "chai";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { digestCluster, SettleTracker, type ClusterSample } from "../../../checks/settle.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../../helpers/fake-clock.ts";
 import { node, pod } from "./fakes.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { judgeMustNotPass, needsOf, provenNotPassing, unevaluatedChecks } from "../../../checks/verdict.ts";
-import type { CheckResult, CheckStatus } from "../../../runner/report/model.ts";
+import type { CheckResult, CheckStatus } from "../../../runner/schema/report.ts";
 
 const r = (id: string, status: CheckStatus, message = `${id} ${status}`): CheckResult => ({
   id,

@@ -3,7 +3,7 @@
  * applies to, and exactly what it does to the broken state.
  */
 import { expect } from "chai";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { ATTACKS } from "../../../runner/lab/attacks/index.ts";
 import { hostAliases } from "../../../runner/lab/attacks/host-aliases.ts";
 import { hostNetwork } from "../../../runner/lab/attacks/host-network.ts";

@@ -1,4 +1,4 @@
-import type { ClusterClient, ExecResult, KubeObject, ObjectRef } from "../../../checks/client.ts";
+import type { ClusterClient, ExecResult, KubeObject, ObjectRef } from "../../../runner/cluster/client.ts";
 
 /** An in-memory ClusterClient: objects keyed by kind/namespace/name; applies merge shallowly. */
 export function fakeClient(initial: KubeObject[] = []) {

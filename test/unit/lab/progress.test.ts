@@ -25,7 +25,7 @@ describe("cli/lab-progress", () => {
     p.listener({ type: "step-end", phase: "verify", name: "verify", status: "skipped", durationMs: 0 });
     p.listener({ type: "step-end", phase: "setup", name: "apply", status: "failed", durationMs: 1500 });
     p.stop();
-    expect(out.text()).to.equal("✓ create cluster labrun-x (1m2s)  img:1\nwarning: careful\n- verify (0ms)  (skipped)\n✗ apply (1.5s)\n");
+    expect(out.text()).to.equal("✓ create cluster labrun-x (1m1s)  img:1\nwarning: careful\n- verify (0ms)  (skipped)\n✗ apply (1.5s)\n");
   });
 
   it("debug: tool output is shown indented", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { UsageError } from "../../../runner/errors.ts";
-import { NODE_IMAGES, PROBE_IMAGE, DEFAULT_KUBERNETES_VERSION } from "../../../runner/lab/images.ts";
+import { NODE_IMAGES, PROBE_IMAGE, DEFAULT_KUBERNETES_VERSION } from "../../../runner/cluster/images.ts";
 import { nodeImageFor, podSubnetOf, renderKindConfig } from "../../../runner/lab/render.ts";
 import type { ClusterSpec, Scenario } from "../../../runner/schema/scenario.ts";
 

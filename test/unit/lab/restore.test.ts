@@ -3,7 +3,7 @@
  * (pure), and restore() against an in-memory cluster.
  */
 import { expect } from "chai";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { forCreate, keyOf } from "../../../runner/lab/recreate.ts";
 import { declaredObjects, diffStates, planRestore, restore, stateDigest } from "../../../runner/lab/restore.ts";
 import { FakeCluster, node, pod } from "../checks/fakes.ts";

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { KubeObject } from "../../../checks/client.ts";
+import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { AttackError, type Attack } from "../../../runner/lab/attacks/index.ts";
 import { GIB } from "../../../runner/lab/preflight.ts";
 import { testScenarios, type ScenarioTestEvent } from "../../../runner/lab/scenario-test.ts";

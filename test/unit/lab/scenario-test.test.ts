@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { validateXML } from "xmllint-wasm";
 import { needsOf } from "../../../checks/verdict.ts";
 import { canShareCluster, judgeAttack, judgeBroken, judgeShortcut, judgeSolution, touchesContainers, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
-import type { CheckStatus, Report } from "../../../runner/report/model.ts";
+import type { CheckStatus, Report } from "../../../runner/schema/report.ts";
 import { renderTestResults, testSummaryLine } from "../../../runner/report/scenario-test.ts";
 
 function report(statuses: Record<string, CheckStatus>, messages: Record<string, string> = {}): Report {

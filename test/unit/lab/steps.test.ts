@@ -5,16 +5,10 @@ import path from "node:path";
 import { InfraError, InterruptedError } from "../../../runner/errors.ts";
 import { addonImages, addonObjects, fillPlaceholders } from "../../../runner/lab/addons.ts";
 import type { LabEvent } from "../../../runner/lab/events.ts";
-import { evaluateWait, resolveNode, resolveNodes, runSteps, stepName, type NodeInfo, type StepContext } from "../../../runner/lab/steps.ts";
+import { evaluateWait, runSteps, stepName, type StepContext } from "../../../runner/lab/steps.ts";
 import type { ClusterProvider } from "../../../runner/providers/provider.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 import { fakeClient, node, pod } from "./fakes.ts";
-
-const NODES: NodeInfo[] = [
-  { name: "labrun-x-control-plane", labels: { "node-role.kubernetes.io/control-plane": "" } },
-  { name: "labrun-x-worker", labels: {} },
-  { name: "labrun-x-worker2", labels: {} },
-];
 
 function fakeProvider(exitCode = 0) {
   const runs: { node: string; command: string[] }[] = [];
@@ -153,24 +147,6 @@ describe("lab/steps", () => {
       expect(evaluateWait({ kind: "Pod" }, [pod("a", "Running")]).ok).to.equal(true);
       expect(evaluateWait({ kind: "Node", condition: { type: "Ready", status: "False" } }, [node("n1")])).to.deep.equal({ ok: true, seen: "n1: Ready=False (KubeletNotReady)" });
       expect(evaluateWait({ kind: "Pod", phase: "Pending" }, [pod("a", "Pending"), pod("b", "Running")])).to.deep.equal({ ok: false, seen: "a: phase Pending; b: phase Running" });
-    });
-  });
-
-  describe("node references", () => {
-    it("resolveNodes: all, roles, names, kind short names", () => {
-      const names = (ref: string) => resolveNodes(ref, NODES, "labrun-x").map((n) => n.name);
-      expect(names("all")).to.have.length(3);
-      expect(names("control-plane")).to.deep.equal(["labrun-x-control-plane"]);
-      expect(names("worker")).to.deep.equal(["labrun-x-worker", "labrun-x-worker2"]);
-      expect(names("worker2")).to.deep.equal(["labrun-x-worker2"]);
-      expect(names("labrun-x-worker")).to.deep.equal(["labrun-x-worker"]);
-      expect(names("nope")).to.deep.equal([]);
-    });
-    it("resolveNode: one node for `labrun node`", () => {
-      expect(resolveNode("worker", NODES, "labrun-x")?.name).to.equal("labrun-x-worker");
-      expect(resolveNode("control-plane", NODES, "labrun-x")?.name).to.equal("labrun-x-control-plane");
-      expect(resolveNode("labrun-x-worker2", NODES, "labrun-x")?.name).to.equal("labrun-x-worker2");
-      expect(resolveNode("worker3", NODES, "labrun-x")).to.equal(undefined);
     });
   });
 

@@ -2,13 +2,15 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { InfraError, InterruptedError, UsageError } from "../../../runner/errors.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
+import { FakeClock } from "../../helpers/fake-clock.ts";
 import { fakeRunner } from "./fake-runner.ts";
 
 const CONFIG = { kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", nodes: [{ role: "control-plane" }, { role: "worker" }] };
 
 function provider(rules: Parameters<typeof fakeRunner>[0] = []) {
   const fake = fakeRunner(rules);
-  return { fake, kind: new KindProvider({ run: fake.run, kind: "kind", docker: "docker", pollMs: 1, apiTimeoutMs: 50 }) };
+  // The API wait runs on virtual time: 50 ms is 50 ms however busy the machine is.
+  return { fake, kind: new KindProvider({ run: fake.run, kind: "kind", docker: "docker", pollMs: 1, apiTimeoutMs: 50, clock: new FakeClock() }) };
 }
 
 describe("providers/kind", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FORMAT_EXTENSIONS, REPORT_FORMATS } from "../../../runner/report/index.ts";
-import { Report } from "../../../runner/report/model.ts";
+import { Report } from "../../../runner/schema/report.ts";
 import { ROOT } from "../../helpers/cli.ts";
 
 interface Schema {

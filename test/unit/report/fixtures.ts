@@ -5,7 +5,7 @@
  *              evidence, and text that needs escaping in every format
  *   network    a NetworkPolicy scenario with connectivity probes (matrix)
  */
-import { REPORT_API_VERSION, type CheckResult, type Report } from "../../../runner/report/model.ts";
+import { REPORT_API_VERSION, type CheckResult, type Report } from "../../../runner/schema/report.ts";
 
 type CheckInput = Omit<CheckResult, "evidence" | "attempts" | "durationMs"> & Partial<Pick<CheckResult, "evidence" | "attempts" | "durationMs">>;
 

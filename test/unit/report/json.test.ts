@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../../../runner/errors.ts";
 import { renderJson } from "../../../runner/report/json.ts";
-import { REPORT_API_VERSION, REPORT_SCHEMA_ID } from "../../../runner/report/model.ts";
+import { REPORT_API_VERSION, REPORT_SCHEMA_ID } from "../../../runner/schema/report.ts";
 import { isDateTime, parseReport, reportProblems } from "../../../runner/report/validate.ts";
 import { ROOT } from "../../helpers/cli.ts";
 import { FIXTURES, mixed } from "./fixtures.ts";

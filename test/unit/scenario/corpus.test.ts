@@ -46,11 +46,10 @@ describe("malformed and hostile scenario corpus", () => {
     it("rejects a file over the size limit quickly, without reading it as YAML", async () => {
       const file = join(dir, "huge.yaml");
       writeFileSync(file, "a: " + "x".repeat(2 * 1024 * 1024) + "\n");
-      const started = Date.now();
       const result = await runCli(["validate", file]);
       expect(result.code).to.equal(2);
+      // the size check answers before any parse (no wall-clock bound: it would fail on a busy machine, not on slow code)
       expect(result.stdout).to.include("huge.yaml:1:1").and.include("file is too large");
-      expect(Date.now() - started).to.be.below(2000);
     });
 
     it("rejects a billion-laughs alias bomb quickly", async () => {
@@ -58,11 +57,10 @@ describe("malformed and hostile scenario corpus", () => {
       const lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
       for (let i = 1; i < 12; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(",")}]`);
       writeFileSync(file, lines.join("\n") + "\n");
-      const started = Date.now();
       const result = await runCli(["validate", file]);
       expect(result.code).to.equal(2);
+      // the alias limit stops the expansion (an unbounded one would outlast mocha's timeout)
       expect(result.stdout).to.include("too many aliases");
-      expect(Date.now() - started).to.be.below(2000);
     });
 
     it("rejects random bytes as binary", async () => {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,20 +193,32 @@ func TestHoldEndsOnSignalOrMax(t *testing.T) {
 }
 
 func TestHoldCommandHandlesSIGTERM(t *testing.T) {
+	// A SIGTERM that lands before hold installs its handler would kill the
+	// test binary (and a fixed sleep is outlasted on a busy machine): the test
+	// catches SIGTERM too, and signals until hold answers.
+	guard := make(chan os.Signal, 64)
+	signal.Notify(guard, syscall.SIGTERM)
+	defer signal.Stop(guard)
 	done := make(chan int, 1)
 	var stdout bytes.Buffer
 	go func() { done <- run([]string{"hold", "--max", "10s"}, &stdout, &stdout) }()
-	time.Sleep(200 * time.Millisecond) // let hold install its handler
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-done:
-		if code != exitOK || !strings.Contains(stdout.String(), `"reason":"signal"`) {
-			t.Fatalf("code %d output %q", code, stdout.String())
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(8 * time.Second)
+	for {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("hold did not return after SIGTERM")
+		select {
+		case code := <-done:
+			if code != exitOK || !strings.Contains(stdout.String(), `"reason":"signal"`) {
+				t.Fatalf("code %d output %q", code, stdout.String())
+			}
+			return
+		case <-tick.C:
+		case <-giveUp:
+			t.Fatal("hold did not return after SIGTERM")
+		}
 	}
 }
 

@@ -18,7 +18,8 @@
  */
 import { Readable, Writable } from "node:stream";
 import type { ExecOptions, ExecResult } from "./client.ts";
-import { abortReason, errorMessage } from "./util.ts";
+import { abortReason } from "../util/sleep.ts";
+import { errorMessage } from "../util/text.ts";
 
 /** The V1Status the API server sends on channel 3 when the command ends. */
 export interface ExecStatus {

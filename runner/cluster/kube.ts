@@ -7,7 +7,7 @@
  *     client's model classes, so partial matches compare what kubectl shows);
  *   - ephemeral containers through CoreV1Api (a strategic merge patch of the
  *     `ephemeralcontainers` subresource), then a poll until the container runs;
- *   - exec through client-node's Exec, wrapped by checks/exec.ts so it never hangs;
+ *   - exec through client-node's Exec, wrapped by runner/cluster/exec.ts so it never hangs;
  *   - commands on nodes through an injected runner (kind: `docker exec`).
  *
  * Every request carries an AbortSignal: the caller's, joined with a per-request
@@ -16,15 +16,12 @@
  * become InfraError (exit 3); `ping` answers within seconds or throws one.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { existsSync } from "node:fs";
 import {
   ApiException,
   CoreV1Api,
   createConfiguration,
   Exec,
-  HttpMethod,
   KubeConfig,
-  KubernetesObjectApi,
   PatchStrategy,
   ServerConfiguration,
   setHeaderOptions,
@@ -33,9 +30,12 @@ import {
   type HttpLibrary,
   type KubernetesObject,
   type RequestContext,
-  type ResponseContext,
 } from "@kubernetes/client-node";
-import { InfraError, NotFoundError, UsageError } from "../runner/errors.ts";
+import { InfraError, UsageError } from "../errors.ts";
+import { KubeApiError, NodeShellUnavailableError, UnknownKindError } from "./errors.ts";
+import { loadKubeConfig } from "./kubeconfig.ts";
+import { RawObjectApi } from "./raw-object-api.ts";
+import { waitUntilRunning } from "./ephemeral.ts";
 import type {
   ClusterClient,
   EphemeralContainerSpec,
@@ -47,7 +47,11 @@ import type {
   PodContainer,
 } from "./client.ts";
 import { describeSocketError, runExec, type ExecSocket, type ExecStarter } from "./exec.ts";
-import { abortReason, errorMessage, formatDuration, linkedSignal, sleep } from "./util.ts";
+import { realClock, type Clock } from "../util/clock.ts";
+import { formatDuration } from "../util/duration.ts";
+import { linkedSignal } from "../util/signal.ts";
+import { abortReason } from "../util/sleep.ts";
+import { errorMessage } from "../util/text.ts";
 
 /** Runs a command on a node as root; the provider supplies it (kind: `docker exec`). */
 export type NodeRunner = (node: string, command: string[], options: ExecOptions) => Promise<ExecResult>;
@@ -67,115 +71,12 @@ export interface KubeClientOptions {
   maxExecOutputBytes?: number;
   /** How often addEphemeralContainer polls the pod (default 250 ms). */
   pollIntervalMs?: number;
+  /** The time addEphemeralContainer's deadline runs on (tests pass a fake one). */
+  clock?: Clock;
 }
-
-/** An API request answered with an error status (other than a 404 on a read). */
-export class KubeApiError extends Error {
-  readonly status: number;
-  readonly reason: string | undefined;
-  constructor(message: string, status: number, reason?: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "KubeApiError";
-    this.status = status;
-    this.reason = reason;
-  }
-}
-
-/** The API server does not serve this apiVersion/kind (a CRD not installed, a typo). */
-export class UnknownKindError extends Error {
-  readonly apiVersion: string;
-  readonly kind: string;
-  constructor(apiVersion: string, kind: string, options: { cause?: unknown } = {}) {
-    super(`the API server does not serve kind ${kind} in ${apiVersion}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "UnknownKindError";
-    this.apiVersion = apiVersion;
-    this.kind = kind;
-  }
-}
-
-/** runOnNode without a node runner (a cluster labrun did not create). */
-export class NodeShellUnavailableError extends Error {
-  constructor() {
-    super("this cluster's provider cannot run commands on nodes (only labs created by `labrun start` with kind can)");
-    this.name = "NodeShellUnavailableError";
-  }
-}
-
-/** The ephemeral container did not start (image missing, creation refused, ...). */
-export class EphemeralContainerError extends Error {
-  readonly reason: string;
-  constructor(message: string, reason: string) {
-    super(message);
-    this.name = "EphemeralContainerError";
-    this.reason = reason;
-  }
-}
-
-/** Waiting reasons that will not fix themselves while a grade runs. */
-const FATAL_WAITING = new Set([
-  "ErrImagePull",
-  "ImagePullBackOff",
-  "ErrImageNeverPull",
-  "InvalidImageName",
-  "CreateContainerError",
-  "CreateContainerConfigError",
-  "RunContainerError",
-  "PreCreateHookError",
-  "PreStartHookError",
-]);
 
 interface CallContext {
   signal: AbortSignal;
-}
-
-/** Loads a kubeconfig file and selects a context; usage errors for a missing file or context. */
-export function loadKubeConfig(file: string, context?: string): KubeConfig {
-  if (!existsSync(file)) throw new NotFoundError(`kubeconfig not found: ${file}`, { hint: "pass an existing file with `--kubeconfig`" });
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(file);
-  } catch (error) {
-    throw new UsageError(`cannot read kubeconfig ${file}: ${errorMessage(error)}`, { cause: error });
-  }
-  if (context) {
-    if (!kc.getContextObject(context)) {
-      const names = kc.getContexts().map((c) => c.name);
-      throw new UsageError(`no context "${context}" in ${file}`, { hint: names.length ? `contexts: ${names.join(", ")}` : "the file has no contexts" });
-    }
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster()) throw new UsageError(`kubeconfig ${file} has no current cluster`, { hint: "pass `--context`" });
-  return kc;
-}
-
-/**
- * KubernetesObjectApi that returns objects as the API sent them and applies
- * with server-side apply (the stock `patch` re-serializes bodies through the
- * model classes, which drops fields they do not know).
- */
-class RawObjectApi extends KubernetesObjectApi {
-  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, _type?: string): Promise<T> {
-    const text = await response.body.text();
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return (text ? JSON.parse(text) : {}) as T;
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new ApiException(response.httpStatusCode, "Unsuccessful HTTP Request", body, response.headers);
-  }
-
-  async serverSideApply(object: KubernetesObject, fieldManager: string, force: boolean): Promise<KubernetesObject> {
-    const path = await this.specUriPath(object, "patch");
-    const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
-    context.setHeaderParam("Accept", "application/json");
-    context.setHeaderParam("Content-Type", PatchStrategy.ServerSideApply);
-    context.setQueryParam("fieldManager", fieldManager);
-    if (force) context.setQueryParam("force", "true");
-    context.setBody(JSON.stringify(object));
-    return this.requestPromise(context);
-  }
 }
 
 export class KubeClusterClient implements ClusterClient {
@@ -193,9 +94,10 @@ export class KubeClusterClient implements ClusterClient {
   readonly #pingTimeoutMs: number;
   readonly #maxExecOutputBytes: number | undefined;
   readonly #pollIntervalMs: number;
+  readonly #clock: Clock;
   #dispatcher: { close(): Promise<void> } | undefined;
 
-  constructor(options: KubeClientOptions | { kubeConfig: KubeConfig; nodeRunner?: NodeRunner; requestTimeoutMs?: number; pingTimeoutMs?: number; pollIntervalMs?: number; maxExecOutputBytes?: number }) {
+  constructor(options: KubeClientOptions | { kubeConfig: KubeConfig; nodeRunner?: NodeRunner; requestTimeoutMs?: number; pingTimeoutMs?: number; pollIntervalMs?: number; maxExecOutputBytes?: number; clock?: Clock }) {
     this.kubeConfig = "kubeConfig" in options ? options.kubeConfig : loadKubeConfig(options.kubeconfig, options.context);
     if (!("kubeConfig" in options)) this.kubeconfig = { path: options.kubeconfig, ...(options.context ? { context: options.context } : {}) };
     const cluster = this.kubeConfig.getCurrentCluster();
@@ -206,6 +108,7 @@ export class KubeClusterClient implements ClusterClient {
     this.#pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.#maxExecOutputBytes = options.maxExecOutputBytes;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#clock = options.clock ?? realClock;
 
     const config = this.#configuration();
     this.#objects = new RawObjectApi(config);
@@ -415,7 +318,7 @@ export class KubeClusterClient implements ClusterClient {
     spec: EphemeralContainerSpec,
     options: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<void> {
-    const deadline = Date.now() + options.timeoutMs;
+    const deadline = this.#clock.now() + options.timeoutMs;
     const container: Record<string, unknown> = {
       name: spec.name,
       image: spec.image,
@@ -433,49 +336,19 @@ export class KubeClusterClient implements ClusterClient {
         setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
       ),
     );
-    for (;;) {
-      const live = await this.get({ apiVersion: "v1", kind: "Pod", name: pod.pod, namespace: pod.namespace }, { signal: options.signal });
-      if (!live) throw new EphemeralContainerError(`pod ${pod.namespace}/${pod.pod} disappeared while its probe container started`, "PodGone");
-      const statuses = ((live.status as { ephemeralContainerStatuses?: ContainerStatus[] } | undefined)?.ephemeralContainerStatuses ?? []) as ContainerStatus[];
-      const status = statuses.find((s) => s.name === spec.name);
-      if (status?.state?.running) return;
-      if (status?.state?.terminated) {
-        const t = status.state.terminated;
-        throw new EphemeralContainerError(
-          `container ${spec.name} in pod ${pod.namespace}/${pod.pod} exited (${t.reason ?? "exit code " + String(t.exitCode)})${t.message ? `: ${t.message}` : ""}`,
-          t.reason ?? "Terminated",
-        );
-      }
-      const waiting = status?.state?.waiting;
-      if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-        throw new EphemeralContainerError(
-          `container ${spec.name} (image ${spec.image}) in pod ${pod.namespace}/${pod.pod} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
-          waiting.reason,
-        );
-      }
-      if (Date.now() >= deadline) {
-        throw new EphemeralContainerError(
-          `container ${spec.name} in pod ${pod.namespace}/${pod.pod} did not start within ${formatDuration(options.timeoutMs)}${waiting?.reason ? ` (${waiting.reason})` : ""}`,
-          "Timeout",
-        );
-      }
-      await sleep(Math.min(this.#pollIntervalMs, Math.max(0, deadline - Date.now())), options.signal);
-    }
+    await waitUntilRunning((signal) => this.get({ apiVersion: "v1", kind: "Pod", name: pod.pod, namespace: pod.namespace }, { signal }), pod, spec, {
+      timeoutMs: options.timeoutMs,
+      remainingMs: Math.max(0, deadline - this.#clock.now()),
+      intervalMs: this.#pollIntervalMs,
+      clock: this.#clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async runOnNode(node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     if (!this.#nodeRunner) throw new NodeShellUnavailableError();
     return this.#nodeRunner(node, command, options);
   }
-}
-
-interface ContainerStatus {
-  name: string;
-  state?: {
-    running?: Record<string, unknown>;
-    waiting?: { reason?: string; message?: string };
-    terminated?: { reason?: string; message?: string; exitCode?: number };
-  };
 }
 
 function refOf(object: KubeObject): ObjectRef {

@@ -7,7 +7,7 @@
  * course platforms consume. Changes that break consumers bump REPORT_API_VERSION.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { Enum } from "../schema/dsl.ts";
+import { Enum } from "./dsl.ts";
 
 export const REPORT_API_VERSION = "labrun.dev/v1alpha1";
 export const REPORT_SCHEMA_ID = "https://labrun.dev/schemas/report.schema.json";

@@ -1,6 +1,6 @@
 /**
  * The one small interface through which checks and lab steps talk to a
- * cluster. checks/kube.ts implements it with @kubernetes/client-node; unit
+ * cluster. runner/cluster/kube.ts implements it with @kubernetes/client-node; unit
  * tests implement it with scripted fakes.
  *
  * Every method is bounded: it settles within its deadline (or the signal) and
@@ -37,6 +37,13 @@ export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+}
+
+/** `{a: "b", c: "d"}` → `a=b,c=d` */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 }
 
 export interface ExecOptions {
@@ -83,7 +90,7 @@ export interface ClusterClient {
   apply(object: KubeObject, options: { fieldManager: string; force?: boolean; signal?: AbortSignal }): Promise<KubeObject>;
   /** Returns false when the object did not exist. `gracePeriodSeconds: 0` deletes a pod at once (`kubectl delete --grace-period=0 --force`). */
   delete(ref: ObjectRef, options?: { signal?: AbortSignal; gracePeriodSeconds?: number }): Promise<boolean>;
-  /** Run a command in a pod's container (kubectl exec). Never hangs: see checks/exec.ts. */
+  /** Run a command in a pod's container (kubectl exec). Never hangs: see runner/cluster/exec.ts. */
   exec(target: PodContainer, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** Add an ephemeral container to a running pod and resolve once it is running. */
   addEphemeralContainer(pod: { namespace: string; pod: string }, spec: EphemeralContainerSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;

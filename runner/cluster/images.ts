@@ -1,7 +1,7 @@
 /**
  * The images labrun itself needs, in one place. They are built offline by
  * tools/images/build.sh with the names pinned in tools/images/versions.sh;
- * test/unit/lab/images.test.ts fails when the two drift apart.
+ * test/unit/lab/render.test.ts fails when the two drift apart.
  */
 
 /** The Kubernetes version a scenario gets when it names none. */

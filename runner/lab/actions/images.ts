@@ -1,0 +1,61 @@
+/**
+ * Images: side-loaded into the nodes when the provider can (kind), at best
+ * while kind starts the control plane; otherwise the cluster must pull them.
+ */
+import { PROBE_IMAGE } from "../../cluster/images.ts";
+import type { Scenario, Step } from "../../schema/scenario.ts";
+import { ADDONS, addonImages, type AddonName } from "../addons.ts";
+import { step } from "../events.ts";
+import type { Action, LoadOutcome, StartContext } from "./action.ts";
+
+export const loadImages: Action = {
+  name: "load images into the nodes",
+  async execute(ctx) {
+    const images = ctx.images;
+    if (ctx.can.loadImages && images.length) {
+      const what = `load ${images.length} image${images.length === 1 ? "" : "s"}`;
+      const early = ctx.earlyLoad ? await ctx.earlyLoad : undefined;
+      if (early?.ok) {
+        ctx.onEvent?.({ type: "step-start", phase: "images", name: what });
+        ctx.onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${images.map(shortImage).join(", ")} (while the cluster started)` });
+      } else {
+        if (early && !early.ok) ctx.onEvent?.({ type: "log", phase: "images", line: `loading images during create failed (${early.error}); loading again` });
+        await step(ctx.onEvent, "images", what, () => ctx.provider.loadImages(ctx.cluster, images, ctx.signal ? { signal: ctx.signal } : {}), () => images.map(shortImage).join(", "));
+      }
+    } else if (!ctx.can.loadImages && ctx.loaded.scenario.spec.images?.length) {
+      ctx.onEvent?.({ type: "warning", message: `the cluster must be able to pull: ${ctx.loaded.scenario.spec.images.join(", ")}` });
+    }
+  },
+};
+
+/** Starts loading the images while the cluster is created (once, when asked for and there are any). */
+export function startEarlyLoad(ctx: StartContext): void {
+  if (ctx.earlyLoad || !ctx.images.length || ctx.options.overlapImageLoad === false || !ctx.can.loadImages) return;
+  ctx.earlyLoad = timedLoad(ctx);
+}
+
+/** `kind load` that never rejects: resolves with its duration or its error. */
+async function timedLoad(ctx: StartContext): Promise<LoadOutcome> {
+  const t0 = performance.now();
+  try {
+    await ctx.provider.loadImages(ctx.cluster, ctx.images, ctx.signal ? { signal: ctx.signal } : {});
+    return { ok: true, durationMs: Math.round(performance.now() - t0) };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Every image the lab needs in its nodes: the scenario's, labrun's probe, and the add-ons any step uses. */
+export async function imagesFor(scenario: Scenario): Promise<string[]> {
+  const spec = scenario.spec;
+  const steps: Step[] = [...(spec.setup ?? []), ...(spec.break ?? []), ...spec.solution.steps, ...(spec.shortcuts ?? []).flatMap((s) => s.steps)];
+  const addons = new Set<AddonName>(steps.flatMap((s) => (s.addon && (ADDONS as readonly string[]).includes(s.addon.name) ? [s.addon.name] : [])));
+  const images = new Set<string>([...(spec.images ?? []), PROBE_IMAGE]);
+  for (const addon of addons) for (const image of await addonImages(addon)) images.add(image);
+  return [...images];
+}
+
+/** `docker.io/library/nginx:1.22.1` → `nginx:1.22.1`, for progress lines. */
+function shortImage(image: string): string {
+  return image.replace(/^docker\.io\/(library\/)?/, "").replace(/^.*\//, "");
+}

@@ -1,0 +1,28 @@
+/** The scenario's setup and break steps, each with its own status line. */
+import type { Step } from "../../schema/scenario.ts";
+import type { LabPhase } from "../events.ts";
+import { podSubnetOf, serviceSubnetOf } from "../render.ts";
+import { runSteps } from "../steps.ts";
+import type { Action, StartContext } from "./action.ts";
+
+function scenarioSteps(phase: Extract<LabPhase, "setup" | "break">, pick: (ctx: StartContext) => readonly Step[] | undefined): Action {
+  return {
+    name: `run the ${phase} steps`,
+    async execute(ctx) {
+      const cluster = ctx.loaded.scenario.spec.cluster;
+      await runSteps(pick(ctx) ?? [], {
+        client: ctx.client!,
+        provider: ctx.provider,
+        cluster: ctx.cluster,
+        scenarioDir: ctx.loaded.dir,
+        vars: { PodSubnet: podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) },
+        phase,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+      });
+    },
+  };
+}
+
+export const setupSteps = scenarioSteps("setup", (ctx) => ctx.loaded.scenario.spec.setup);
+export const breakSteps = scenarioSteps("break", (ctx) => ctx.loaded.scenario.spec.break);

@@ -1,0 +1,60 @@
+/** `labrun down`: delete a lab's cluster (kind) and forget the lab. */
+import path from "node:path";
+import { UsageError } from "../errors.ts";
+import type { KindProvider } from "../providers/kind.ts";
+import { kindOf, type LifecycleOptions } from "./client.ts";
+import { step } from "./events.ts";
+import { unmergeContext } from "./kubeconfig-merge.ts";
+import { clusterNameFor, validateLabName } from "./names.ts";
+import { pidAlive } from "../util/files.ts";
+import { LabStore } from "./state.ts";
+
+export interface DownResult {
+  name: string;
+  /** Whether there was a lab record. */
+  found: boolean;
+  /** Whether a kind cluster was deleted. */
+  clusterDeleted: boolean;
+  /** The kubeconfig the lab's context was removed from. */
+  unmerged?: string;
+}
+
+/** Deletes a lab's cluster (kind) and forgets the lab. Idempotent: a missing lab is not an error. */
+export async function down(options: LifecycleOptions & { name: string }): Promise<DownResult> {
+  const store = options.store ?? new LabStore({ env: options.env ?? process.env });
+  const onEvent = options.onEvent;
+  validateLabName(options.name);
+  const lab = await store.get(options.name);
+  const kind = kindOf(options);
+  const result: DownResult = { name: options.name, found: lab !== undefined, clusterDeleted: false };
+  if (lab) {
+    if (lab.status === "creating" && lab.pid && lab.pid !== process.pid && pidAlive(lab.pid)) {
+      throw new UsageError(`lab "${lab.name}" is being created by process ${lab.pid}`, { hint: `interrupt that \`labrun start\` (Ctrl-C) and it cleans up; or wait and run \`labrun down ${lab.name}\` again` });
+    }
+    await store.update(lab.name, (r) => {
+      r.status = "deleting";
+    });
+  }
+  // The cluster to delete: the record's, else the one a crashed start may have left (only if labrun marked it for this lab).
+  const cluster = lab?.provider === "kind" ? lab.cluster : lab ? undefined : await orphanClusterOf(kind, store, options.name, options.signal);
+  if (cluster) {
+    const there = (await kind.containerIds(cluster, options.signal)).length > 0 || (await kind.list(options.signal ? { signal: options.signal } : {})).includes(cluster);
+    if (there) {
+      await step(onEvent, "down", `delete cluster ${cluster}`, () => kind.delete(cluster, { kubeconfigPath: lab?.kubeconfig ?? store.kubeconfigPath(options.name) }));
+      result.clusterDeleted = true;
+    }
+  }
+  if (lab?.merged) {
+    const merged = lab.merged;
+    if (await unmergeContext(merged.file, merged.context)) result.unmerged = merged.file;
+  }
+  if (lab) await step(onEvent, "down", `forget lab ${lab.name}`, () => store.remove(lab.name));
+  return result;
+}
+
+/** `labrun-<lab>` when its nodes carry this store's mark for that lab. */
+async function orphanClusterOf(kind: KindProvider, store: LabStore, lab: string, signal?: AbortSignal): Promise<string | undefined> {
+  const containers = await kind.nodeContainers(signal).catch(() => []);
+  const markDir = path.join(store.labDir(lab), "mark");
+  return containers.find((c) => c.cluster === clusterNameFor(lab) && c.mark === markDir)?.cluster;
+}

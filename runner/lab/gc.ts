@@ -1,0 +1,76 @@
+/** `labrun gc`: remove what labs left behind. */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { kindOf, type LifecycleOptions } from "./client.ts";
+import { step } from "./events.ts";
+import { unmergeContext } from "./kubeconfig-merge.ts";
+import { CLUSTER_PREFIX } from "./names.ts";
+import { exists, pidAlive } from "../util/files.ts";
+import { LabStore, type LabRecord } from "./state.ts";
+
+export interface GcResult {
+  /** Clusters labrun created whose lab is gone (or whose start died): deleted (or, with dryRun, to delete). */
+  clusters: string[];
+  /** Lab records whose cluster is gone: removed (or to remove). */
+  labs: string[];
+  /** `labrun-*` clusters left alone, with the reason. */
+  kept: { cluster: string; reason: string }[];
+}
+
+/**
+ * Removes clusters labrun created whose lab is gone, and lab records whose
+ * cluster is gone. A cluster counts as labrun's only when its nodes carry
+ * labrun's mark (a mount of the lab's directory); clusters without it are
+ * never touched.
+ */
+export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Promise<GcResult> {
+  const store = options.store ?? new LabStore({ env: options.env ?? process.env });
+  const kind = kindOf(options);
+  const onEvent = options.onEvent;
+  const result: GcResult = { clusters: [], labs: [], kept: [] };
+  const containers = await kind.nodeContainers(options.signal);
+  const labs = await store.list();
+
+  const clusters = new Map<string, string | undefined>();
+  for (const c of containers) if (!clusters.has(c.cluster) || c.mark) clusters.set(c.cluster, c.mark ?? clusters.get(c.cluster));
+  for (const [cluster, mark] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!mark) {
+      if (cluster.startsWith(CLUSTER_PREFIX)) result.kept.push({ cluster, reason: "not marked as labrun's" });
+      continue;
+    }
+    const labDir = path.dirname(mark);
+    const record = await readRecord(path.join(labDir, "lab.json"));
+    // Its lab exists (here or in another state directory), unless that lab is a start that died (pid gone).
+    const abandoned = record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid);
+    if (record && record.cluster === cluster && !abandoned) continue;
+    result.clusters.push(cluster);
+    if (!options.dryRun) {
+      // Hand kind the lab's kubeconfig only if the lab's directory is still there (kind would recreate it for its lock file).
+      const kubeconfigPath = (await exists(labDir)) ? path.join(labDir, "kubeconfig") : undefined;
+      await step(onEvent, "gc", `delete cluster ${cluster}`, () => kind.delete(cluster, kubeconfigPath ? { kubeconfigPath } : {}));
+    }
+  }
+
+  for (const lab of labs) {
+    if (lab.provider !== "kind") continue;
+    const creating = lab.status === "creating" && lab.pid !== undefined;
+    if (creating && pidAlive(lab.pid!)) continue; // being created right now
+    if (clusters.has(lab.cluster) && !creating) continue; // a start that died is garbage, cluster and all (deleted above)
+    result.labs.push(lab.name);
+    if (!options.dryRun) {
+      await step(onEvent, "gc", `forget lab ${lab.name} (${creating ? "its start died" : "its cluster is gone"})`, async () => {
+        if (lab.merged) await unmergeContext(lab.merged.file, lab.merged.context);
+        await store.remove(lab.name);
+      });
+    }
+  }
+  return result;
+}
+
+async function readRecord(file: string): Promise<LabRecord | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as LabRecord;
+  } catch {
+    return undefined;
+  }
+}

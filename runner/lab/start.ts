@@ -1,0 +1,191 @@
+/**
+ * `labrun start` as a library: the actions below, in order (see
+ * actions/action.ts). What runs depends on the provider's capabilities, never
+ * on its class. On any failure or interrupt after the lab is recorded, the
+ * half-made cluster is deleted (unless `retain`) and the error is rethrown.
+ */
+import path from "node:path";
+import type { NodeInfo } from "../cluster/nodes.ts";
+import { InterruptedError, UsageError } from "../errors.ts";
+import { KindProvider, abortError } from "../providers/kind.ts";
+import { KubeconfigProvider, defaultKubeconfigPath } from "../providers/kubeconfig.ts";
+import type { ClusterProvider } from "../providers/provider.ts";
+import { loadScenario, readTask, type LoadedScenario } from "../scenario/load.ts";
+import { sleep } from "../util/sleep.ts";
+import { runActions, type Action, type StartContext } from "./actions/action.ts";
+import { connect, createCluster, useContext } from "./actions/cluster.ts";
+import { imagesFor, loadImages } from "./actions/images.ts";
+import { checkMergeTarget, mergeKubeconfig } from "./actions/merge.ts";
+import { waitForNodes } from "./actions/nodes.ts";
+import { checkHost, refuseClusterClash } from "./actions/preflight.ts";
+import { markReady, recordLab } from "./actions/record.ts";
+import { breakSteps, setupSteps } from "./actions/steps.ts";
+import { verifyBroken } from "./actions/verify.ts";
+import type { LabClient, LifecycleOptions } from "./client.ts";
+import { step } from "./events.ts";
+import { clusterNameFor, validateLabName } from "./names.ts";
+import type { PreflightProbes } from "./preflight.ts";
+import { nodeImageFor } from "./render.ts";
+import { LabStore, type LabRecord } from "./state.ts";
+
+export interface StartOptions extends LifecycleOptions {
+  /** A scenario name, folder or file, or a scenario already loaded. */
+  scenario: string | LoadedScenario;
+  /** The lab's name (default: the scenario's name). */
+  name?: string;
+  /** Keep the cluster when start fails or is interrupted. */
+  retain?: boolean;
+  /** Merge the lab's context into this kubeconfig (`true`: $KUBECONFIG's first file or ~/.kube/config). */
+  mergeKubeconfig?: boolean | string;
+  /** Use an existing cluster from a kubeconfig instead of creating one with kind. */
+  existing?: { kubeconfig?: string; context?: string };
+  /** Skip the host checks (not recommended). */
+  skipPreflight?: boolean;
+  /** Verify that exactly `broken.failing` fail before hand-over (default true). */
+  verifyBroken?: boolean;
+  /** Preflight probes (tests). */
+  probes?: PreflightProbes;
+  /** How long nodes may take to register after the cluster is created (default 120 s). */
+  nodesTimeoutMs?: number;
+  /** Load images while kind starts the cluster (after its "Preparing nodes" step; default true). */
+  overlapImageLoad?: boolean;
+  /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
+  settleMs?: number;
+  /**
+   * Grades the lab for the broken-state check; default: checks/grade.ts.
+   * Resolves to the ids of the checks that did not pass.
+   */
+  gradeFailing?: (ctx: { loaded: LoadedScenario; lab: LabRecord; client: LabClient; provider: ClusterProvider; signal?: AbortSignal }) => Promise<string[]>;
+}
+
+export interface StartResult {
+  lab: LabRecord;
+  scenario: LoadedScenario;
+  /** The task, as Markdown. */
+  task: string;
+  nodes: NodeInfo[];
+  /** Set when the context was merged into another kubeconfig. */
+  merged?: { file: string; context: string };
+  /** Whether the broken state was verified by grading (false: `verifyBroken: false`). */
+  brokenVerified: boolean;
+  durationMs: number;
+}
+
+/** The actions of `start`, in order; each decides from the context whether it applies. */
+export const START_ACTIONS: readonly Action[] = [
+  checkHost,
+  refuseClusterClash,
+  checkMergeTarget,
+  recordLab,
+  createCluster,
+  useContext,
+  connect,
+  waitForNodes,
+  loadImages,
+  setupSteps,
+  breakSteps,
+  verifyBroken,
+  mergeKubeconfig,
+  markReady,
+];
+
+export async function start(options: StartOptions): Promise<StartResult> {
+  const started = performance.now();
+  const ctx = await prepare(options);
+  try {
+    await runActions(START_ACTIONS, ctx);
+    return {
+      lab: ctx.lab!,
+      scenario: ctx.loaded,
+      task: await readTask(ctx.loaded),
+      nodes: ctx.nodes,
+      ...(ctx.merged ? { merged: ctx.merged } : {}),
+      brokenVerified: ctx.brokenVerified,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    if (!ctx.lab) throw error; // nothing recorded, nothing made
+    const interrupted = ctx.signal?.aborted === true;
+    await cleanUp(ctx, error, interrupted);
+    if (interrupted && !(error instanceof InterruptedError)) throw abortError(ctx.signal);
+    throw error;
+  } finally {
+    await ctx.client?.close?.().catch(() => undefined);
+  }
+}
+
+/** Everything known before any action: the scenario, the lab's name, the provider, the cluster's name and images. */
+async function prepare(options: StartOptions): Promise<StartContext> {
+  const env = options.env ?? process.env;
+  const store = options.store ?? new LabStore({ env });
+  const loaded = typeof options.scenario === "string" ? await loadScenario(options.scenario, { cwd: options.cwd ?? process.cwd() }) : options.scenario;
+  const name = options.name ?? loaded.name;
+  validateLabName(name);
+  if (await store.get(name)) {
+    throw new UsageError(`lab "${name}" already exists`, { hint: `run \`labrun down ${name}\` first, or pick another name with \`--name\`` });
+  }
+  const existing = options.existing;
+  const provider: ClusterProvider = existing
+    ? new KubeconfigProvider({ env, ...(existing.kubeconfig ? { kubeconfigPath: existing.kubeconfig } : {}), ...(existing.context ? { context: existing.context } : {}) })
+    : (options.kind ?? new KindProvider({ env }));
+  const can = provider.capabilities();
+  const merge = options.mergeKubeconfig;
+  return {
+    options,
+    env,
+    store,
+    signal: options.signal,
+    onEvent: options.onEvent,
+    loaded,
+    name,
+    provider,
+    can,
+    cluster: can.createClusters ? clusterNameFor(name) : (await provider.list())[0]!,
+    nodeImage: can.createClusters ? nodeImageFor(loaded.scenario.spec.cluster, env) : undefined,
+    images: can.loadImages ? await imagesFor(loaded.scenario) : [],
+    kubeconfig: store.kubeconfigPath(name),
+    mergeTarget: merge ? (typeof merge === "string" ? path.resolve(merge) : defaultKubeconfigPath(env)) : undefined,
+    created: false,
+    nodes: [],
+    brokenVerified: false,
+  };
+}
+
+/** After a failure: keep the lab as failed (`retain`), or delete what was made and forget the lab. Never throws. */
+async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean): Promise<void> {
+  const { store, name, onEvent } = ctx;
+  await ctx.client?.close?.().catch(() => undefined);
+  ctx.client = undefined;
+  await ctx.earlyLoad; // never delete nodes under a running `kind load` (it never rejects)
+  if (ctx.options.retain) {
+    await store
+      .update(name, (r) => {
+        r.status = "failed";
+        r.error = error instanceof Error ? error.message : String(error);
+        delete r.pid;
+      })
+      .catch(() => undefined);
+    onEvent?.({ type: "warning", message: `kept the failed lab "${name}" (--retain); remove it with \`labrun down ${name}\`` });
+    return;
+  }
+  const deleting = ctx.can.createClusters && ctx.created;
+  await step(onEvent, "cleanup", deleting ? `delete cluster ${ctx.cluster}` : `forget lab ${name}`, async () => {
+    if (deleting) await deleteCluster(ctx.provider, ctx.cluster, ctx.kubeconfig, interrupted ? (ctx.options.settleMs ?? 4000) : 0);
+    await store.remove(name);
+  }).catch((cleanupError: unknown) => {
+    onEvent?.({ type: "warning", message: `cleanup failed: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}; run \`labrun gc\`` });
+  });
+}
+
+/**
+ * Deletes a cluster and, after an interrupted create, keeps sweeping for a
+ * few seconds: `docker run` calls of the killed kind may still land.
+ */
+async function deleteCluster(provider: ClusterProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
+  await provider.delete(cluster, { kubeconfigPath: kubeconfig });
+  if (!provider.sweep) return;
+  for (let waited = 0; waited < settleMs; waited += 1000) {
+    await sleep(Math.min(1000, settleMs - waited));
+    await provider.sweep(cluster);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The scenario format, part two: references to pods and nodes, and the
+ * checks (re-exported by ./scenario.ts, the module to import).
+ */
+import { Type, type Static } from "@sinclair/typebox";
+// Named so that the emitted declarations (dist/*.d.ts) can refer to TypeBox's symbols (TS4023).
+import type { Hint, Kind, OptionalKind, ReadonlyKind } from "@sinclair/typebox";
+import { Closed, Dns1123Label, Duration, Enum, ExactlyOneOf, FilePath, Labels, ObjectName } from "./dsl.ts";
+
+// ---------------------------------------------------------------- references
+
+export const PodRef = Closed(
+  {
+    pod: Type.Optional({ ...ObjectName, description: "The pod's name." }),
+    selector: Type.Optional({ ...Labels, description: "Labels selecting the pod (the first ready pod matching them is used)." }),
+    namespace: Type.Optional({ ...Dns1123Label, description: "The pod's namespace (default `default`)." }),
+    container: Type.Optional({ ...Dns1123Label, description: "A container of the pod (default: the first)." }),
+  },
+  { description: "A pod, by name or by label selector (give one of `pod` or `selector`)." },
+);
+
+export const NodeRef = Closed(
+  {
+    node: Type.Optional(Type.String({ minLength: 1, description: "A node name, or a role (`control-plane`, `worker`), or `all`." })),
+  },
+  { description: "One node, all nodes of a role, or all nodes." },
+);
+
+/** Where a probe connects to. */
+export const Target = ExactlyOneOf(
+  {
+    namespace: Type.Optional({ ...Dns1123Label, description: "The target's namespace (default: the source pod's namespace)." }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "The port (default 80)." })),
+    via: Type.Optional(
+      Enum(["ip", "dns"], {
+        description: "For a pod target: connect to its IP (`ip`, default) or to its pod DNS name `a-b-c-d.<namespace>.pod.cluster.local` (`dns`). For a service: its cluster IP (`ip`) or its name `<service>.<namespace>.svc.cluster.local` (`dns`, default).",
+      }),
+    ),
+  },
+  {
+    pod: { ...ObjectName, description: "A pod, by name; its live IP is used." },
+    service: { ...ObjectName, description: "A service, by name." },
+    host: Type.String({ minLength: 1, maxLength: 253, description: "A host name or IP address, used as written." }),
+  },
+  { description: "What to connect to: exactly one of `pod`, `service` or `host`." },
+);
+
+// ---------------------------------------------------------------- checks
+
+export const NodesReadyCheck = Closed(
+  {
+    nodes: Type.Optional(Type.String({ minLength: 1, description: "A node name, a role (`control-plane`, `worker`) or `all` (default)." })),
+    ready: Type.Optional(Type.Boolean({ description: "`true` (default) requires Ready, `false` requires NotReady." })),
+  },
+  { description: "Nodes are Ready; when not, the evidence gives the kubelet's reason (for example `cni config uninitialized`)." },
+);
+
+export const PodsReadyCheck = Closed(
+  {
+    namespace: Type.Optional(Dns1123Label),
+    names: Type.Optional(Type.Array(ObjectName, { minItems: 1, description: "Pod names." })),
+    selector: Type.Optional(Labels),
+    phase: Type.Optional(Type.String({ minLength: 1, description: "Required `status.phase` (default `Running`)." })),
+    ready: Type.Optional(Type.Boolean({ description: "Require the Ready condition (default `true`)." })),
+    minCount: Type.Optional(Type.Integer({ minimum: 1, description: "At least this many pods must match (default 1)." })),
+  },
+  { description: "Pods (by names or selector) are in a phase and Ready." },
+);
+
+export const CniConfiguredCheck = Closed(
+  {
+    nodes: Type.Optional(Type.String({ minLength: 1, description: "A node name, a role or `all` (default)." })),
+    directory: Type.Optional(Type.String({ minLength: 1, description: "Where CNI configuration lives (default `/etc/cni/net.d`)." })),
+  },
+  { description: "A CNI configuration file (`*.conf`, `*.conflist`, `*.json`) exists on each node." },
+);
+
+const ProbeFrom = { ...PodRef, description: "The source pod; labrun's probe runs inside its network namespace (an ephemeral container), so NetworkPolicies see the source pod." };
+
+export const HttpCheck = Closed(
+  {
+    from: ProbeFrom,
+    to: Target,
+    path: Type.Optional(Type.String({ pattern: "^/", description: "The URL path (default `/`)." })),
+    expect: Type.Optional(
+      Closed(
+        {
+          status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: "The HTTP status (default 200)." })),
+          bodyContains: Type.Optional(Type.String({ minLength: 1, description: "Text the response body must contain." })),
+        },
+        { description: "What the response must look like." },
+      ),
+    ),
+  },
+  { description: "An HTTP request from a pod to a pod, a service or a host succeeds." },
+);
+
+export const DnsCheck = Closed(
+  {
+    from: ProbeFrom,
+    lookup: ExactlyOneOf(
+      {
+        namespace: Type.Optional({ ...Dns1123Label, description: "The namespace of the pod or service (default: the source pod's)." }),
+      },
+      {
+        pod: { ...ObjectName, description: "Resolve this pod's DNS name `a-b-c-d.<namespace>.pod.cluster.local`, built from its live IP; it must resolve to that IP." },
+        service: { ...ObjectName, description: "Resolve `<service>.<namespace>.svc.cluster.local`; it must resolve to the service's cluster IP." },
+        name: Type.String({ minLength: 1, maxLength: 253, description: "Resolve this name as written." }),
+      },
+      { description: "What to resolve: exactly one of `pod`, `service` or `name`." },
+    ),
+    expect: Type.Optional(
+      Closed(
+        {
+          addresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: "Addresses the answer must contain (for `name` lookups)." })),
+        },
+        { description: "What the answer must contain." },
+      ),
+    ),
+  },
+  { description: "A DNS lookup from inside a pod returns the expected address." },
+);
+
+export const BlockedCheck = Closed(
+  {
+    from: ProbeFrom,
+    to: Target,
+    control: {
+      ...Target,
+      description:
+        "A target the source must still reach, probed the same way: a 'blocked' verdict counts only when this control connection succeeds, so a dead source pod can never pass.",
+    },
+  },
+  { description: "A TCP connection from a pod to a target is blocked (for example by a NetworkPolicy), while a control connection from the same pod works." },
+);
+
+export const ObjectCheck = Closed(
+  {
+    apiVersion: Type.Optional(Type.String({ minLength: 1, description: "Default `v1`." })),
+    kind: Type.String({ minLength: 1 }),
+    name: ObjectName,
+    namespace: Type.Optional(Dns1123Label),
+    match: Type.Optional(
+      Type.Object({}, { additionalProperties: true, description: "A partial object: every field given must be present with the same value (lists match element by element)." }),
+    ),
+    absent: Type.Optional(Type.Boolean({ description: "`true` requires that the object does not exist." })),
+  },
+  { description: "An object exists and matches a partial spec (or is absent)." },
+);
+
+export const CommandCheck = Closed(
+  {
+    in: Type.Optional({ ...PodRef, description: "Run in this pod's container (kubectl exec)." }),
+    on: Type.Optional({ ...NodeRef, description: "Run on these nodes (as root)." }),
+    command: Type.Array(Type.String(), { minItems: 1, description: "The command and its arguments, without a shell." }),
+    expect: Type.Optional(
+      Closed(
+        {
+          exitCode: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: "Default 0." })),
+          stdoutContains: Type.Optional(Type.String({ minLength: 1 })),
+          stdoutMatches: Type.Optional(Type.String({ minLength: 1, description: "A regular expression the output must match." })),
+        },
+        { description: "What the command must produce." },
+      ),
+    ),
+  },
+  { description: "A command in a pod (`in`) or on nodes (`on`) exits with the expected code and output." },
+);
+
+export const ScriptCheck = Closed(
+  {
+    file: { ...FilePath, description: "A `.ts`, `.mts` or `.mjs` module in the scenario folder whose default export is `async (ctx) => CheckOutcome`." },
+  },
+  { description: "A custom check written by the author, given a typed context (the cluster client, the lab, a logger)." },
+);
+
+const CheckBase = {
+  id: { ...Dns1123Label, description: "A unique id within the scenario, used by `needs`, `broken` and reports." },
+  title: Type.String({ minLength: 3, maxLength: 160, description: "What the check proves, as the learner reads it." }),
+  points: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: "Points for passing (default 1)." })),
+  hint: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: "Shown when the check fails (Markdown)." })),
+  timeout: Type.Optional({ ...Duration, description: "How long the check may poll before it fails (default `30s`)." }),
+  interval: Type.Optional({ ...Duration, description: "Time between attempts (default `2s`)." }),
+  consistently: Type.Optional({
+    ...Duration,
+    description: "Instead of waiting until the check holds ('eventually'), require that it holds for this whole period.",
+  }),
+  needs: Type.Optional(
+    Type.Array(Dns1123Label, {
+      uniqueItems: true,
+      description: "Ids of checks that must pass first; if one fails, this check is skipped with the reason.",
+    }),
+  ),
+};
+
+export const Check = ExactlyOneOf(
+  CheckBase,
+  {
+    nodesReady: NodesReadyCheck,
+    podsReady: PodsReadyCheck,
+    cniConfigured: CniConfiguredCheck,
+    http: HttpCheck,
+    dns: DnsCheck,
+    blocked: BlockedCheck,
+    object: ObjectCheck,
+    command: CommandCheck,
+    script: ScriptCheck,
+  },
+  {
+    description:
+      "One graded check: an id, a title, points, a hint, and exactly one of `nodesReady`, `podsReady`, `cniConfigured`, `http`, `dns`, `blocked`, `object`, `command` or `script`.",
+  },
+);
+
+export type PodRef = Static<typeof PodRef>;
+export type NodeRef = Static<typeof NodeRef>;
+export type Target = Static<typeof Target>;
+export type Check = Static<typeof Check>;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+export type NodesReadyCheck = Static<typeof NodesReadyCheck>;
+export type PodsReadyCheck = Static<typeof PodsReadyCheck>;
+export type CniConfiguredCheck = Static<typeof CniConfiguredCheck>;
+export type HttpCheck = Static<typeof HttpCheck>;
+export type DnsCheck = Static<typeof DnsCheck>;
+export type BlockedCheck = Static<typeof BlockedCheck>;
+export type ObjectCheck = Static<typeof ObjectCheck>;
+export type CommandCheck = Static<typeof CommandCheck>;
+export type ScriptCheck = Static<typeof ScriptCheck>;
+
+export const CHECK_KINDS = ["nodesReady", "podsReady", "cniConfigured", "http", "dns", "blocked", "object", "command", "script"] as const;
+
+/** The operation key of a check (`http`, `dns`, ...). */
+export function checkKind(check: Check): CheckKind {
+  for (const kind of CHECK_KINDS) if (kind in check) return kind;
+  throw new Error(`check ${check.id} has no operation`);
+}
+
+export type CheckTypeBoxSymbols = typeof Hint | typeof Kind | typeof OptionalKind | typeof ReadonlyKind;

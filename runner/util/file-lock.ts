@@ -1,0 +1,160 @@
+/**
+ * The one file lock: an exclusive lock file, created with O_EXCL (`open
+ * 'wx'`) the way kubectl and kind lock a kubeconfig (`<file>.lock`), so the
+ * three never write one file at once. labrun writes its holder into the file
+ * (pid, host, a token, the time); the release removes the file only while it
+ * still holds that token.
+ *
+ * A lock left behind by a crash is broken only when the caller's `isStale`
+ * says so (the lab store: its holder's pid is gone, or it is old); by default
+ * nobody else's lock is ever broken, and the wait ends with LockTimeoutError.
+ * Callers in one process queue in memory first, so only one of them polls.
+ *
+ * Why not the proper-lockfile package: its lock is a directory kept fresh by
+ * a timer while held (kubectl and kind use a plain file), and it judges
+ * staleness by age only, where labrun can tell a dead holder by its pid.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { isCode } from "./files.ts";
+import { poll } from "./poll.ts";
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  token: string;
+  at: string;
+}
+
+export interface FileLockOptions {
+  /** How long to wait for the lock. */
+  timeoutMs: number;
+  /** May a lock found on disk be broken? `holder` is undefined for an empty or foreign lock file. Default: never. */
+  isStale?: (holder: LockHolder | undefined, ageMs: number) => boolean;
+  now?: () => Date;
+}
+
+/** The lock could not be taken: the file system failed (`cause`), or see LockTimeoutError. */
+export class LockError extends Error {
+  readonly file: string;
+  constructor(file: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "LockError";
+    this.file = file;
+  }
+}
+
+/** The lock stayed taken for the whole wait. */
+export class LockTimeoutError extends LockError {
+  readonly holder: LockHolder | undefined;
+  constructor(file: string, holder: LockHolder | undefined) {
+    super(file, `${file} is locked${holder ? ` by process ${holder.pid} on ${holder.host} since ${holder.at}` : ""}`);
+    this.name = "LockTimeoutError";
+    this.holder = holder;
+  }
+}
+
+/** Per lock file: the tail of the queue of this process's callers. */
+const inProcess = new Map<string, Promise<void>>();
+
+/** Runs `fn` holding the lock `file`. */
+export async function withFileLock<T>(file: string, options: FileLockOptions, fn: () => Promise<T>): Promise<T> {
+  const key = path.resolve(file);
+  const before = inProcess.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = before.then(() => mine);
+  inProcess.set(key, tail);
+  await before;
+  try {
+    const release = await acquireLock(file, options);
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  } finally {
+    done();
+    if (inProcess.get(key) === tail) inProcess.delete(key);
+  }
+}
+
+/** Takes the lock `file` (waiting with a short backoff); resolves to its release. */
+export async function acquireLock(file: string, options: FileLockOptions): Promise<() => Promise<void>> {
+  const now = options.now ?? (() => new Date());
+  await fs.mkdir(path.dirname(file), { recursive: true }).catch((error: unknown) => {
+    throw new LockError(file, `cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
+  const info: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: now().toISOString() };
+  // A stale lock is moved aside and the lock tried again at once.
+  const attempt = async () => ((await create(file, info)) || (options.isStale && (await breakIfStale(file, options.isStale, now)) && (await create(file, info))) ? true : undefined);
+  let taken: true | undefined;
+  try {
+    taken = await poll(attempt, { timeoutMs: options.timeoutMs, intervalMs: (n) => Math.min(5 * 2 ** (n - 1), 100) });
+  } catch (error) {
+    throw new LockError(file, `cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (!taken) throw new LockTimeoutError(file, await readHolder(file));
+  return async () => {
+    // Only remove our own lock (it may have been broken as stale and re-taken).
+    const holder = await readHolder(file);
+    if (holder?.token === info.token) await fs.rm(file, { force: true });
+  };
+}
+
+/** Creates the lock file with our holder; false when it exists. */
+async function create(file: string, info: LockHolder): Promise<boolean> {
+  let handle;
+  try {
+    handle = await fs.open(file, "wx");
+  } catch (error) {
+    if (isCode(error, "EEXIST")) return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(info));
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/** Removes a stale lock; true when one was removed (or vanished meanwhile). */
+async function breakIfStale(file: string, isStale: NonNullable<FileLockOptions["isStale"]>, now: () => Date): Promise<boolean> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return true;
+    throw error;
+  }
+  const holder = await readHolder(file);
+  if (!isStale(holder, now().getTime() - stat.mtimeMs)) return false;
+  // Move it aside atomically, then check we moved the lock we judged stale:
+  // if another process broke it and took a fresh lock in between, put that back.
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await fs.rename(file, aside);
+  } catch (error) {
+    if (isCode(error, "ENOENT")) return true;
+    throw error;
+  }
+  const moved = await readHolder(aside);
+  if (holder && moved && moved.token !== holder.token) {
+    await fs.link(aside, file).catch(() => undefined);
+  }
+  await fs.rm(aside, { force: true });
+  return true;
+}
+
+export async function readHolder(file: string): Promise<LockHolder | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, "utf8")) as Partial<LockHolder>;
+    if (typeof parsed.pid === "number" && typeof parsed.token === "string") return parsed as LockHolder;
+  } catch {
+    // missing, empty (being written), foreign or garbage
+  }
+  return undefined;
+}
