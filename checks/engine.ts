@@ -5,7 +5,22 @@
  *     check holds or `timeout` (default 30s) passes; a check that times out
  *     reports the LAST thing it observed (expected versus observed);
  *   - `consistently: D`: the check must hold on every attempt for D; the first
- *     attempt that does not hold fails it, with what it saw and when;
+ *     attempt that does not hold fails it, with what it saw and when. An
+ *     attempt that errors or runs out of time ends it too: `failed` when
+ *     earlier attempts held (it did not hold for D), `error` when it is the
+ *     first (nothing was observed);
+ *   - settled: a failing "eventually" check stops polling before its timeout
+ *     once the cluster has not changed for a settle window (checks/settle.ts),
+ *     and says so ("settled: the cluster did not change for 5s"); while the
+ *     cluster converges (pods starting, a DaemonSet rolling out) it keeps
+ *     polling;
+ *   - network checks (http, dns, blocked, reachability, podNetwork) that pass
+ *     are confirmed by one more attempt: one that passes and then fails is
+ *     `failed` ("flapping: passed at attempt N, failed at attempt M"), never a
+ *     pass;
+ *   - every attempt is raced against its deadline (the check's end plus a
+ *     grace period): an evaluator that ignores its abort signal (a script
+ *     stuck in a loop of awaits) ends as an error then and cannot hang a grade;
  *   - `needs`: a check runs once every check it needs has passed; if one did
  *     not, it is `skipped` with the reason, not a second failure;
  *   - independent checks run concurrently (a DAG scheduler): a grade takes as
@@ -25,10 +40,10 @@ import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings
 import { evaluateCheck } from "./kinds/index.ts";
 import { OwnedPods } from "./owned.ts";
 import { ProbeManager } from "./probe.ts";
+import { SettleTracker, type SettleOptions } from "./settle.ts";
 import { realClock, type Clock } from "../runner/util/clock.ts";
 import { formatDuration, parseDuration } from "../runner/util/duration.ts";
 import { limiter, type Limiter } from "../runner/util/limit.ts";
-import { linkedSignal } from "../runner/util/signal.ts";
 import { abortReason } from "../runner/util/sleep.ts";
 import { errorMessage } from "../runner/util/text.ts";
 import { checkGraph } from "./needs.ts";
@@ -38,6 +53,19 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 export const DEFAULT_CHECK_INTERVAL_MS = 2_000;
 export const DEFAULT_POINTS = 1;
 export const DEFAULT_PASS_PERCENT = 100;
+/** How long one attempt may overrun its check's deadline before it is cut. */
+export const DEFAULT_ATTEMPT_GRACE_MS = 15_000;
+
+/**
+ * Kinds whose verdict is a probe over the network: a pass is confirmed by a
+ * second attempt. Decided by kind name, so kinds added later (reachability,
+ * podNetwork) are covered as soon as they exist.
+ */
+export const NETWORK_CHECK_KINDS: ReadonlySet<string> = new Set(["http", "dns", "blocked", "reachability", "podNetwork"]);
+
+export function isNetworkKind(kind: string): boolean {
+  return NETWORK_CHECK_KINDS.has(kind);
+}
 
 /** Progress of a grade, for the CLI's progress lines and library users. */
 export type GradeEvent =
@@ -71,6 +99,12 @@ export interface EngineOptions {
   defaultIntervalMs?: number;
   /** How long one attempt may overrun the check's deadline before it is cut (default 15 s). */
   attemptGraceMs?: number;
+  /**
+   * The settle rule (checks/settle.ts): a failing check stops polling once the
+   * cluster has not changed for `windowMs` (default 5 s). `false` (or a window
+   * of 0) waits out every timeout. A tracker can be shared between grades.
+   */
+  settle?: Partial<SettleOptions> | SettleTracker | false;
   /** Deadline for the pings that tell an unreachable cluster from a failed request (default 5 s). */
   pingTimeoutMs?: number;
   /**
@@ -108,6 +142,7 @@ class Engine {
   readonly #ownsProbes: boolean;
   /** Pods labrun creates for this grade (truth-table rows); deleted when it ends. */
   readonly #owned: OwnedPods;
+  readonly #settle: SettleTracker | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -119,6 +154,9 @@ class Engine {
     this.#owned = new OwnedPods(options.client, { image: this.#probes.image });
     this.#workloads = options.workloads;
     this.#limit = limiter(Math.max(1, options.concurrency ?? 16));
+    const settle = options.settle;
+    this.#settle = settle === false ? undefined : settle instanceof SettleTracker ? settle : SettleTracker.forClient(options.client, this.#clock, settle ?? {});
+    if (this.#settle && !this.#settle.enabled) this.#settle = undefined;
   }
 
   async run(): Promise<CheckResult[]> {
@@ -189,6 +227,7 @@ class Engine {
     const intervalMs = Math.max(1, check.interval ? parseDuration(check.interval) : (this.#o.defaultIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS));
     const consistentlyMs = check.consistently ? parseDuration(check.consistently) : undefined;
     const once = this.#o.once?.includes(check.id) === true;
+    const holding = consistentlyMs !== undefined && !once;
     const end = once ? started : Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
     const cappedByGrade = this.#gradeDeadline < started + (consistentlyMs ?? timeoutMs);
 
@@ -198,8 +237,7 @@ class Engine {
     const elapsed = () => this.#clock.now() - started;
     const done = (status: CheckResult["status"], message: string, evidence: Evidence[], connectivity?: Connectivity[]) =>
       this.#finish(check, { status, message, evidence, ...(connectivity ? { connectivity } : {}), attempts, durationMs: Math.max(0, Math.round(elapsed())) });
-
-    for (;;) {
+    const attempt = async () => {
       attempts++;
       const outcome = await this.#attempt(check, kind, attempts, end);
       this.#emit({
@@ -209,32 +247,69 @@ class Engine {
         ok: outcome.type === "observed" ? outcome.observation.ok : null,
         message: outcome.type === "observed" ? outcome.observation.message : outcome.message,
       });
+      return outcome;
+    };
+
+    for (;;) {
+      const outcome = await attempt();
       if (outcome.type === "observed") {
         lastObserved = outcome;
         const o = outcome.observation;
-        if (consistentlyMs !== undefined && !once) {
+        if (holding) {
           if (!o.ok) {
             const when = formatDuration(outcome.at - started);
             return done("failed", `did not hold for ${formatDuration(consistentlyMs)}: after ${when}, ${o.message}`, o.evidence, o.connectivity);
           }
         } else if (o.ok) {
-          return done("passed", o.message, o.evidence, o.connectivity);
+          if (!isNetworkKind(kind) || this.#internal.signal.aborted) return done("passed", o.message, o.evidence, o.connectivity);
+          // A network pass is confirmed by one more attempt: a pass that does not repeat is a flap, not a pass.
+          const passedAt = attempts;
+          const confirm = await attempt();
+          if (confirm.type === "observed" && confirm.observation.ok) return done("passed", confirm.observation.message, confirm.observation.evidence, confirm.observation.connectivity);
+          if (confirm.type === "observed") {
+            const c = confirm.observation;
+            return done("failed", `flapping: passed at attempt ${passedAt}, failed at attempt ${attempts}: ${c.message}`, [...c.evidence, { label: `attempt ${passedAt} (passed)`, observed: o.message }], c.connectivity);
+          }
+          if (confirm.final && confirm.message === "aborted") return done("error", confirm.message, confirm.evidence, confirm.connectivity);
+          return done(
+            "error",
+            `could not confirm a pass: passed at attempt ${passedAt}, attempt ${attempts} could not be evaluated: ${confirm.message}`,
+            [...confirm.evidence, { label: `attempt ${passedAt} (passed)`, observed: o.message }],
+            confirm.connectivity,
+          );
         }
       } else {
         lastError = outcome;
+        if (holding && outcome.message !== "aborted") {
+          // Consistently means every attempt: one that could not be evaluated breaks the period.
+          if (lastObserved) {
+            const when = formatDuration(outcome.at - started);
+            return done("failed", `did not hold for ${formatDuration(consistentlyMs)}: after ${when}, attempt ${attempts} could not be evaluated: ${outcome.message}`, outcome.evidence, outcome.connectivity);
+          }
+          return done("error", outcome.message, outcome.evidence, outcome.connectivity);
+        }
         if (outcome.final) return done("error", outcome.message, outcome.evidence, outcome.connectivity);
       }
       const now = this.#clock.now();
       if (now >= end || this.#internal.signal.aborted) break;
+      if (!holding && outcome.type === "observed" && this.#settle) {
+        const verdict = await this.#settle.verdict(started, this.#internal.signal);
+        if (verdict.settled) {
+          const o = outcome.observation;
+          return done("failed", `${o.message} (${verdict.message})`, o.evidence, o.connectivity);
+        }
+      }
+      const left = end - this.#clock.now();
+      if (left <= 0) break;
       try {
-        await this.#clock.sleep(Math.min(intervalMs, end - now), this.#internal.signal);
+        await this.#clock.sleep(Math.min(intervalMs, left), this.#internal.signal);
       } catch {
         break; // aborted: the result below is discarded by run()
       }
     }
 
     const limitNote = cappedByGrade ? ` (the grade's time limit cut it short)` : "";
-    if (consistentlyMs !== undefined && !once) {
+    if (holding) {
       if (lastObserved) {
         const o = lastObserved.observation;
         const held = formatDuration(Math.min(elapsed(), consistentlyMs));
@@ -254,10 +329,28 @@ class Engine {
     return done("error", (lastError?.message ?? "could not be evaluated") + limitNote, lastError?.evidence ?? [], lastError?.connectivity);
   }
 
-  /** One attempt, bounded by the check's end plus a grace period; errors become outcomes (or abort the grade). */
+  /**
+   * One attempt, raced against the check's end plus a grace period: the
+   * evaluator's signal aborts at that deadline, and the attempt ends as an
+   * error then whether or not the evaluator listens. Errors become outcomes
+   * (or abort the grade).
+   */
   async #attempt(check: Check, kind: CheckKind, attempt: number, end: number): Promise<AttemptOutcome> {
-    const budget = Math.max(0, end - this.#clock.now()) + (this.#o.attemptGraceMs ?? 15_000);
-    const linked = linkedSignal([this.#internal.signal], budget);
+    const budget = Math.max(0, end - this.#clock.now()) + (this.#o.attemptGraceMs ?? DEFAULT_ATTEMPT_GRACE_MS);
+    const controller = new AbortController();
+    const internal = this.#internal.signal;
+    const onInternal = () => controller.abort(internal.reason);
+    if (internal.aborted) controller.abort(internal.reason);
+    else internal.addEventListener("abort", onInternal, { once: true });
+    const timer = new AbortController();
+    const deadline = this.#clock.sleep(budget, timer.signal).then(
+      () => "deadline" as const,
+      () => "cancelled" as const,
+    );
+    const interrupted = new Promise<"interrupted">((resolve) => {
+      if (controller.signal.aborted) resolve("interrupted");
+      else controller.signal.addEventListener("abort", () => resolve("interrupted"), { once: true });
+    });
     const ctx: CheckContext = {
       client: this.#o.client,
       scenario: this.#o.scenario,
@@ -265,29 +358,42 @@ class Engine {
       check,
       probes: this.#probes,
       workloads: this.#workloads!,
-      signal: linked.signal,
+      signal: controller.signal,
       logger: this.#logger(check.id),
       settings: this.#settings,
       attempt,
       owned: this.#owned,
     };
+    const evaluation = (async () => evaluateCheck(kind, ctx))().then(
+      (observation) => ({ observation }),
+      (error: unknown) => ({ error }),
+    );
     try {
-      const observation = await evaluateCheck(kind, ctx);
-      return { type: "observed", observation, at: this.#clock.now() };
-    } catch (error) {
+      const first = await Promise.race([evaluation, deadline.then((d) => ({ race: d })), interrupted.then((d) => ({ race: d }))]);
       const at = this.#clock.now();
-      if (this.#internal.signal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
+      if ("race" in first) {
+        if (internal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
+        if (first.race === "deadline" || first.race === "interrupted") {
+          if (!controller.signal.aborted) controller.abort(timeoutError(budget));
+          return { type: "error", message: `an attempt did not finish within ${formatDuration(budget)}`, final: false, evidence: [], at };
+        }
+        return { type: "error", message: "internal error: the attempt's timer was cancelled", final: false, evidence: [], at };
+      }
+      if ("observation" in first) return { type: "observed", observation: first.observation, at };
+      const error = first.error;
+      if (internal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
       if (error instanceof CheckEvalError) {
         return { type: "error", message: error.message, final: error.final, evidence: error.evidence, ...(error.connectivity ? { connectivity: error.connectivity } : {}), at };
       }
-      if (linked.signal.aborted) {
+      if (controller.signal.aborted) {
         return { type: "error", message: `an attempt did not finish within ${formatDuration(budget)}`, final: false, evidence: [], at };
       }
       // An API error: is the cluster still there? An unreachable cluster ends the grade.
       await this.#ensureReachable();
       return { type: "error", message: `could not evaluate: ${errorMessage(error)}`, final: false, evidence: [], at };
     } finally {
-      linked.dispose();
+      timer.abort();
+      internal.removeEventListener("abort", onInternal);
     }
   }
 
@@ -384,6 +490,12 @@ export function buildReport(input: ReportInput): Report {
     checks: input.results,
     labrun: { version: VERSION },
   };
+}
+
+function timeoutError(ms: number): Error {
+  const error = new Error(`deadline of ${formatDuration(ms)} passed`);
+  error.name = "TimeoutError";
+  return error;
 }
 
 function sum(values: number[]): number {

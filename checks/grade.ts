@@ -16,6 +16,8 @@ import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./e
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
 import { realClock, type Clock } from "../runner/util/clock.ts";
 import { abortReason } from "../runner/util/sleep.ts";
+import { needsOf, unevaluatedChecks } from "./verdict.ts";
+import { InfraError } from "../runner/errors.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
   /** The scenario (a LoadedScenario from runner/scenario/load.ts fits). */
@@ -74,7 +76,12 @@ export async function grade(options: GradeOptions): Promise<Report> {
  * broken-state verification (runner/lab/actions/verify.ts).
  * The checks the scenario lists in `broken.failing` are evaluated once (they
  * are expected to fail; a snapshot is enough); the others poll as usual,
- * since they must pass.
+ * since they must pass (a failing one stops early once the cluster settled).
+ *
+ * "Could not evaluate" is never "fails as required" (checks/verdict.ts): a
+ * check that ended in `error`, or was skipped only because one did, rejects
+ * with an InfraError naming each check and its reason, instead of counting
+ * as failing.
  */
 export async function failingChecks(ctx: {
   loaded: ScenarioSource;
@@ -94,5 +101,13 @@ export async function failingChecks(ctx: {
     ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
   });
+  const unevaluated = unevaluatedChecks(report.checks, needsOf(ctx.loaded.scenario.spec.checks));
+  if (unevaluated.length) {
+    throw new InfraError(`could not verify the broken state: ${unevaluated.length === 1 ? "a check" : `${unevaluated.length} checks`} could not be evaluated (${unevaluated.map((u) => u.id).join(", ")})`, {
+      code: "BROKEN_STATE_UNVERIFIED",
+      output: unevaluated.map((u) => `${u.id}: ${u.reason}`).join("\n"),
+      hint: "a check that could not be evaluated is not a check that fails: retry `labrun start`; if it happens again, `labrun test` on the scenario shows the grade",
+    });
+  }
   return report.checks.filter((c) => c.status !== "passed").map((c) => c.id);
 }

@@ -88,8 +88,8 @@ export interface ClusterClient {
   list(apiVersion: string, kind: string, options?: ListOptions & { signal?: AbortSignal }): Promise<KubeObject[]>;
   /** Server-side apply. */
   apply(object: KubeObject, options: { fieldManager: string; force?: boolean; signal?: AbortSignal }): Promise<KubeObject>;
-  /** Returns false when the object did not exist. */
-  delete(ref: ObjectRef, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** Returns false when the object did not exist. `gracePeriodSeconds: 0` deletes a pod at once (`kubectl delete --grace-period=0 --force`). */
+  delete(ref: ObjectRef, options?: { signal?: AbortSignal; gracePeriodSeconds?: number }): Promise<boolean>;
   /** Run a command in a pod's container (kubectl exec). Never hangs: see runner/cluster/exec.ts. */
   exec(target: PodContainer, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** Add an ephemeral container to a running pod and resolve once it is running. */

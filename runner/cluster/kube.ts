@@ -280,10 +280,10 @@ export class KubeClusterClient implements ClusterClient {
     }
   }
 
-  async delete(ref: ObjectRef, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async delete(ref: ObjectRef, options: { signal?: AbortSignal; gracePeriodSeconds?: number } = {}): Promise<boolean> {
     const header = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
     try {
-      await this.#call(`delete ${describeRef(ref)}`, options.signal, () => this.#objects.delete(header));
+      await this.#call(`delete ${describeRef(ref)}`, options.signal, () => this.#objects.delete(header, undefined, undefined, options.gracePeriodSeconds));
       return true;
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return false;

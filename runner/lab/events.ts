@@ -4,7 +4,7 @@
  */
 
 /** Where in the lifecycle a step belongs. */
-export type LabPhase = "preflight" | "cluster" | "images" | "setup" | "break" | "verify" | "solution" | "cleanup" | "down" | "gc";
+export type LabPhase = "preflight" | "cluster" | "images" | "setup" | "break" | "verify" | "solution" | "attack" | "restore" | "cleanup" | "down" | "gc";
 
 export type StepStatus = "ok" | "failed" | "skipped";
 

@@ -27,6 +27,8 @@ export interface GradeLabOptions {
   context?: string;
   /** A limit on the whole grade. */
   timeoutMs?: number;
+  /** The settle window (checks/settle.ts; default 5 s, 0 waits out every timeout). */
+  settleMs?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -59,6 +61,7 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.settleMs !== undefined ? { settle: options.settleMs > 0 ? { windowMs: options.settleMs } : false } : {}),
     });
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError(typeof options.signal.reason === "string" ? options.signal.reason : "SIGINT");

@@ -1,47 +1,82 @@
 /**
  * `labrun test`: proof that a scenario is a lab.
  *
- * For each scenario, on fresh clusters:
+ * For each scenario:
  *   1. broken    start it; grade; exactly the checks in `broken.failing` fail
  *                (a scenario whose checks already pass is not a lab);
- *   2. solution  on the same cluster, apply the reference solution; grade; full marks;
- *   3. shortcut  for each declared shortcut, on a fresh cluster: start, apply the
- *                shortcut, grade; its `mustFail` checks fail (without `mustFail`:
- *                the grade is not full marks).
- * Every phase runs and is reported even when an earlier one fails, so one run
- * tells the author everything. A phase is `error` only when its lab could not
- * start (infrastructure); everything else that goes wrong fails the phase. Clusters are deleted at the end of each run
- * unless `keepOnFailure` and the run failed.
+ *   2. attacks   each built-in attack that applies (runner/lab/attacks/) is
+ *                applied to the broken state; grade; no check listed in
+ *                `broken.failing` passes;
+ *   3. shortcuts each declared shortcut is applied to the broken state;
+ *                grade; its `mustFail` checks fail (without `mustFail`: the
+ *                grade is not full marks);
+ *   4. solution  the reference solution; grade; full marks.
  *
- * Why a fresh cluster per shortcut rather than resetting one: a shortcut may
- * change anything (delete pods, nodes' files, CRDs), and undoing an arbitrary
- * change is not sound. The broken and solution phases share one cluster,
- * which is sound because the solution is meant to be applied to exactly the
- * state `start` hands over.
+ * "Could not evaluate" is never "fails as required" (checks/verdict.ts): a
+ * check that must fail but ended in `error` (or was skipped only because one
+ * did) fails its phase with the reason. A phase is `skipped` only when an
+ * attack has nothing to act on in this broken state (the source pod does not
+ * run), and `error` when its lab could not start or an attack could not be
+ * carried out (infrastructure). Every phase runs and is reported even when
+ * an earlier one fails, so one run tells the author everything.
+ *
+ * Sharing clusters. Phases run one after another on the main cluster, each
+ * undone before the next (runner/lab/restore.ts): after the broken phase
+ * labrun takes a baseline of the cluster's API state; after an attack or a
+ * shortcut it deletes what is new, re-creates what changed or went missing
+ * (from the scenario's manifests, or the baseline copy), re-creates every pod
+ * the phase touched in ways the API does not show, and waits until the
+ * state digest equals the baseline again. Sound, because:
+ *   - attacks only change pods (re-created) and ephemeral containers (their
+ *     pods re-created); shortcuts made of `apply`, `delete`, `wait` and
+ *     `kubectl` steps only change API objects, which the digest covers;
+ *     `kubectl exec|cp|debug|attach` marks every pod of the scenario touched;
+ *   - a shortcut with `run` (commands on nodes) or `addon` steps can change
+ *     what the API does not show (files on nodes, interfaces, iptables) and
+ *     always gets a fresh cluster of its own;
+ *   - when the restore cannot prove the state came back (a node changed, an
+ *     object that will not return), the remaining phases move to a fresh
+ *     cluster: no phase is judged on anything but the declared broken state;
+ *   - the solution runs last, on the restored broken state.
+ * Fresh clusters for `run`/`addon` shortcuts run concurrently with the main
+ * one when `concurrency` allows. Clusters are deleted at the end unless
+ * `keepOnFailure` and a phase on them failed.
  */
 import { randomBytes } from "node:crypto";
+import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import { grade } from "../../checks/grade.ts";
+import { judgeMustNotPass, needsOf, provenNotPassing, type NeedsOf } from "../../checks/verdict.ts";
 import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
+import type { ClusterProvider } from "../providers/provider.ts";
 import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
 import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
+import { parseManifests } from "./addons.ts";
+import { ATTACKS, AttackError, type Attack } from "./attacks/index.ts";
 import type { LabEvent } from "./events.ts";
+import type { GradeOptions } from "../../checks/grade.ts";
+import { imagesFor } from "./actions/images.ts";
 import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
 import { down } from "./down.ts";
 import { LAB_NAME_MAX } from "./names.ts";
+import { keyOf } from "./recreate.ts";
 import { limiter, type Limiter } from "../util/limit.ts";
-import { start } from "./start.ts";
+import { start, type StartOptions } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
+import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 
 export type { PhaseKind, PhaseStatus, PhaseResult, ScenarioTestResult };
 
 export type ScenarioTestEvent =
   | { type: "run-start"; scenario: string; run: string; lab: string }
   | { type: "run-end"; scenario: string; run: string; lab: string; kept: boolean }
+  | { type: "phase-start"; scenario: string; name: string; lab: string }
   | { type: "phase-end"; scenario: string; phase: PhaseResult }
   | { type: "lab"; scenario: string; run: string; event: LabEvent };
 
@@ -50,10 +85,18 @@ export interface ScenarioTestOptions extends Omit<LifecycleOptions, "onEvent"> {
   keepOnFailure?: boolean;
   /** How many clusters may exist at once across runs (default 1). */
   concurrency?: number;
+  /** Run the attack suite (default true). */
+  attacks?: boolean;
+  /** The attacks to run (default: the built-in catalogue). */
+  attackCatalogue?: readonly Attack[];
+  /** Passed to each `start` (tests: fake preflight probes). */
+  startOptions?: Pick<StartOptions, "probes" | "skipPreflight" | "overlapImageLoad" | "settleMs">;
+  /** Passed to each grade (tests: shorter timeouts, no settle window). */
+  gradeOptions?: Pick<GradeOptions, "settle" | "defaultTimeoutMs" | "defaultIntervalMs" | "probeSettings">;
   onEvent?: (event: ScenarioTestEvent) => void;
 }
 
-/** Tests scenarios; runs (a scenario's main run and each shortcut) share a bounded pool of clusters. */
+/** Tests scenarios; runs (a scenario's main run and each fresh-cluster shortcut) share a bounded pool of clusters. */
 export async function testScenarios(refs: (string | LoadedScenario)[], options: ScenarioTestOptions = {}): Promise<ScenarioTestResult[]> {
   const loaded: LoadedScenario[] = [];
   for (const ref of refs) loaded.push(typeof ref === "string" ? await loadScenario(ref, { cwd: options.cwd ?? process.cwd() }) : ref);
@@ -62,104 +105,252 @@ export async function testScenarios(refs: (string | LoadedScenario)[], options: 
   return Promise.all(loaded.map((l) => testOne(l, { ...options, store }, pool)));
 }
 
+/** A phase that runs on the main cluster after the broken phase. */
+type SharedItem = { type: "attack"; attack: Attack } | { type: "shortcut"; shortcut: Shortcut } | { type: "solution" };
+
+const itemName = (item: SharedItem) => (item.type === "attack" ? `attack ${item.attack.name}` : item.type === "shortcut" ? `shortcut ${item.shortcut.name}` : "solution");
+
+/** Whether a shortcut can run on the shared cluster and be undone there (see the header). */
+export function canShareCluster(shortcut: Shortcut): boolean {
+  return shortcut.steps.every((s) => s.run === undefined && s.addon === undefined);
+}
+
+/** Whether a shortcut's kubectl steps reach inside containers (state the API does not show). */
+export function touchesContainers(shortcut: Shortcut): boolean {
+  return shortcut.steps.some((s) => s.kubectl?.some((a) => ["exec", "cp", "debug", "attach"].includes(a)) === true);
+}
+
 async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { store: LabStore }, pool: Limiter): Promise<ScenarioTestResult> {
   const started = performance.now();
   const { scenario } = loaded;
   const kept: string[] = [];
-  const emitPhase = (phase: PhaseResult) => options.onEvent?.({ type: "phase-end", scenario: loaded.name, phase });
-
-  const runs: Promise<PhaseResult[]>[] = [
-    pool(() =>
-      inLab(loaded, "main", options, kept, async (ctx) => {
-        const phases: PhaseResult[] = [];
-        const broken = await phase("broken", "broken state", options.signal, async () => {
-          const report = await ctx.grade();
-          return judgeBroken(report, scenario.spec.broken.failing);
-        });
-        phases.push(broken);
-        emitPhase(broken);
-        const solution = await phase("solution", "solution", options.signal, async () => {
-          await ctx.run(scenario.spec.solution.steps, "solution");
-          return judgeSolution(await ctx.grade());
-        });
-        phases.push(solution);
-        emitPhase(solution);
-        return phases;
-      }),
-    ),
-    ...(scenario.spec.shortcuts ?? []).map((shortcut) =>
-      pool(() =>
-        inLab(loaded, shortcut.name, options, kept, async (ctx) => {
-          const result = await phase("shortcut", `shortcut ${shortcut.name}`, options.signal, async () => {
-            await ctx.run(shortcut.steps, "solution");
-            return judgeShortcut(await ctx.grade(), shortcut);
-          });
-          emitPhase(result);
-          return [result];
-        }),
-      ),
-    ),
+  const shortcuts = scenario.spec.shortcuts ?? [];
+  const attacks = options.attacks === false ? [] : (options.attackCatalogue ?? ATTACKS).filter((a) => a.appliesTo(scenario));
+  const items: SharedItem[] = [
+    ...attacks.map((attack): SharedItem => ({ type: "attack", attack })),
+    ...shortcuts.filter(canShareCluster).map((shortcut): SharedItem => ({ type: "shortcut", shortcut })),
+    { type: "solution" },
   ];
-  const phases = (await Promise.all(runs)).flat();
-  const status: PhaseStatus = phases.some((p) => p.status === "error") ? "error" : phases.every((p) => p.status === "passed") ? "passed" : "failed";
+  const runs: Promise<PhaseResult[]>[] = [
+    pool(() => mainRun(loaded, options, kept, items, true)),
+    ...shortcuts
+      .filter((s) => !canShareCluster(s))
+      .map((shortcut) =>
+        pool(() =>
+          inLab(loaded, shortcut.name, options, kept, [`shortcut ${shortcut.name}`], async (ctx) => {
+            ctx.record(
+              await ctx.phase("shortcut", `shortcut ${shortcut.name}`, async () => {
+                await ctx.run(shortcut.steps, "solution");
+                return judgeShortcut(await ctx.grade(), shortcut, ctx.needs);
+              }),
+            );
+          }),
+        ),
+      ),
+  ];
+  const order: PhaseKind[] = ["broken", "attack", "shortcut", "solution"];
+  const declared = new Map<string, number>(shortcuts.map((s, i) => [`shortcut ${s.name}`, i]));
+  const phases = (await Promise.all(runs))
+    .flat()
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.kind === "shortcut" ? (declared.get(a.name) ?? 0) - (declared.get(b.name) ?? 0) : 0));
+  const status: PhaseStatus = phases.some((p) => p.status === "error") ? "error" : phases.every((p) => p.status === "passed" || p.status === "skipped") ? "passed" : "failed";
   return { scenario: loaded.name, title: scenario.metadata.title, status, phases, kept, durationMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * The main cluster: the broken phase (first time only), then each shared
+ * phase followed by its undo. A failed undo hands the remaining phases to a
+ * fresh cluster.
+ */
+async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { store: LabStore }, kept: string[], items: SharedItem[], first: boolean): Promise<PhaseResult[]> {
+  const { scenario } = loaded;
+  const names = [...(first ? ["broken state"] : []), ...items.map(itemName)];
+  let remaining: SharedItem[] = [];
+  const phases = await inLab(loaded, first ? "main" : `main-${randomBytes(1).toString("hex")}`, options, kept, names, async (ctx) => {
+    if (first) {
+      ctx.record(
+        await ctx.phase("broken", "broken state", async () => {
+          const report = await ctx.grade();
+          return judgeBroken(report, scenario.spec.broken.failing, ctx.needs);
+        }),
+      );
+    }
+    if (items.length === 1) {
+      ctx.record(await solutionPhase(ctx));
+      return;
+    }
+    // The broken state's objects; after each restore, the restored (equivalent) objects with their new uids.
+    let baseline = await snapshot(ctx.client, options.signal);
+    const declared = declaredObjects(await scenarioManifests(loaded));
+    for (const [i, item] of items.entries()) {
+      if (item.type === "solution") {
+        ctx.record(await solutionPhase(ctx));
+        return;
+      }
+      const touched = new Set<string>();
+      const result = item.type === "attack" ? await attackPhase(ctx, item.attack, touched) : await shortcutPhase(ctx, item.shortcut, baseline, touched);
+      if (result.status !== "skipped" || touched.size) {
+        const undone = await restore({ client: ctx.client, baseline, declared, touched, ...(options.signal ? { signal: options.signal } : {}), log: (line) => ctx.log("restore", line) }).catch((error: unknown) => {
+          if (options.signal?.aborted) throw abortError(options.signal);
+          return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
+        });
+        if (!undone.ok) {
+          result.notes = [...(result.notes ?? []), `undo failed (${undone.reason}): the next phases run on a fresh cluster`];
+          ctx.record(result);
+          remaining = items.slice(i + 1);
+          return;
+        }
+        result.notes = [...(result.notes ?? []), `undo: ${undone.detail}`];
+        baseline = undone.snapshot;
+      }
+      ctx.record(result);
+    }
+  });
+  if (remaining.length) phases.push(...(await mainRun(loaded, options, kept, remaining, false)));
+  return phases;
+}
+
+function solutionPhase(ctx: RunContext): Promise<PhaseResult> {
+  return ctx.phase("solution", "solution", async () => {
+    await ctx.run(ctx.loaded.scenario.spec.solution.steps, "solution");
+    return judgeSolution(await ctx.grade());
+  });
+}
+
+async function shortcutPhase(ctx: RunContext, shortcut: Shortcut, baseline: readonly KubeObject[], touched: Set<string>): Promise<PhaseResult> {
+  if (touchesContainers(shortcut)) {
+    const namespaces = new Set([...ctx.declaredNamespaces].filter((ns) => ns !== "kube-system"));
+    for (const o of baseline) if (o.kind === "Pod" && namespaces.has(o.metadata.namespace ?? "default")) touched.add(keyOf(o));
+  }
+  return ctx.phase("shortcut", `shortcut ${shortcut.name}`, async () => {
+    await ctx.run(shortcut.steps, "solution");
+    return judgeShortcut(await ctx.grade(), shortcut, ctx.needs);
+  });
+}
+
+async function attackPhase(ctx: RunContext, attack: Attack, touched: Set<string>): Promise<PhaseResult> {
+  return ctx.phase("attack", `attack ${attack.name}`, async () => {
+    let outcome;
+    try {
+      outcome = await attack.apply({
+        client: ctx.client,
+        scenario: ctx.loaded,
+        ensureImages: (images) => ctx.ensureImages(images),
+        touch: (pod) => touched.add(keyOf(pod)),
+        log: (line) => ctx.log("attack", line),
+        clusterDomain: "cluster.local",
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+    } catch (error) {
+      if (ctx.signal?.aborted) throw abortError(ctx.signal);
+      if (error instanceof InterruptedError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      // Not a verdict on the scenario: the attack could not be carried out.
+      return { status: "error", message: `the attack could not be carried out: ${reason}`, details: [`attack: ${attack.description}`, ...(error instanceof AttackError ? [] : ["(an unexpected error while applying it)"])] };
+    }
+    if ("skipped" in outcome) return { status: "skipped", message: `nothing to attack in the broken state: ${outcome.skipped}`, details: [] };
+    return judgeAttack(await ctx.grade(), ctx.loaded.scenario.spec.broken.failing, ctx.needs, outcome.applied);
+  });
 }
 
 interface RunContext {
   lab: LabRecord;
+  loaded: LoadedScenario;
+  client: ClusterClient;
+  signal: AbortSignal | undefined;
+  needs: NeedsOf;
+  declaredNamespaces: Set<string>;
   grade(): Promise<Report>;
   run(steps: readonly Step[], phase: "solution"): Promise<void>;
+  ensureImages(images: readonly string[]): Promise<void>;
+  log(phase: "attack" | "restore", line: string): void;
+  phase(kind: PhaseKind, name: string, body: () => Promise<Verdict>): Promise<PhaseResult>;
+  /** Adds a finished phase to the run's results and reports it. */
+  record(phase: PhaseResult): void;
 }
 
 /**
- * Starts a lab for one run, hands it to `body`, and tears it down (unless kept).
- * A start that fails turns into an error phase for every phase of the run.
+ * Starts a lab for one run, hands it to `body`, and tears it down (unless
+ * kept). A start that fails turns into an error phase for every phase the run
+ * was to judge (`names`).
  */
 async function inLab(
   loaded: LoadedScenario,
   run: string,
   options: ScenarioTestOptions & { store: LabStore },
   kept: string[],
-  body: (ctx: RunContext) => Promise<PhaseResult[]>,
+  names: string[],
+  body: (ctx: RunContext) => Promise<void>,
 ): Promise<PhaseResult[]> {
   const name = labName(loaded.name, run);
   const onEvent = (event: LabEvent) => options.onEvent?.({ type: "lab", scenario: loaded.name, run, event });
   options.onEvent?.({ type: "run-start", scenario: loaded.name, run, lab: name });
   const started = performance.now();
   const lifecycle = { ...options, onEvent };
-  let phases: PhaseResult[] = [];
+  const phases: PhaseResult[] = [];
+  const record = (p: PhaseResult) => {
+    phases.push(p);
+    options.onEvent?.({ type: "phase-end", scenario: loaded.name, phase: p });
+  };
   let lab: LabRecord | undefined;
   try {
-    const result = await start({ ...lifecycle, scenario: loaded, name, verifyBroken: false });
+    const result = await start({ ...lifecycle, ...options.startOptions, scenario: loaded, name, verifyBroken: false });
     lab = result.lab;
     const provider = providerFor(lab, { env: options.env ?? process.env, ...(options.kind ? { kind: options.kind } : {}) });
     const client = await (options.clientFactory ?? defaultClientFactory)({ kubeconfig: lab.kubeconfig, context: lab.context, provider, cluster: lab.cluster });
     try {
       const current = lab;
       const vars = { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster) };
-      phases = await body({
+      const loadedImages = new Set(await imagesFor(loaded.scenario));
+      const manifests = await scenarioManifests(loaded);
+      await body({
         lab: current,
-        grade: () => grade({ scenario: loaded, client, lab: { name: current.name, cluster: current.cluster, provider: current.provider }, ...(options.signal ? { signal: options.signal } : {}) }),
-        run: (steps, phase) =>
-          runSteps(steps, { client, provider, cluster: current.cluster, scenarioDir: loaded.dir, vars, phase, onEvent, ...(options.signal ? { signal: options.signal } : {}) }),
+        loaded,
+        client,
+        signal: options.signal,
+        needs: needsOf(loaded.scenario.spec.checks),
+        declaredNamespaces: new Set(manifests.flatMap((m) => m.objects.map((o) => o.metadata?.namespace ?? m.namespace))),
+        grade: () =>
+          grade({ ...options.gradeOptions, scenario: loaded, client, lab: { name: current.name, cluster: current.cluster, provider: current.provider }, ...(options.signal ? { signal: options.signal } : {}) }),
+        run: (steps, phase) => runSteps(steps, { client, provider, cluster: current.cluster, scenarioDir: loaded.dir, vars, phase, onEvent, ...(options.signal ? { signal: options.signal } : {}) }),
+        ensureImages: async (images) => {
+          const missing = images.filter((i) => !loadedImages.has(i));
+          if (!missing.length) return;
+          await loadInto(provider, current.cluster, missing, options.signal);
+          for (const i of missing) loadedImages.add(i);
+        },
+        log: (phase, line) => onEvent({ type: "log", phase, line }),
+        phase: async (kind, phaseName, fn) => {
+          options.onEvent?.({ type: "phase-start", scenario: loaded.name, name: phaseName, lab: name });
+          return { ...(await phase(kind, phaseName, options.signal, fn)), lab: name };
+        },
+        record,
       });
     } finally {
       await (client as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     }
   } catch (error) {
     if (options.signal?.aborted) throw error instanceof InterruptedError ? error : abortError(options.signal);
-    phases = [
-      {
-        kind: run === "main" ? "broken" : "shortcut",
-        name: run === "main" ? "broken state" : `shortcut ${run}`,
-        status: "error",
-        message: `the lab did not start: ${error instanceof Error ? error.message : String(error)}`,
-        details: error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [],
-        durationMs: Math.round(performance.now() - started),
-      },
-    ];
+    if (error instanceof InterruptedError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const kindOf = (n: string): PhaseKind => (n === "broken state" ? "broken" : n === "solution" ? "solution" : n.startsWith("attack ") ? "attack" : "shortcut");
+    const done = new Set(phases.map((p) => p.name));
+    const why = lab ? `could not go on with lab ${name}: ${reason}` : `the lab did not start: ${reason}`;
+    names
+      .filter((n) => !done.has(n))
+      .forEach((n, i) =>
+        record({
+          kind: kindOf(n),
+          name: n,
+          status: "error",
+          message: i === 0 ? why : `not run: ${lab ? "an earlier step on its lab failed" : "the lab did not start"}`,
+          details: i === 0 && error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [],
+          ...(lab ? { lab: name } : {}),
+          durationMs: i === 0 ? Math.round(performance.now() - started) : 0,
+        }),
+      );
   } finally {
-    const failed = phases.some((p) => p.status !== "passed");
+    const failed = phases.some((p) => p.status === "failed" || p.status === "error");
     const keep = failed && options.keepOnFailure === true && lab !== undefined;
     if (keep) kept.push(name);
     else await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
@@ -168,12 +359,30 @@ async function inLab(
   return phases;
 }
 
+async function loadInto(provider: ClusterProvider, cluster: string, images: string[], signal?: AbortSignal): Promise<void> {
+  if (!provider.capabilities().loadImages) return; // someone else's cluster pulls its images
+  await provider.loadImages(cluster, images, signal ? { signal } : {});
+}
+
+/** The objects of the scenario's setup and break `apply` steps, with the namespace each step defaults to. */
+export async function scenarioManifests(loaded: LoadedScenario): Promise<{ objects: KubeObject[]; namespace: string }[]> {
+  const out: { objects: KubeObject[]; namespace: string }[] = [];
+  for (const s of [...(loaded.scenario.spec.setup ?? []), ...(loaded.scenario.spec.break ?? [])]) {
+    if (!s.apply) continue;
+    const file = path.resolve(loaded.dir, s.apply.file);
+    out.push({ objects: parseManifests(await readFile(file, "utf8"), s.apply.file), namespace: s.apply.namespace ?? "default" });
+  }
+  return out;
+}
+
+type Verdict = Omit<PhaseResult, "kind" | "name" | "durationMs">;
+
 /**
  * Runs one phase. A step or grade that throws fails the phase (an author's
- * solution step that breaks is the scenario's fault); only a lab that cannot
- * start is an `error` (see inLab). An interrupt ends the whole run.
+ * step that breaks is the scenario's fault); only a lab that cannot start is
+ * an `error` (see inLab). An interrupt ends the whole run.
  */
-async function phase(kind: PhaseKind, name: string, signal: AbortSignal | undefined, body: () => Promise<Omit<PhaseResult, "kind" | "name" | "durationMs">>): Promise<PhaseResult> {
+async function phase(kind: PhaseKind, name: string, signal: AbortSignal | undefined, body: () => Promise<Verdict>): Promise<PhaseResult> {
   const started = performance.now();
   try {
     return { kind, name, ...(await body()), durationMs: Math.round(performance.now() - started) };
@@ -194,6 +403,7 @@ async function phase(kind: PhaseKind, name: string, signal: AbortSignal | undefi
 // ---------------------------------------------------------------- verdicts (pure)
 
 const notPassed = (report: Report) => report.checks.filter((c) => c.status !== "passed").map((c) => c.id);
+const noNeeds: NeedsOf = () => [];
 
 function evidenceOf(report: Report, ids: string[]): string[] {
   return report.checks
@@ -204,27 +414,36 @@ function evidenceOf(report: Report, ids: string[]): string[] {
     });
 }
 
-/** Exactly the declared checks must not pass right after start. */
-export function judgeBroken(report: Report, declared: readonly string[]): Omit<PhaseResult, "kind" | "name" | "durationMs"> {
-  const failing = notPassed(report);
-  const passingButDeclared = declared.filter((id) => !failing.includes(id));
-  const failingUndeclared = failing.filter((id) => !declared.includes(id));
-  if (!passingButDeclared.length && !failingUndeclared.length) {
-    return { status: "passed", message: `exactly the ${declared.length} declared check${declared.length === 1 ? "" : "s"} fail before the fix`, details: [], report };
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Exactly the declared checks must fail right after start, each proven to (an error proves nothing). */
+export function judgeBroken(report: Report, declared: readonly string[], needs: NeedsOf = noNeeds): Verdict {
+  const verdict = judgeMustNotPass(report.checks, declared, needs);
+  const failingUndeclared = notPassed(report).filter((id) => !declared.includes(id));
+  if (!verdict.passing.length && !verdict.unevaluated.length && !failingUndeclared.length) {
+    return { status: "passed", message: `exactly the ${plural(declared.length, "declared check")} fail before the fix`, details: [], report };
   }
   const details: string[] = [];
-  if (passingButDeclared.length) {
-    details.push(`already passing before any fix, though listed in broken.failing: ${passingButDeclared.join(", ")} (a scenario whose checks pass is not a lab)`);
+  if (verdict.passing.length) {
+    details.push(`already passing before any fix, though listed in broken.failing: ${verdict.passing.join(", ")} (a scenario whose checks pass is not a lab)`);
+  }
+  if (verdict.unevaluated.length) {
+    details.push(`listed in broken.failing but not judged (could not evaluate is not failing): ${verdict.unevaluated.map((u) => u.id).join(", ")}`);
+    details.push(...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`));
   }
   if (failingUndeclared.length) {
     details.push(`failing before any fix, but not listed in broken.failing: ${failingUndeclared.join(", ")}`);
     details.push(...evidenceOf(report, failingUndeclared));
   }
-  return { status: "failed", message: "the cluster is not broken the way broken.failing declares", details, report };
+  const message =
+    verdict.passing.length || failingUndeclared.length
+      ? "the cluster is not broken the way broken.failing declares"
+      : `the broken state could not be verified: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`;
+  return { status: "failed", message, details, report };
 }
 
 /** After the reference solution, every check passes. */
-export function judgeSolution(report: Report): Omit<PhaseResult, "kind" | "name" | "durationMs"> {
+export function judgeSolution(report: Report): Verdict {
   const failing = notPassed(report);
   if (failing.length === 0 && report.score.points === report.score.maxPoints) {
     return { status: "passed", message: `full marks after the solution (${report.score.points}/${report.score.maxPoints})`, details: [], report };
@@ -237,16 +456,53 @@ export function judgeSolution(report: Report): Omit<PhaseResult, "kind" | "name"
   };
 }
 
-/** A shortcut must not pass: its mustFail checks fail, or (without mustFail) the grade is not full marks. */
-export function judgeShortcut(report: Report, shortcut: Shortcut): Omit<PhaseResult, "kind" | "name" | "durationMs"> {
-  const failing = notPassed(report);
+/**
+ * A shortcut must not pass: its mustFail checks are proven to fail (or,
+ * without mustFail, some check is proven not to pass). A check that could not
+ * be evaluated proves nothing: the phase fails with its reason.
+ */
+export function judgeShortcut(report: Report, shortcut: Shortcut, needs: NeedsOf = noNeeds): Verdict {
   if (shortcut.mustFail?.length) {
-    const passed = shortcut.mustFail.filter((id) => !failing.includes(id));
-    if (passed.length === 0) return { status: "passed", message: `the shortcut does not pass: ${shortcut.mustFail.join(", ")} fail`, details: [], report };
-    return { status: "failed", message: `the shortcut passes checks that must fail: ${passed.join(", ")}`, details: [`shortcut: ${shortcut.description}`], report };
+    const verdict = judgeMustNotPass(report.checks, shortcut.mustFail, needs);
+    if (verdict.passing.length) {
+      return { status: "failed", message: `the shortcut passes checks that must fail: ${verdict.passing.join(", ")}`, details: [`shortcut: ${shortcut.description}`], report };
+    }
+    if (verdict.unevaluated.length) {
+      return {
+        status: "failed",
+        message: `the shortcut could not be judged: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`,
+        details: [`shortcut: ${shortcut.description}`, ...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`)],
+        report,
+      };
+    }
+    return { status: "passed", message: `the shortcut does not pass: ${shortcut.mustFail.join(", ")} fail`, details: [], report };
   }
-  if (failing.length > 0) return { status: "passed", message: `the shortcut does not reach full marks (${report.score.points}/${report.score.maxPoints})`, details: [], report };
+  const proven = provenNotPassing(report.checks, needs);
+  if (proven.size > 0) return { status: "passed", message: `the shortcut does not reach full marks (${report.score.points}/${report.score.maxPoints}; failing: ${[...proven].join(", ")})`, details: [], report };
+  const failing = notPassed(report);
+  if (failing.length > 0) {
+    return { status: "failed", message: `the shortcut could not be judged: ${failing.join(", ")} did not pass but could not be evaluated`, details: [`shortcut: ${shortcut.description}`, ...evidenceOf(report, failing)], report };
+  }
   return { status: "failed", message: `the shortcut reaches full marks (${report.score.points}/${report.score.maxPoints})`, details: [`shortcut: ${shortcut.description}`], report };
+}
+
+/** After an attack on the broken state, no check listed in broken.failing passes, and each is proven not to. */
+export function judgeAttack(report: Report, mustFail: readonly string[], needs: NeedsOf, applied: string): Verdict {
+  const verdict = judgeMustNotPass(report.checks, mustFail, needs);
+  const notes = [`attack: ${applied}`];
+  if (verdict.passing.length) {
+    return { status: "failed", message: `the attack passes checks that must fail: ${verdict.passing.join(", ")}`, details: [`attack: ${applied}`, ...evidenceOf(report, verdict.passing)], notes, report };
+  }
+  if (verdict.unevaluated.length) {
+    return {
+      status: "failed",
+      message: `the attack could not be judged: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`,
+      details: [`attack: ${applied}`, ...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`)],
+      notes,
+      report,
+    };
+  }
+  return { status: "passed", message: `no check that must fail passes (${plural(verdict.proven.length, "check")} still fail)`, details: [], notes, report };
 }
 
 // ---------------------------------------------------------------- helpers

@@ -1,10 +1,15 @@
 /**
  * Renderers for `labrun test` results: pure functions of ScenarioTestResult[].
  *
- *   text      a line per phase, details under failures, a summary line
+ *   text      a line per phase, details (and for attacks, what the attack
+ *             did) under phases that did not pass, a summary line
  *   json      the results (each phase with its grade report)
- *   junit     a testsuite per scenario, a testcase per phase
+ *   junit     a testsuite per scenario, a testcase per phase (broken state,
+ *             each attack, each shortcut, solution); a skipped attack is a
+ *             skipped testcase
  *   markdown  a table per scenario for job summaries and PR comments
+ *
+ * Attack phases (`attack <name>`) render like shortcut phases.
  */
 import type { Report } from "../schema/report.ts";
 import { reportDuration, sanitize } from "./format.ts";
@@ -12,20 +17,25 @@ import { xmlAttr, xmlText } from "./junit.ts";
 
 // The results of `labrun test` (runner/lab/scenario-test.ts makes them).
 
-export type PhaseKind = "broken" | "solution" | "shortcut";
-export type PhaseStatus = "passed" | "failed" | "error";
+export type PhaseKind = "broken" | "attack" | "shortcut" | "solution";
+/** `skipped`: an attack with nothing to act on in the broken state (counts as passed for the scenario). */
+export type PhaseStatus = "passed" | "failed" | "error" | "skipped";
 
 export interface PhaseResult {
   kind: PhaseKind;
-  /** `broken state`, `solution`, `shortcut delete-the-policy`. */
+  /** `broken state`, `solution`, `shortcut delete-the-policy`, `attack netns-hijack`. */
   name: string;
   status: PhaseStatus;
   /** One line: what held or what did not. */
   message: string;
   /** Details for the author: mismatched checks with their evidence. */
   details: string[];
+  /** What an attack did, or how a phase was undone. */
+  notes?: string[];
   /** The grade the verdict is based on, when there was one. */
   report?: Report;
+  /** The lab the phase ran on. */
+  lab?: string;
   durationMs: number;
 }
 
@@ -42,8 +52,8 @@ export interface ScenarioTestResult {
 export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
 export type TestFormat = (typeof TEST_FORMATS)[number];
 
-const SYMBOL: Record<PhaseStatus, string> = { passed: "✓", failed: "✗", error: "!" };
-const EMOJI: Record<PhaseStatus, string> = { passed: "✅", failed: "❌", error: "⚠️" };
+const SYMBOL: Record<PhaseStatus, string> = { passed: "✓", failed: "✗", error: "!", skipped: "–" };
+const EMOJI: Record<PhaseStatus, string> = { passed: "✅", failed: "❌", error: "⚠️", skipped: "⏭️" };
 
 export function renderTestResults(results: readonly ScenarioTestResult[], format: TestFormat, options: { color?: boolean } = {}): string {
   switch (format) {
@@ -66,18 +76,20 @@ export function testSummaryLine(results: readonly ScenarioTestResult[]): string 
   const phases = results.flatMap((r) => r.phases);
   const count = (s: PhaseStatus) => phases.filter((p) => p.status === s).length;
   const bad = results.filter((r) => r.status !== "passed").length;
-  return `${results.length - bad}/${results.length} scenario${results.length === 1 ? "" : "s"} passed — ${count("passed")} phase${count("passed") === 1 ? "" : "s"} passed, ${count("failed")} failed, ${count("error")} errors — ${bad ? "FAIL" : "PASS"}`;
+  const skipped = count("skipped") ? `, ${count("skipped")} skipped` : "";
+  return `${results.length - bad}/${results.length} scenario${results.length === 1 ? "" : "s"} passed — ${count("passed")} phase${count("passed") === 1 ? "" : "s"} passed, ${count("failed")} failed, ${count("error")} errors${skipped} — ${bad ? "FAIL" : "PASS"}`;
 }
 
 function text(results: readonly ScenarioTestResult[], color: boolean): string {
   const paint = (code: number, s: string) => (color ? `\u001b[${code}m${s}\u001b[39m` : s);
-  const tone: Record<PhaseStatus, number> = { passed: 32, failed: 31, error: 33 };
+  const tone: Record<PhaseStatus, number> = { passed: 32, failed: 31, error: 33, skipped: 90 };
   const out: string[] = [];
   for (const r of results) {
     out.push(`${paint(tone[r.status], SYMBOL[r.status])} ${sanitize(r.scenario)}: ${sanitize(r.title)} (${reportDuration(r.durationMs)})`);
     for (const p of r.phases) {
       out.push(`    ${paint(tone[p.status], SYMBOL[p.status])} ${p.name.padEnd(28)} ${sanitize(p.message)} (${reportDuration(p.durationMs)})`);
       for (const d of p.details) out.push(`        ${sanitize(d)}`);
+      if (p.status === "failed" || p.status === "error") for (const n of p.notes ?? []) if (!p.details.includes(n)) out.push(`        ${sanitize(n)}`);
     }
     for (const lab of r.kept) out.push(`    kept lab ${lab} for debugging: \`labrun shell ${lab}\`, then \`labrun down ${lab}\``);
   }
@@ -109,7 +121,7 @@ function junit(results: readonly ScenarioTestResult[]): string {
         tests: r.phases.length,
         failures: r.phases.filter((p) => p.status === "failed").length,
         errors: r.phases.filter((p) => p.status === "error").length,
-        skipped: 0,
+        skipped: r.phases.filter((p) => p.status === "skipped").length,
         time: seconds(r.durationMs),
       })}>`,
     );
@@ -118,7 +130,8 @@ function junit(results: readonly ScenarioTestResult[]): string {
       const body = xmlText([p.message, ...p.details].join("\n"));
       if (p.status === "failed") out.push(`      <failure${attrs({ message: p.message, type: "ScenarioTestFailed" })}>${body}</failure>`);
       if (p.status === "error") out.push(`      <error${attrs({ message: p.message, type: "ScenarioTestError" })}>${body}</error>`);
-      out.push(`      <system-out>${xmlText(p.message)}</system-out>`);
+      if (p.status === "skipped") out.push(`      <skipped${attrs({ message: p.message })}/>`);
+      out.push(`      <system-out>${xmlText([p.message, ...(p.notes ?? [])].join("\n"))}</system-out>`);
       out.push("    </testcase>");
     }
     out.push("  </testsuite>");
@@ -133,9 +146,10 @@ function markdown(results: readonly ScenarioTestResult[]): string {
   for (const r of results) {
     out.push(`### ${EMOJI[r.status]} \`${esc(r.scenario)}\`: ${esc(r.title)}`, "", "| | Phase | Result | Time |", "|---|---|---|---|");
     for (const p of r.phases) out.push(`| ${EMOJI[p.status]} | ${esc(p.name)} | ${esc(p.message)} | ${reportDuration(p.durationMs)} |`);
-    const failed = r.phases.filter((p: PhaseResult) => p.status !== "passed" && p.details.length);
+    const failed = r.phases.filter((p: PhaseResult) => (p.status === "failed" || p.status === "error") && (p.details.length || p.notes?.length));
     for (const p of failed) {
-      out.push("", `<details><summary>${esc(p.name)}: details</summary>`, "", "```text", ...p.details.map((d) => sanitize(d).replace(/```/g, "ˋˋˋ")), "```", "", "</details>");
+      const lines = [...p.details, ...(p.notes ?? []).filter((n) => !p.details.includes(n))];
+      out.push("", `<details><summary>${esc(p.name)}: details</summary>`, "", "```text", ...lines.map((d) => sanitize(d).replace(/```/g, "ˋˋˋ")), "```", "", "</details>");
     }
     out.push("");
   }

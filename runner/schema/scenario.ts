@@ -220,7 +220,7 @@ export const Shortcut = Closed(
       Type.Array(Dns1123Label, { minItems: 1, uniqueItems: true, description: "Checks that must fail after the shortcut (default: the grade must not be full marks)." }),
     ),
   },
-  { description: "A known wrong fix; `labrun test` applies it on a fresh cluster and requires that it does not pass." },
+  { description: "A known wrong fix; `labrun test` applies it to the broken state and requires that it does not pass." },
 );
 
 export const Broken = Closed(

@@ -3,7 +3,8 @@
  * sleeper is parked (the event loop got to a macrotask), the clock jumps to
  * the earliest wake-up time and wakes those sleepers, in order. Tests then
  * assert exact virtual times instead of wall-clock bounds that fail on a busy
- * machine.
+ * machine. With `{ auto: false }` time stands still until `auto()` is called
+ * (for a test that first waits for something real, such as a module import).
  */
 import type { Clock } from "../../runner/util/clock.ts";
 import { abortReason } from "../../runner/util/sleep.ts";
@@ -19,11 +20,24 @@ export class FakeClock implements Clock {
   #seq = 0;
   #sleepers: Sleeper[] = [];
   #scheduled = false;
+  #auto: boolean;
   /** Every sleep asked for, in ms (for assertions on intervals). */
   readonly sleeps: number[] = [];
 
-  constructor(start = 0) {
+  constructor(start = 0, options: { auto?: boolean } = {}) {
     this.#now = start;
+    this.#auto = options.auto ?? true;
+  }
+
+  /** Starts moving time (after `{ auto: false }`). */
+  auto(): void {
+    this.#auto = true;
+    this.#schedule();
+  }
+
+  /** Sleepers still waiting. */
+  get pending(): number {
+    return this.#sleepers.length;
   }
 
   now(): number {
@@ -58,7 +72,7 @@ export class FakeClock implements Clock {
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || !this.#auto) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;

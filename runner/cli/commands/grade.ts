@@ -23,7 +23,7 @@ import { planReportOutput, REPORT_OUTPUT_OPTIONS, writeReport } from "../report-
 const command: Command = {
   name: "grade",
   summary: "Grade a lab: run the scenario's checks and print the report.",
-  usage: "labrun grade [LAB|SCENARIO] [--kubeconfig FILE [--context NAME]] [-o FORMAT] [--report FILE] [--timeout D]",
+  usage: "labrun grade [LAB|SCENARIO] [--kubeconfig FILE [--context NAME]] [-o FORMAT] [--report FILE] [--timeout D] [--settle D]",
   description: `
 Runs the scenario's checks against the lab's cluster and prints a report: a
 score with partial credit, and for each check that did not pass what was
@@ -32,6 +32,10 @@ expected, what was observed and a hint. The attempt is recorded with the lab
 
 Network checks run labrun's own probe in an ephemeral container of the source
 pod, so they see exactly what that pod sees and do not depend on the pod's tools.
+
+A failing check stops waiting once the cluster has not changed for the settle
+window (--settle, default 5s; 0 waits out every check's timeout): a cluster
+that is not converging will not start passing by itself.
 
 With --kubeconfig, grade a scenario against any cluster (nothing is recorded).
 Commands on nodes work only on kind clusters (\`kind-*\` contexts).
@@ -42,6 +46,7 @@ Exit codes: 0 passed, 1 below the pass mark, 2 usage or scenario error,
     kubeconfig: { type: "string", value: "FILE", description: "Grade the cluster of this kubeconfig instead of a lab (give a SCENARIO)." },
     context: { type: "string", value: "NAME", description: "The context of --kubeconfig (default: its current context)." },
     timeout: { type: "string", value: "D", description: "A limit on the whole grade, e.g. 2m: checks still waiting then report what they last saw." },
+    settle: { type: "string", value: "D", description: "A failing check stops once the cluster has not changed for D (0: wait out every timeout).", default: "5s" },
     ...REPORT_OUTPUT_OPTIONS,
   },
   args: { min: 0, max: 1 },
@@ -59,6 +64,13 @@ Exit codes: 0 passed, 1 below the pass mark, 2 usage or scenario error,
         throw new UsageError(`--timeout: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    let settleMs: number;
+    try {
+      const settle = str(args, "settle") ?? "5s";
+      settleMs = settle === "0" ? 0 : parseDuration(settle);
+    } catch (error) {
+      throw new UsageError(`--settle: ${error instanceof Error ? error.message : String(error)}`);
+    }
     const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
     const ref = args.positionals[0];
     const progress = gradeProgress(io, { debug, title: `grading ${ref ?? "the lab"}${kubeconfig ? ` on ${context ?? "the current context"} of ${kubeconfig}` : ""}` });
@@ -69,6 +81,7 @@ Exit codes: 0 passed, 1 below the pass mark, 2 usage or scenario error,
         ...(kubeconfig ? { kubeconfig } : {}),
         ...(context ? { context } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        settleMs,
         cwd: io.cwd,
         env: io.env,
         signal: io.signal,

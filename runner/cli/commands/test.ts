@@ -13,12 +13,18 @@ const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit
 
 const command: Command = {
   name: "test",
-  summary: "Prove scenarios on real clusters: broken at start, fixed by the solution, shortcuts fail.",
-  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [-o FORMAT] [--report FILE]",
-  description: `For each scenario (default: all), on fresh kind clusters:
+  summary: "Prove scenarios on real clusters: broken at start, unfooled by attacks and shortcuts, fixed by the solution.",
+  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [--no-attacks] [-o FORMAT] [--report FILE]",
+  description: `For each scenario (default: all), on kind clusters:
   broken state  start it and grade: exactly the checks in broken.failing fail;
-  solution      apply the reference solution and grade: full marks;
-  shortcuts     each declared shortcut on a fresh cluster: it does not pass.
+  attacks       built-in attacks on the broken state (a hijacked network
+                namespace, /etc/hosts and hostAliases entries, host networking,
+                swapped images): no check in broken.failing passes;
+  shortcuts     each declared shortcut: it does not pass;
+  solution      apply the reference solution and grade: full marks.
+Attacks and shortcuts share the main cluster, each undone before the next
+(shortcuts with run or addon steps get a fresh cluster). A check that could not
+be evaluated never counts as failing: the phase fails with its reason.
 Every phase runs and is reported even when an earlier one fails. Clusters are
 deleted afterwards (--keep-on-failure keeps those of failed runs).
 Exit code 0 when every scenario passes, 1 when one fails, 3 when a lab could not start.
@@ -26,6 +32,7 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
   options: {
     "keep-on-failure": { type: "boolean", description: "Keep the clusters of failed runs for debugging." },
     concurrency: { type: "string", value: "N", description: "Clusters at once across runs.", default: "1" },
+    "no-attacks": { type: "boolean", description: "Skip the attack suite (faster, proves less)." },
     output: { type: "string", short: "o", value: "FORMAT", description: `Results on stdout: ${TEST_FORMATS.join(", ")}.`, default: "text" },
     report: { type: "string", multiple: true, value: "FILE", description: "Also write the results to FILE (.xml JUnit, .md, .json, .txt)." },
   },
@@ -51,13 +58,19 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
         signal: io.signal,
         concurrency,
         keepOnFailure: bool(args, "keep-on-failure"),
+        attacks: !bool(args, "no-attacks"),
         onEvent: (event) => {
-          if (event.type === "run-start") io.stderr.write(`── ${event.scenario}: ${event.run === "main" ? "broken state and solution" : `shortcut ${event.run}`} (lab ${event.lab})\n`);
+          if (event.type === "run-start") io.stderr.write(`── ${event.scenario}: ${/^main(-[0-9a-f]{2})?$/.test(event.run) ? "broken state, attacks, shortcuts and solution" : `shortcut ${event.run}`} (lab ${event.lab})\n`);
+          else if (event.type === "phase-start") {
+            shown.stop();
+            io.stderr.write(`· ${event.scenario}: ${event.name}\n`);
+          }
           else if (event.type === "lab") {
             if (event.event.type !== "log" || bool(args, "debug")) shown.listener(event.event);
           } else if (event.type === "phase-end") {
             shown.stop();
-            io.stderr.write(`${event.phase.status === "passed" ? "✓" : event.phase.status === "failed" ? "✗" : "!"} ${event.scenario}: ${event.phase.name}: ${event.phase.message}\n`);
+            const mark = { passed: "✓", failed: "✗", error: "!", skipped: "–" }[event.phase.status];
+            io.stderr.write(`${mark} ${event.scenario}: ${event.phase.name}: ${event.phase.message}\n`);
           }
         },
       });
