@@ -4,10 +4,11 @@
  *     const report = await grade({ scenario, client, lab, attempt, signal, onEvent });
  *
  * It pings the API first (an unreachable cluster is an InfraError, exit 3,
- * within seconds), runs the checks (checks/engine.ts), ends every probe it
- * started (`labrun-probe stop`, also when interrupted) and returns the Report
+ * within seconds), runs the checks (checks/engine.ts) and returns the Report
  * of runner/report/model.ts. Recording the attempt is the caller's business
- * (the CLI does it through the LabStore).
+ * (the CLI does it through the LabStore). Probe containers are not stopped:
+ * one per source pod serves every grade of the lab (checks/probe.ts);
+ * `stopLabProbes` ends them (`labrun down` of a lab on a cluster it keeps).
  */
 import type { Report } from "../runner/report/model.ts";
 import type { ClusterClient } from "./client.ts";
@@ -48,13 +49,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
   await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 
   const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings, options.signal ? { signal: options.signal } : {});
-  let results;
-  try {
-    results = await runChecks({ ...options, probes });
-  } finally {
-    const failures = await probes.stopAll();
-    for (const f of failures) emit({ type: "log", level: "warn", message: `could not stop probe ${f.container}: ${f.error} (it ends by itself within 10 minutes)` });
-  }
+  const results = await runChecks({ ...options, probes });
   const report = buildReport({
     scenario: { name: scenario.metadata.name, title: scenario.metadata.title },
     lab: options.lab,

@@ -17,6 +17,9 @@ import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import { resolveLab } from "./lifecycle.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
+/** How long a probe container started by a grade of a cluster that is not a lab keeps running (later grades reuse it meanwhile). */
+export const UNRECORDED_PROBE_HOLD = "30m";
+
 export interface GradeLabOptions {
   /** A lab name, or the name of a scenario with exactly one lab; default: the only lab. With `kubeconfig`: the scenario. */
   lab?: string;
@@ -57,6 +60,8 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      // A lab's probes hold until `labrun down`; on a cluster that is not a lab, they end by themselves.
+      ...(target.record ? {} : { probeSettings: { holdMax: UNRECORDED_PROBE_HOLD } }),
     });
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError(typeof options.signal.reason === "string" ? options.signal.reason : "SIGINT");

@@ -24,6 +24,7 @@ import { mergeContext, readKubeconfig, unmergeContext } from "./kubeconfig-merge
 import { sleep } from "../util/sleep.ts";
 import { failingChecks } from "../../checks/grade.ts";
 import { assertPreflight, hostProbes, preflight, type PreflightProbes } from "./preflight.ts";
+import { stopProbesOfLab } from "./probes.ts";
 import { nodeImageFor, podSubnetOf, renderKindConfig, serviceSubnetOf } from "./render.ts";
 import { LabStore, atomicWrite, pidAlive, validateLabName, type LabRecord } from "./state.ts";
 import { isControlPlane, listNodes, runSteps, type NodeInfo } from "./steps.ts";
@@ -444,6 +445,11 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
     await store.update(lab.name, (r) => {
       r.status = "deleting";
     });
+  }
+  // A cluster labrun keeps: end the probe containers the lab's grades left holding (best effort).
+  if (lab && lab.provider !== "kind" && lab.status !== "creating") {
+    const provider = new KubeconfigProvider({ kubeconfigPath: lab.kubeconfig, context: lab.context });
+    await stopProbesOfLab(lab, provider, { clientFactory: options.clientFactory ?? defaultClientFactory, ...(onEvent ? { onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
   // The cluster to delete: the record's, else the one a crashed start may have left (only if labrun marked it for this lab).
   const cluster = lab?.provider === "kind" ? lab.cluster : lab ? undefined : await orphanClusterOf(kind, store, options.name, options.signal);

@@ -190,10 +190,10 @@ describe("check kinds", () => {
       expect(c.ephemeral).to.have.length(1);
       expect(c.ephemeral[0]!.pod).to.equal("testclient");
       expect(c.ephemeral[0]!.spec.image).to.equal(PROBE_IMAGE);
-      expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "600s"]);
+      expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "0"]);
       const probeExec = c.execs.find((e) => e.command[0] === "labrun-probe")!;
       expect(probeExec.target.container).to.equal(c.ephemeral[0]!.spec.name);
-      expect(probeExec.command).to.deep.equal(["labrun-probe", "http", "--url", "http://192.168.1.4:80/", "--timeout", "3s", "--max-body", "65536"]);
+      expect(probeExec.command).to.deep.equal(["labrun-probe", "http", "--url", "http://192.168.1.4:80/", "--max-body", "65536", "--timeout", "3s"]);
       expect(o.connectivity).to.deep.equal([{ from: "default/testclient", to: "default/cyberdyne-frontend:80", expected: "allowed", observed: "allowed" }]);
       const source = await c.get({ apiVersion: "v1", kind: "Pod", name: "testclient", namespace: "default" });
       expect(source!.metadata.annotations?.["kubectl.kubernetes.io/default-container"], "kubectl exec keeps choosing the pod's own container").to.equal("curl");
