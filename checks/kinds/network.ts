@@ -8,7 +8,7 @@ import type { PodRef, Target } from "../../runner/schema/scenario.ts";
 import type { KubeObject } from "../client.ts";
 import type { CheckContext, Observation } from "../context.ts";
 import { checkPodIntegrity } from "../integrity.ts";
-import { describePod, podName, podView, resolvePod } from "../pods.ts";
+import { describePod, labelSelector, podName, podView, resolvePod } from "../pods.ts";
 
 export type Failure = { failure: Observation };
 
@@ -23,7 +23,7 @@ export function isFailure<T extends object>(v: T | Failure): v is Failure {
  */
 export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ pod: KubeObject; label: string; ignored?: Evidence[] } | Failure> {
   const r = await resolvePod(ctx.client, from, "default", ctx.signal, ctx.workloads);
-  const ignored = ignoredEvidence(r.label, r.ignored);
+  const ignored = ignoredEvidence(labelSelector(from.selector ?? {}), r.ignored);
   if (!r.pod) {
     return { failure: { ok: false, message: `source ${r.problem ?? "pod not found"}`, evidence: [{ label: `source ${r.label}`, expected: "a running pod", observed: "not found" }, ...ignored] } };
   }
@@ -42,10 +42,10 @@ export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ 
   return { pod: r.pod, label: podName(r.pod), ...(ignored.length ? { ignored } : {}) };
 }
 
-function ignoredEvidence(label: string, ignored: string[] | undefined): Evidence[] {
+function ignoredEvidence(selector: string, ignored: string[] | undefined): Evidence[] {
   return (ignored ?? []).map((name) => ({
     label: `pod ${name}`,
-    expected: `the scenario's pod (${label})`,
+    expected: `a pod the scenario deploys, matching ${selector}`,
     observed: "matches the selector but the scenario does not deploy it: not used as a source",
   }));
 }
