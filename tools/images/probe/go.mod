@@ -1,3 +1,5 @@
 module labrun.dev/probe
 
-go 1.24
+go 1.25.0
+
+require golang.org/x/net v0.56.0 // indirect

@@ -2,33 +2,43 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
+
+// TestMain doubles as the real binary when LABRUN_PROBE_TEST_CHILD=1, so
+// tests can start genuine "labrun-probe hold" processes (argv[0] chosen by the
+// test) for "stop" to find.
+func TestMain(m *testing.M) {
+	if os.Getenv("LABRUN_PROBE_TEST_CHILD") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// runCLI runs the CLI with stdin and returns exit code, stdout and stderr.
+func runCLI(args []string, stdin string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
 
 // runJSON runs the CLI and decodes its single JSON line into out.
 func runJSON(t *testing.T, args []string, out any) int {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
-	if out != nil && code != exitUsage {
-		lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
-		if len(lines) != 1 {
-			t.Fatalf("want one JSON line, got %q (stderr %q)", stdout.String(), stderr.String())
-		}
-		if err := json.Unmarshal([]byte(lines[0]), out); err != nil {
-			t.Fatalf("bad JSON %q: %v", lines[0], err)
-		}
+	code, stdout, stderr := runCLI(args, "")
+	if code == exitUsage {
+		t.Fatalf("%q: usage error: %s", args, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one JSON line, got %q (stderr %q)", stdout, stderr)
+	}
+	if err := json.Unmarshal([]byte(lines[0]), out); err != nil {
+		t.Fatalf("bad JSON %q: %v", lines[0], err)
 	}
 	return code
 }
@@ -41,199 +51,52 @@ func TestUsageErrors(t *testing.T) {
 		{"http", "--url", "ftp://x"},
 		{"http", "--url", "http://x", "extra"},
 		{"http", "--url", "http://x", "--timeout", "nope"},
+		{"http", "--url", "http://x", "--search", "svc.cluster.local"}, // --search needs --dns-server
+		{"http", "--url", "http://x", "--ndots", "5"},
+		{"http", "--url", "http://x", "--dns-server", "kube-dns.kube-system:53"}, // a server must be an IP
+		{"http", "--url", "http://x", "--dns-server", "10.96.0.10:0"},
 		{"dns"},
 		{"dns", "--name", "x", "--type", "MX"},
 		{"dns", "--name", "not-an-ip", "--type", "PTR"},
+		{"dns", "--name", "a..b"},
+		{"dns", "--name", strings.Repeat("x", 64) + ".example"},
+		{"dns", "--name", "x", "--search", "cluster.local"},
+		{"dns", "--name", "x", "--server", "10.96.0.10", "--ndots", "16"},
+		{"dns", "--name", "x", "--server", "10.96.0.10", "--search", "bad..domain"},
 		{"tcp"},
 		{"tcp", "--addr", "no-port"},
-		{"hold", "--max", "0s"},
+		{"tcp", "--addr", "x:80", "--ndots", "2"},
+		{"echo"},
+		{"echo", "--url", "https://10.0.0.1:8080"},
+		{"echo", "--url", "http://10.0.0.1:8080", "--nonce", strings.Repeat("n", 257)},
+		{"batch"},
+		{"batch", "--spec", "[]", "--concurrency", "0"},
+		{"hold", "--max", "-1s"},
+		{"hold", "--listen", "8080"},
 		{"stop", "now"},
 	}
 	for _, args := range cases {
-		var stdout, stderr bytes.Buffer
-		if code := run(args, &stdout, &stderr); code != exitUsage {
+		code, stdout, stderr := runCLI(args, "")
+		if code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
 		}
-		if stdout.Len() != 0 {
-			t.Errorf("%q: usage error wrote to stdout: %q", args, stdout.String())
+		if stdout != "" {
+			t.Errorf("%q: usage error wrote to stdout: %q", args, stdout)
+		}
+		if stderr == "" {
+			t.Errorf("%q: usage error without a message", args)
 		}
 	}
 }
 
 func TestVersion(t *testing.T) {
-	var stdout bytes.Buffer
-	if code := run([]string{"version"}, &stdout, &stdout); code != exitOK || strings.TrimSpace(stdout.String()) != version {
-		t.Fatalf("version: code %d output %q", code, stdout.String())
-	}
-}
-
-func TestHTTPOK(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTeapot)
-		_, _ = w.Write([]byte("hello world"))
-	}))
-	defer srv.Close()
-
-	var res HTTPResult
-	if code := runJSON(t, []string{"http", "--url", srv.URL, "--max-body", "5"}, &res); code != exitOK {
-		t.Fatalf("exit %d: %+v", code, res)
-	}
-	if !res.OK || res.Status != http.StatusTeapot || res.Body != "hello" || !res.Truncated {
-		t.Fatalf("unexpected result %+v", res)
-	}
-	if res.RemoteAddr != strings.TrimPrefix(srv.URL, "http://") {
-		t.Fatalf("remoteAddr %q, want %q", res.RemoteAddr, srv.URL)
-	}
-}
-
-func TestHTTPDoesNotFollowRedirects(t *testing.T) {
-	srv := httptest.NewServer(http.RedirectHandler("/elsewhere", http.StatusFound))
-	defer srv.Close()
-	var res HTTPResult
-	runJSON(t, []string{"http", "--url", srv.URL}, &res)
-	if !res.OK || res.Status != http.StatusFound {
-		t.Fatalf("unexpected result %+v", res)
-	}
-}
-
-func TestHTTPRefused(t *testing.T) {
-	addr := closedPort(t)
-	var res HTTPResult
-	if code := runJSON(t, []string{"http", "--url", "http://" + addr + "/", "--timeout", "2s"}, &res); code != exitFail {
-		t.Fatalf("exit %d, want %d", code, exitFail)
-	}
-	if res.OK || res.Error == "" || res.Status != 0 {
-		t.Fatalf("unexpected result %+v", res)
-	}
-}
-
-func TestHTTPTimeout(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
-	defer srv.Close()
-	defer close(block)
-	var res HTTPResult
-	start := time.Now()
-	if code := runJSON(t, []string{"http", "--url", srv.URL, "--timeout", "200ms"}, &res); code != exitFail {
-		t.Fatalf("exit %d, want %d", code, exitFail)
-	}
-	if res.OK || time.Since(start) > 2*time.Second {
-		t.Fatalf("timeout not honoured: %+v after %s", res, time.Since(start))
-	}
-}
-
-func TestTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var res TCPResult
-	if code := runJSON(t, []string{"tcp", "--addr", ln.Addr().String()}, &res); code != exitOK || !res.OK || res.RemoteAddr != ln.Addr().String() {
-		t.Fatalf("exit %d: %+v", code, res)
-	}
-	res = TCPResult{}
-	if code := runJSON(t, []string{"tcp", "--addr", closedPort(t)}, &res); code != exitFail || res.OK || res.Error == "" {
-		t.Fatalf("exit %d: %+v", code, res)
-	}
-}
-
-func TestDNSFromHostsFile(t *testing.T) {
-	if _, err := os.Stat("/etc/hosts"); err != nil {
-		t.Skip("no /etc/hosts")
-	}
-	res := probeDNS(resolver, "localhost", "A", 2*time.Second)
-	if !res.OK || !contains(res.Addresses, "127.0.0.1") {
-		t.Fatalf("localhost A: %+v", res)
-	}
-}
-
-func TestDNSAgainstFakeServer(t *testing.T) {
-	r := fakeResolver(t)
-	res := probeDNS(r, "web.default.svc.cluster.local", "A", 2*time.Second)
-	if !res.OK || len(res.Addresses) != 1 || res.Addresses[0] != "10.96.0.42" {
-		t.Fatalf("A: %+v", res)
-	}
-	res = probeDNS(r, "_http._tcp.web.default.svc.cluster.local", "SRV", 2*time.Second)
-	if !res.OK || len(res.Addresses) != 1 || res.Addresses[0] != "web.default.svc.cluster.local:80" {
-		t.Fatalf("SRV: %+v", res)
-	}
-	res = probeDNS(r, "missing.default.svc.cluster.local", "A", 2*time.Second)
-	if res.OK || !res.NotFound || res.Timeout || res.Error == "" {
-		t.Fatalf("NXDOMAIN: %+v", res)
-	}
-}
-
-func TestDNSTimeout(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // never answers
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
-	}}
-	res := probeDNS(r, "slow.example", "A", 300*time.Millisecond)
-	if res.OK || !res.Timeout {
-		t.Fatalf("want timeout, got %+v", res)
-	}
-}
-
-func TestHoldEndsOnSignalOrMax(t *testing.T) {
-	sigs := make(chan os.Signal, 1)
-	sigs <- syscall.SIGTERM
-	if res := hold(sigs, time.Minute); !res.OK || res.Reason != "signal" || res.Signal != "terminated" {
-		t.Fatalf("signal: %+v", res)
-	}
-	if res := hold(make(chan os.Signal), 50*time.Millisecond); !res.OK || res.Reason != "max" {
-		t.Fatalf("max: %+v", res)
-	}
-}
-
-func TestHoldCommandHandlesSIGTERM(t *testing.T) {
-	done := make(chan int, 1)
-	var stdout bytes.Buffer
-	go func() { done <- run([]string{"hold", "--max", "10s"}, &stdout, &stdout) }()
-	time.Sleep(200 * time.Millisecond) // let hold install its handler
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-done:
-		if code != exitOK || !strings.Contains(stdout.String(), `"reason":"signal"`) {
-			t.Fatalf("code %d output %q", code, stdout.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("hold did not return after SIGTERM")
-	}
-}
-
-func TestStop(t *testing.T) {
-	old := killPID1
-	defer func() { killPID1 = old }()
-	called := false
-	killPID1 = func() error { called = true; return nil }
-	var res StopResult
-	if code := runJSON(t, []string{"stop"}, &res); code != exitOK || !res.OK || !called {
-		t.Fatalf("exit %d: %+v", code, res)
-	}
-	killPID1 = func() error { return errors.New("operation not permitted") }
-	if code := runJSON(t, []string{"stop"}, &res); code != exitFail || res.OK || res.Error == "" {
-		t.Fatalf("exit %d: %+v", code, res)
+	code, stdout, _ := runCLI([]string{"version"}, "")
+	if code != exitOK || strings.TrimSpace(stdout) != version {
+		t.Fatalf("version: code %d output %q", code, stdout)
 	}
 }
 
 // --- helpers -------------------------------------------------------------------
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
@@ -247,89 +110,41 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// fakeResolver returns a Go resolver whose every query goes to a tiny UDP DNS
-// server that knows one A record and one SRV record and answers NXDOMAIN
-// otherwise.
-func fakeResolver(t *testing.T) *net.Resolver {
+// hostPort splits a listener address into its port.
+func portOf(t *testing.T, addr string) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if resp := fakeAnswer(buf[:n]); resp != nil {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	}()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
-	}}
+	return port
 }
 
-func fakeAnswer(q []byte) []byte {
-	if len(q) < 12 {
-		return nil
+// nonLoopbackIP returns an address of one of this namespace's interfaces that
+// is not loopback, or skips the test when there is none.
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skip("no interface addresses:", err)
 	}
-	// parse the single question
-	off, labels := 12, []string{}
-	for off < len(q) && q[off] != 0 {
-		l := int(q[off])
-		if off+1+l > len(q) {
-			return nil
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
 		}
-		labels = append(labels, string(q[off+1:off+1+l]))
-		off += 1 + l
 	}
-	off++ // root label
-	if off+4 > len(q) {
-		return nil
-	}
-	qtype := binary.BigEndian.Uint16(q[off:])
-	question := q[12 : off+4]
-	name := strings.ToLower(strings.Join(labels, "."))
+	t.Skip("this network namespace has no non-loopback IPv4 address")
+	return ""
+}
 
-	var rdata []byte
-	var rtype uint16
-	switch {
-	case name == "web.default.svc.cluster.local" && qtype == 1: // A
-		rtype, rdata = 1, []byte{10, 96, 0, 42}
-	case name == "_http._tcp.web.default.svc.cluster.local" && qtype == 33: // SRV
-		rtype = 33
-		rdata = []byte{0, 10, 0, 100, 0, 80} // priority 10, weight 100, port 80
-		for _, l := range []string{"web", "default", "svc", "cluster", "local"} {
-			rdata = append(rdata, byte(len(l)))
-			rdata = append(rdata, l...)
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
 		}
-		rdata = append(rdata, 0)
 	}
-
-	resp := make([]byte, 12, 512)
-	copy(resp, q[:2])                            // id
-	binary.BigEndian.PutUint16(resp[2:], 0x8180) // response, RD, RA, NOERROR
-	binary.BigEndian.PutUint16(resp[4:], 1)      // QDCOUNT
-	knownName := name == "web.default.svc.cluster.local" || name == "_http._tcp.web.default.svc.cluster.local"
-	if !knownName {
-		binary.BigEndian.PutUint16(resp[2:], 0x8183) // NXDOMAIN
-	}
-	resp = append(resp, question...)
-	if rdata != nil {
-		binary.BigEndian.PutUint16(resp[6:], 1) // ANCOUNT
-		ans := []byte{0xc0, 12}                 // pointer to the question name
-		ans = binary.BigEndian.AppendUint16(ans, rtype)
-		ans = binary.BigEndian.AppendUint16(ans, 1) // IN
-		ans = binary.BigEndian.AppendUint32(ans, 30)
-		ans = binary.BigEndian.AppendUint16(ans, uint16(len(rdata)))
-		ans = append(ans, rdata...)
-		resp = append(resp, ans...)
-	}
-	return resp
+	return true
 }
