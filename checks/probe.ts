@@ -496,7 +496,7 @@ function connectionFacts(r: Record<string, unknown>): ConnectionFacts {
   return {
     ...(typeof r.remoteAddr === "string" && r.remoteAddr ? { remoteAddr: r.remoteAddr } : {}),
     ...(typeof r.localAddr === "string" && r.localAddr ? { localAddr: r.localAddr } : {}),
-    ...(r.localTarget === true ? { localTarget: true } : {}),
+    ...(r.localTarget === true || r.peerIsSelf === true ? { localTarget: true } : {}),
     ...(typeof r.resolvedAddr === "string" && r.resolvedAddr ? { resolvedAddr: r.resolvedAddr } : {}),
   };
 }

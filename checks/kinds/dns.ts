@@ -63,7 +63,9 @@ export async function evaluate(ctx: CheckContext, spec: DnsCheck): Promise<Obser
   const label = `lookup ${name} (${type}) from ${source.label}, asking ${dns.describe}`;
   let r;
   try {
-    r = await ctx.probes.dns(source.pod, name, { type, timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, dns });
+    // labrun built pod and service names fully qualified: ask exactly that name (a trailing dot skips the search list).
+    const asked = spec.lookup.name === undefined && !name.endsWith(".") ? `${name}.` : name;
+    r = await ctx.probes.dns(source.pod, asked, { type, timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, dns });
   } catch (error) {
     if (error instanceof CheckEvalError) throw new CheckEvalError(error.message, { final: error.final, cause: error, evidence: [...error.evidence, { label, expected, observed: "the probe could not run" }] });
     throw error;

@@ -257,7 +257,7 @@ describe("names are resolved by the cluster's DNS Service, never the pod's files
     };
     const o = await observe(c, podDns);
     expect(o.ok, o.message).to.equal(true);
-    expect(calls).to.deep.equal([{ name: "192-168-1-4.default.pod.cluster.local", type: "A", server: "10.96.0.10:53", search: "default.svc.cluster.local,svc.cluster.local,cluster.local", ndots: "5", timeout: "3s" }]);
+    expect(calls).to.deep.equal([{ name: "192-168-1-4.default.pod.cluster.local.", type: "A", server: "10.96.0.10:53", search: "default.svc.cluster.local,svc.cluster.local,cluster.local", ndots: "5", timeout: "3s" }]);
     expect(o.evidence[0]).to.deep.equal({
       label: "lookup 192-168-1-4.default.pod.cluster.local (A) from default/testclient, asking service kube-system/kube-dns (10.96.0.10:53)",
       expected: "answer contains 192.168.1.4",

@@ -332,7 +332,7 @@ describe("check kinds", () => {
       const check = { id: "pod-dns", title: "pod dns", dns: { from: { pod: "testclient" }, lookup: { pod: "cyberdyne-frontend" } } } as Check;
       const o = await observe(c, check);
       expect(o.ok, o.message).to.equal(true);
-      expect(names).to.deep.equal(["dns 192-168-1-4.default.pod.cluster.local A"]);
+      expect(names).to.deep.equal(["dns 192-168-1-4.default.pod.cluster.local. A"]);
 
       c.probe = () => ({ ok: true, addresses: ["192.168.1.99"] });
       const wrong = await observe(c, check);
@@ -347,7 +347,7 @@ describe("check kinds", () => {
 
     it("resolves a service to its cluster IP, and a name to the expected addresses", async () => {
       const c = new FakeCluster().put(...beeboxPods(), service("web", "10.96.0.10"));
-      c.probe = ({ args }) => (args.name === "web.default.svc.cluster.local" ? { ok: true, addresses: ["10.96.0.10"] } : { ok: true, addresses: ["1.2.3.4", "5.6.7.8"] });
+      c.probe = ({ args }) => (args.name === "web.default.svc.cluster.local." ? { ok: true, addresses: ["10.96.0.10"] } : { ok: true, addresses: ["1.2.3.4", "5.6.7.8"] });
       expect((await observe(c, { id: "d", title: "svc dns", dns: { from: { pod: "testclient" }, lookup: { service: "web" } } } as Check)).ok).to.equal(true);
       expect((await observe(c, { id: "d", title: "name dns", dns: { from: { pod: "testclient" }, lookup: { name: "example.test" }, expect: { addresses: ["5.6.7.8"] } } } as Check)).ok).to.equal(true);
       expect((await observe(c, { id: "d", title: "name dns", dns: { from: { pod: "testclient" }, lookup: { name: "example.test" }, expect: { addresses: ["9.9.9.9"] } } } as Check)).ok).to.equal(false);
