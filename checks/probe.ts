@@ -26,7 +26,7 @@ import { randomBytes } from "node:crypto";
 import type { ClusterClient, KubeObject } from "./client.ts";
 import { CheckEvalError } from "./context.ts";
 import { ExecError } from "./exec.ts";
-import { EphemeralContainerError } from "./kube.ts";
+import { EphemeralContainerError } from "./kube-common.ts";
 import { podName } from "./pods.ts";
 import { abortReason, clip, errorMessage, formatDuration, oneLine } from "./util.ts";
 

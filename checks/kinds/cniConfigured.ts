@@ -8,7 +8,7 @@
 import type { Evidence } from "../../runner/report/model.ts";
 import type { CniConfiguredCheck } from "../../runner/schema/scenario.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../kube.ts";
+import { NodeShellUnavailableError } from "../kube-common.ts";
 import { describeNodeSelector, selectNodes } from "../pods.ts";
 import { oneLine } from "../util.ts";
 

@@ -10,7 +10,7 @@ import type { Evidence } from "../../runner/report/model.ts";
 import type { CommandCheck } from "../../runner/schema/scenario.ts";
 import type { ExecResult } from "../client.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
-import { NodeShellUnavailableError } from "../kube.ts";
+import { NodeShellUnavailableError } from "../kube-common.ts";
 import { describePod, podView, resolvePod, selectNodes } from "../pods.ts";
 import { formatDuration, oneLine } from "../util.ts";
 

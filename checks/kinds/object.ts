@@ -6,7 +6,7 @@
 import type { Evidence } from "../../runner/report/model.ts";
 import type { ObjectCheck } from "../../runner/schema/scenario.ts";
 import type { CheckContext, Observation } from "../context.ts";
-import { UnknownKindError } from "../kube.ts";
+import { UnknownKindError } from "../kube-common.ts";
 import { partialMatch } from "../match.ts";
 
 const MAX_DIFFS = 12;

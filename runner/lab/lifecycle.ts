@@ -10,7 +10,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { ClusterClient } from "../../checks/client.ts";
-import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
+import { InfraError, InterruptedError, UsageError } from "../errors.ts";
 import { KindProvider, abortError } from "../providers/kind.ts";
 import { KubeconfigProvider, defaultKubeconfigPath } from "../providers/kubeconfig.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
@@ -26,7 +26,9 @@ import { failingChecks } from "../../checks/grade.ts";
 import { assertPreflight, hostProbes, preflight, type PreflightProbes } from "./preflight.ts";
 import { stopProbesOfLab } from "./probes.ts";
 import { nodeImageFor, podSubnetOf, renderKindConfig, serviceSubnetOf } from "./render.ts";
-import { LabStore, atomicWrite, pidAlive, validateLabName, type LabRecord } from "./state.ts";
+import { LabStore, atomicWrite, pidAlive, resolveLab, validateLabName, type LabRecord } from "./state.ts";
+
+export { resolveLab };
 import { isControlPlane, listNodes, runSteps, type NodeInfo } from "./steps.ts";
 
 /** kind cluster names of labs: `labrun-<lab>`. */
@@ -552,15 +554,6 @@ async function readRecord(file: string): Promise<LabRecord | undefined> {
 }
 
 // ---------------------------------------------------------------- helpers for shell and node
-
-/** The lab, or the only lab when no name is given. */
-export async function resolveLab(store: LabStore, name: string | undefined): Promise<LabRecord> {
-  if (name) return store.require(name);
-  const labs = await store.list();
-  if (labs.length === 1) return labs[0]!;
-  if (labs.length === 0) throw new NotFoundError("there is no lab", { hint: "start one with `labrun start <scenario>`" });
-  throw new UsageError(`there are ${labs.length} labs: name one (${labs.map((l) => l.name).join(", ")})`);
-}
 
 /** The provider that drives a lab. */
 export function providerFor(lab: LabRecord, options: { env?: NodeJS.ProcessEnv; kind?: KindProvider } = {}): ClusterProvider {
