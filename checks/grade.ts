@@ -15,6 +15,7 @@ import type { ClusterClient } from "./client.ts";
 import type { LabInfo, ScenarioSource } from "./context.ts";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
+import { ReadCache } from "./read-cache.ts";
 import { abortReason, realClock } from "./util.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
@@ -48,8 +49,10 @@ export async function grade(options: GradeOptions): Promise<Report> {
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
   await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 
-  const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings, options.signal ? { signal: options.signal } : {});
-  const results = await runChecks({ ...options, probes });
+  // Checks running at the same time share their reads (checks/read-cache.ts).
+  const client = new ReadCache(options.client, options.signal ? { signal: options.signal } : {});
+  const probes = options.probes ?? new ProbeManager(client, options.probeSettings, options.signal ? { signal: options.signal } : {});
+  const results = await runChecks({ ...options, client, probes });
   const report = buildReport({
     scenario: { name: scenario.metadata.name, title: scenario.metadata.title },
     lab: options.lab,
