@@ -36,6 +36,9 @@ type DNSResult struct {
 	Name       string   `json:"name"`
 	Transport  string   `json:"transport"`
 	Tried      []string `json:"tried"`
+	// LocalTarget: a --server's address is local to the probe's network
+	// namespace (and was not given as a loopback address): it was not asked.
+	LocalTarget bool `json:"localTarget"`
 }
 
 type dnsOpts struct {
@@ -125,16 +128,17 @@ func probeDNSDirect(ctx context.Context, o dnsOpts) DNSResult {
 
 func lookupToResult(r lookupResult) DNSResult {
 	res := DNSResult{
-		OK:        r.found(),
-		Addresses: r.Records,
-		Error:     errString(r.Err),
-		NotFound:  r.nxdomain() || r.nodata(),
-		Timeout:   r.Timeout,
-		Server:    r.Server,
-		Rcode:     r.Rcode,
-		Name:      r.Name,
-		Transport: r.Transport,
-		Tried:     r.Tried,
+		OK:          r.found(),
+		Addresses:   r.Records,
+		Error:       errString(r.Err),
+		NotFound:    r.nxdomain() || r.nodata(),
+		Timeout:     r.Timeout,
+		Server:      r.Server,
+		Rcode:       r.Rcode,
+		Name:        r.Name,
+		Transport:   r.Transport,
+		Tried:       r.Tried,
+		LocalTarget: r.Local,
 	}
 	if res.Addresses == nil {
 		res.Addresses = []string{}

@@ -212,6 +212,28 @@ func TestDNSDirectRefusedPort(t *testing.T) {
 	}
 }
 
+// A learner can put the cluster DNS Service's IP on the source pod's loopback
+// and answer there; this namespace's non-loopback address plays that IP.
+func TestDNSDirectRefusesLocalServer(t *testing.T) {
+	ip := nonLoopbackIP(t)
+	hijack := newFakeDNSOn(t, ip)
+	hijack.A("web.default.svc.cluster.local", "10.96.0.42")
+	res, code := dnsCLI(t, "--name", "web.default.svc.cluster.local", "--server", hijack.Addr)
+	if code != exitFail || res.OK || !res.LocalTarget || !strings.Contains(res.Error, "the DNS server address "+ip+" is local to the source pod") {
+		t.Fatalf("exit %d %+v", code, res)
+	}
+	if q := hijack.Queries(); len(q) != 0 {
+		t.Fatalf("the local server was asked: %+v", q)
+	}
+	// With a genuine server after it, the answer comes from that one, and the
+	// skipped local server is still reported.
+	good := clusterDNS(t)
+	res, code = dnsCLI(t, "--name", "web.default.svc.cluster.local", "--server", hijack.Addr+","+good.Addr)
+	if code != exitOK || res.Server != good.Addr || !res.LocalTarget {
+		t.Fatalf("with a second server: exit %d %+v", code, res)
+	}
+}
+
 func TestNormalizeServer(t *testing.T) {
 	cases := map[string]string{
 		"10.96.0.10":        "10.96.0.10:53",

@@ -34,12 +34,18 @@ type fakeDNS struct {
 
 func newFakeDNS(t *testing.T) *fakeDNS {
 	t.Helper()
+	return newFakeDNSOn(t, "127.0.0.1")
+}
+
+// newFakeDNSOn serves on ip (UDP and TCP, same port).
+func newFakeDNSOn(t *testing.T, ip string) *fakeDNS {
+	t.Helper()
 	f := &fakeDNS{records: map[string][]dnsmessage.Resource{}, rcodes: map[string]dnsmessage.RCode{}, truncateUDP: map[string]bool{}}
 	var pc net.PacketConn
 	var ln net.Listener
 	for attempt := 0; ; attempt++ {
 		var err error
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+		if pc, err = net.ListenPacket("udp", net.JoinHostPort(ip, "0")); err != nil {
 			t.Fatal(err)
 		}
 		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {

@@ -2,4 +2,4 @@ module labrun.dev/probe
 
 go 1.25.0
 
-require golang.org/x/net v0.56.0 // indirect
+require golang.org/x/net v0.56.0
