@@ -134,6 +134,8 @@ export interface DnsProbeResult {
   rcode?: string;
   /** The fully qualified name that was answered. */
   name?: string;
+  /** A server given was skipped because its address is local to the pod (a hijack of the DNS Service's IP). */
+  localTarget?: boolean;
 }
 
 export interface TcpProbeResult extends ConnectionFacts {
@@ -443,6 +445,7 @@ export class ProbeManager {
       ...(typeof r.server === "string" && r.server ? { server: r.server } : {}),
       ...(typeof r.rcode === "string" && r.rcode ? { rcode: r.rcode } : {}),
       ...(typeof r.name === "string" && r.name ? { name: r.name } : {}),
+      ...(r.localTarget === true ? { localTarget: true } : {}),
     };
   }
 

@@ -70,6 +70,13 @@ export async function evaluate(ctx: CheckContext, spec: DnsCheck): Promise<Obser
     if (error instanceof CheckEvalError) throw new CheckEvalError(error.message, { final: error.final, cause: error, evidence: [...error.evidence, { label, expected, observed: "the probe could not run" }] });
     throw error;
   }
+  if (r.localTarget) {
+    return {
+      ok: false,
+      message: `${dns.describe} is an address of ${source.label}'s own network namespace (a hijack): the pod would answer its own DNS queries`,
+      evidence: [{ label, expected, observed: `the DNS server's address is local to the source pod${r.error ? `: ${oneLine(r.error, 160)}` : ""}` }, ...notes],
+    };
+  }
   const got = r.addresses ?? [];
   const norm = (a: string) => a.toLowerCase();
   const missing = want.filter((a) => !got.map(norm).includes(norm(a)));

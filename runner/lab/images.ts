@@ -13,4 +13,4 @@ export const NODE_IMAGES: Readonly<Record<string, string>> = {
 };
 
 /** labrun's probe, run by network checks as an ephemeral container (tools/images: PROBE_IMAGE). */
-export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.1.0";
+export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.2.0";

@@ -181,7 +181,7 @@ describe("pod integrity before a probe is trusted", () => {
     nginxEverywhere(c);
     const o = await observe(c, byIp);
     expect(o.ok).to.equal(false);
-    expect(o.message).to.match(/^pod default\/testclient has an ephemeral container labrun-probe-aaaaaa \(image ghcr\.io\/labrun\/probe:v0\.1\.0\) that labrun did not add/);
+    expect(o.message).to.match(/^pod default\/testclient has an ephemeral container labrun-probe-aaaaaa \(image ghcr\.io\/labrun\/probe:v0\.2\.0\) that labrun did not add/);
   });
 
   it("checks target pods too (http by IP, dns pod lookups): an answer from them cannot be trusted", async () => {
@@ -310,6 +310,22 @@ describe("the hijack tell-tale: an answer from the source pod's own network name
       "default/cyberdyne-frontend:80 answered from inside default/testclient itself: 192.168.1.4:80 is an address of the source pod's own network namespace (a hijack), not the target",
     );
     expect(o.connectivity![0]!.observed).to.equal("unknown");
+  });
+
+  it("a dns check fails when the cluster DNS Service's address is local to the source pod", async () => {
+    const c = new FakeCluster().put(...beeboxPods());
+    c.probe = () => ({ ok: false, addresses: [], localTarget: true, error: "10.96.0.10:53 is local to the source pod" });
+    const o = await observe(c, podDns);
+    expect(o.ok).to.equal(false);
+    expect(o.message).to.equal("service kube-system/kube-dns (10.96.0.10:53) is an address of default/testclient's own network namespace (a hijack): the pod would answer its own DNS queries");
+  });
+
+  it("a self-connect (peerIsSelf) is a hijack too", async () => {
+    const c = new FakeCluster().put(...beeboxPods());
+    c.probe = () => ({ ok: false, status: 0, peerIsSelf: true, remoteAddr: "192.168.1.5:80", localAddr: "192.168.1.5:80" });
+    const o = await observe(c, byIp);
+    expect(o.ok).to.equal(false);
+    expect(o.message).to.match(/answered from inside default\/testclient itself/);
   });
 
   it("a blocked check never counts a local destination as blocked", async () => {

@@ -70,8 +70,8 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       "kind get clusters",
       `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig}`,
       "docker exec labrun-beebox-cni-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
-      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.1.0 ghcr.io/flannel-io/flannel:v0.28.10",
-      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.1.0 ghcr.io/flannel-io/flannel:v0.28.10",
+      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
+      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
     ]);
     const config = parse(w.fake.calls[1]!.options.input!) as { nodes: { extraMounts: { hostPath: string }[] }[]; networking: unknown };
     expect(config.networking).to.deep.equal({ disableDefaultCNI: true, podSubnet: "192.168.0.0/16" });
