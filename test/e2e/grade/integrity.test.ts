@@ -214,7 +214,8 @@ describe("e2e: grades a learner cannot fool (frontend-policy on kind)", function
       if (mine.length) counts[`${p.metadata.namespace}/${p.metadata.name}`] = mine.length;
     }
     timings.push(`labrun probe containers per pod after ${GRADES} grades: ${JSON.stringify(counts)}`);
-    expect(counts).to.deep.equal({ "shop/client": 1, "shop/intruder": 1 });
+    expect(Object.values(counts).every((n) => n <= 1), JSON.stringify(counts)).to.equal(true);
+    expect(counts["shop/client"]).to.equal(1);
     const clientPod = (await getPod("shop", "client"))!;
     const probe = ((clientPod.spec as { ephemeralContainers: { name: string }[] }).ephemeralContainers)[0]!.name;
     expect(ephemeralState(clientPod, probe).running, "the probe holds for the lab's life").to.be.an("object");
