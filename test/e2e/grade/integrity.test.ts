@@ -14,8 +14,9 @@
  *       same cluster): cluster DNS serves the wrong zone; the name written into
  *       /etc/hosts of a running root pod, or into hostAliases of a recreated
  *       client, does not pass the dns and http-by-name checks; why appending
- *       to /etc/hosts in the curl image's pod failed (it runs as uid 100);
- *       fixing CoreDNS passes.
+ *       to /etc/hosts used to fail (the kubelet rewrites the pod's hosts file
+ *       whenever it starts a container, and the old probe started one per
+ *       grade); fixing CoreDNS passes.
  *
  * Grade times are printed (no timed assertions). Needs Docker, kind and the
  * offline images (tools/images/build.sh); skipped otherwise.
@@ -31,7 +32,7 @@ import { fileURLToPath } from "node:url";
 import type { KubeObject } from "../../../checks/client.ts";
 import { grade } from "../../../checks/grade.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../checks/kube.ts";
-import { ProbeManager, isLabrunProbeContainer, PROBE_IMAGE } from "../../../checks/probe.ts";
+import { ProbeManager, isLabrunProbeContainer, PROBE_IMAGE, runningProbeContainers } from "../../../checks/probe.ts";
 import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/lab/images.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
@@ -232,16 +233,28 @@ describe("e2e: grades a learner cannot fool (frontend-policy on kind)", function
     expect(broken["svc-dns"]!.status).to.equal("failed");
     expect(broken["http-by-name"]!.status).to.equal("failed");
 
-    // Why appending to /etc/hosts in the curl image's pod "did not pass": it runs as uid 100, and /etc/hosts is root's.
-    const curl = await kubectl(["exec", "-n", "hostsfile", "client", "--", "sh", "-c", `id -u; echo "${clusterIP} ${NAME}" >> /etc/hosts`]);
-    expect(curl.stdout.trim()).to.equal("100");
-    expect(curl.exitCode).to.not.equal(0);
-    expect(curl.stderr).to.match(/Permission denied/);
+    // Why appending to /etc/hosts "did not pass" when it was tried (issue 11): not the image's user (labrun's curl image
+    // runs as root), but the kubelet, which rewrites the pod's hosts file whenever it starts a container in the pod, and
+    // the old probe started a new ephemeral container for every grade, wiping the line just before it resolved.
+    const curlUser = await kubectl(["exec", "-n", "hostsfile", "client", "--", "sh", "-c", `id -u && echo "${clusterIP} ${NAME}" >> /etc/hosts && grep -c "${NAME}" /etc/hosts`]);
+    expect(curlUser.exitCode, show(curlUser)).to.equal(0);
+    expect(curlUser.stdout.split("\n")[0]).to.equal("0");
+    const another = await kubectl(["debug", "-n", "hostsfile", "client", "--image=docker.io/curlimages/curl:7.88.1", "--image-pull-policy=IfNotPresent", "-c", "another", "--", "true"]);
+    expect(another.exitCode, show(another)).to.equal(0);
+    await waitPod("hostsfile", "client", (p) => !!ephemeralState(p, "another").terminated, "the debug container ran");
+    const wiped = await kubectl(["exec", "-n", "hostsfile", "client", "--", "grep", "-c", NAME, "/etc/hosts"]);
+    expect(wiped.stdout.trim(), "the kubelet rewrote /etc/hosts when it started a container").to.equal("0");
 
-    // A root image can: the pod itself now "resolves" the name, and a grader using the pod's resolver is fooled.
+    // labrun's probe now holds for the lab's life, so an append after it started stays: the pod itself (and any resolver
+    // reading /etc/hosts, the probe's system resolver included) "resolves" the name. The grade asks cluster DNS directly.
     const root = await kubectl(["exec", "-n", "hostsfile", "rootclient", "--", "sh", "-c", `echo "${clusterIP} ${NAME}" >> /etc/hosts && getent hosts ${NAME}`]);
     expect(root.exitCode, show(root)).to.equal(0);
     expect(root.stdout).to.include(clusterIP);
+    const rootPod = (await getPod("hostsfile", "rootclient"))!;
+    const [probe] = runningProbeContainers(rootPod, PROBE_IMAGE);
+    expect(probe, "the baseline grade left its probe holding").to.be.a("string");
+    const system = await client.exec({ namespace: "hostsfile", pod: "rootclient", container: probe! }, ["labrun-probe", "dns", "--name", NAME, "--timeout", "3s"], { timeoutMs: 15_000 });
+    expect(system.stdout, "a resolver that reads /etc/hosts is fooled").to.include(clusterIP);
     const hosts = byId(await gradeLab());
     expect(hosts["svc-dns"]!.status, hosts["svc-dns"]!.message).to.equal("failed");
     expect(hosts["svc-dns"]!.evidence[0]!.label).to.match(/^lookup web\.hostsfile\.svc\.cluster\.local \(A\) from hostsfile\/rootclient, asking service kube-system\/kube-dns \([\d.]+:53\)$/);
