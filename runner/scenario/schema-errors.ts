@@ -29,29 +29,33 @@ let compiled: ValidateFunction | undefined;
  * schema compiles again, and any problem with the cache just compiles.
  */
 function validator(): ValidateFunction {
-  if (compiled) return compiled;
+  compiled ??= scenarioValidator(cacheDir()).validate;
+  return compiled;
+}
+
+/** The validator, from `dir`'s cache when it holds one for this schema (`cached`), else compiled and stored there. */
+export function scenarioValidator(dir: string): { validate: ValidateFunction; cached: boolean; file: string } {
   const { version } = require("ajv/package.json") as { version: string };
   const key = createHash("sha256").update(JSON.stringify({ schema: Scenario, options: AJV_OPTIONS, ajv: version })).digest("hex").slice(0, 20);
-  const file = join(cacheDir(), "validators", `scenario-${key}.cjs`);
+  const file = join(dir, "validators", `scenario-${key}.cjs`);
   try {
-    compiled = loadStandalone(readFileSync(file, "utf8"));
-    return compiled;
+    return { validate: loadStandalone(readFileSync(file, "utf8")), cached: true, file };
   } catch {
     // not cached yet (or unreadable): compile
   }
   const { Ajv } = require("ajv") as { Ajv: typeof AjvClass };
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
-  compiled = ajv.compile(Scenario);
+  const validate = ajv.compile(Scenario);
   try {
     const standaloneCode = require("ajv/dist/standalone/index.js") as (ajv: AjvClass, validate: ValidateFunction) => string;
-    mkdirSync(join(cacheDir(), "validators"), { recursive: true });
+    mkdirSync(join(dir, "validators"), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, standaloneCode(ajv, compiled));
+    writeFileSync(tmp, standaloneCode(ajv, validate));
     renameSync(tmp, file);
   } catch {
     // a cache we cannot write only costs time
   }
-  return compiled;
+  return { validate, cached: false, file };
 }
 
 function loadStandalone(code: string): ValidateFunction {
