@@ -52,7 +52,7 @@ export function foreignEphemeralContainers(pod: KubeObject, probeImage: string):
   const statuses = ((pod.status ?? {}) as { ephemeralContainerStatuses?: EphemeralStatus[] }).ephemeralContainerStatuses ?? [];
   const out: { name: string; image: string; describe: string }[] = [];
   for (const c of spec.ephemeralContainers ?? []) {
-    if (isLabrunProbeContainer(c, probeImage)) continue;
+    if (isLabrunProbeContainer(c, probeImage, { anyVersion: true })) continue;
     const name = c.name ?? "?";
     const image = c.image ?? "?";
     const status = statuses.find((s) => s.name === name);

@@ -62,8 +62,11 @@ const ALLOWED_FIELDS = new Set(["name", "image", "command", "args", "imagePullPo
  * Whether an ephemeral container is exactly one labrun creates: its name, the
  * probe image, `labrun-probe hold --max D`, the restrictive securityContext and
  * no other settings (no env, mounts, ports, target container, added capabilities).
+ * `anyVersion`: any tag of the probe image's repository counts (a lab graded
+ * before labrun was upgraded keeps the older probe's entries; they are as
+ * harmless as the current one's, but only the current image is reused).
  */
-export function isLabrunProbeContainer(container: unknown, image: string): boolean {
+export function isLabrunProbeContainer(container: unknown, image: string, options: { anyVersion?: boolean } = {}): boolean {
   if (!container || typeof container !== "object") return false;
   const c = container as Record<string, unknown>;
   for (const [key, value] of Object.entries(c)) {
@@ -73,13 +76,19 @@ export function isLabrunProbeContainer(container: unknown, image: string): boole
     return false;
   }
   if (typeof c.name !== "string" || !NAME_PATTERN.test(c.name)) return false;
-  if (c.image !== image) return false;
+  if (c.image !== image && !(options.anyVersion && typeof c.image === "string" && sameRepository(c.image, image))) return false;
   const command = c.command;
   if (!Array.isArray(command) || command.length !== 4 || command[0] !== PROBE_BINARY || command[1] !== "hold" || command[2] !== "--max" || !HOLD_MAX_PATTERN.test(String(command[3]))) return false;
   if (Array.isArray(c.args) && c.args.length) return false;
   if (c.stdin === true || c.tty === true || c.stdinOnce === true) return false;
   if (c.resources && typeof c.resources === "object" && Object.keys(c.resources).length) return false;
   return sameJson(c.securityContext, PROBE_SECURITY_CONTEXT);
+}
+
+/** `ghcr.io/labrun/probe:v0.1.0` and `ghcr.io/labrun/probe:v0.2.0` (tags only, never digests or other names). */
+function sameRepository(a: string, b: string): boolean {
+  const repo = (ref: string) => (/^[^@]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) ? ref.slice(0, ref.lastIndexOf(":")) : undefined);
+  return repo(a) !== undefined && repo(a) === repo(b);
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

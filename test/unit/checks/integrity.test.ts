@@ -92,6 +92,18 @@ describe("probe ownership: a container is labrun's only if its whole spec is", (
     for (const [why, container] of variants) expect(isLabrunProbeContainer(container, PROBE_IMAGE), why).to.equal(false);
   });
 
+  it("an older labrun's probe (another tag of the probe image) is labrun's too, but only the current one is reused", () => {
+    const old = { ...labrunProbe("labrun-probe-0000aa", "600s"), image: "ghcr.io/labrun/probe:v0.1.0" };
+    expect(isLabrunProbeContainer(old, PROBE_IMAGE)).to.equal(false);
+    expect(isLabrunProbeContainer(old, PROBE_IMAGE, { anyVersion: true })).to.equal(true);
+    expect(isLabrunProbeContainer({ ...old, image: "ghcr.io/labrun/probe-fake:v0.1.0" }, PROBE_IMAGE, { anyVersion: true })).to.equal(false);
+    expect(isLabrunProbeContainer({ ...old, image: "ghcr.io/labrun/probe@sha256:0123" }, PROBE_IMAGE, { anyVersion: true })).to.equal(false);
+    const p = beeboxPods()[1]!;
+    addEphemeral(p, old);
+    expect(foreignEphemeralContainers(p, PROBE_IMAGE)).to.deep.equal([]);
+    expect(runningProbeContainers(p, PROBE_IMAGE)).to.deep.equal([]);
+  });
+
   it("finds the running labrun probes of a pod, not ended ones or look-alikes", () => {
     const p = beeboxPods()[1]!;
     addEphemeral(p, labrunProbe("labrun-probe-000001"), { terminated: { reason: "Completed", exitCode: 0 } });
