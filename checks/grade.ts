@@ -4,10 +4,11 @@
  *     const report = await grade({ scenario, client, lab, attempt, signal, onEvent });
  *
  * It pings the API first (an unreachable cluster is an InfraError, exit 3,
- * within seconds), runs the checks (checks/engine.ts), ends every probe it
- * started (`labrun-probe stop`, also when interrupted) and returns the Report
+ * within seconds), runs the checks (checks/engine.ts) and returns the Report
  * of runner/schema/report.ts. Recording the attempt is the caller's business
- * (the CLI does it through the LabStore).
+ * (the CLI does it through the LabStore). Probe containers are not stopped:
+ * one per source pod serves every grade of the lab (checks/probe.ts);
+ * `stopLabProbes` ends them (`labrun down` of a lab on a cluster it keeps).
  */
 import type { Report } from "../runner/schema/report.ts";
 import type { ClusterClient } from "../runner/cluster/client.ts";
@@ -18,6 +19,7 @@ import { realClock, type Clock } from "../runner/util/clock.ts";
 import { abortReason } from "../runner/util/sleep.ts";
 import { needsOf, unevaluatedChecks } from "./verdict.ts";
 import { InfraError } from "../runner/errors.ts";
+import { ReadCache } from "./read-cache.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
   /** The scenario (a LoadedScenario from runner/scenario/load.ts fits). */
@@ -50,14 +52,10 @@ export async function grade(options: GradeOptions): Promise<Report> {
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
   await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 
-  const probes = options.probes ?? new ProbeManager(options.client, options.probeSettings, options.signal ? { signal: options.signal } : {});
-  let results;
-  try {
-    results = await runChecks({ ...options, probes });
-  } finally {
-    const failures = await probes.stopAll();
-    for (const f of failures) emit({ type: "log", level: "warn", message: `could not stop probe ${f.container}: ${f.error} (it ends by itself within 10 minutes)` });
-  }
+  // Checks running at the same time share their reads (checks/read-cache.ts).
+  const client = new ReadCache(options.client, options.signal ? { signal: options.signal } : {});
+  const probes = options.probes ?? new ProbeManager(client, options.probeSettings, options.signal ? { signal: options.signal } : {});
+  const results = await runChecks({ ...options, client, probes });
   const report = buildReport({
     scenario: { name: scenario.metadata.name, title: scenario.metadata.title },
     lab: options.lab,

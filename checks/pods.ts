@@ -118,13 +118,24 @@ export interface ResolvedPod {
   namespace: string;
   /** Why no pod was found. */
   problem?: string;
+  /** Pods that match the selector but that the scenario does not deploy (never chosen when it deploys one). */
+  ignored?: string[];
+}
+
+/** What resolvePod needs to know about the scenario's declared pods (a WorkloadIndex). */
+export interface DeclaredPods {
+  variantsFor(pod: KubeObject): unknown[];
+  declaresMatching(namespace: string, selector: Record<string, string>): boolean;
 }
 
 /**
  * A PodRef's pod: by name, or the first pod matching the selector (Running and
- * Ready first, then by name, so the choice is stable).
+ * Ready first, then by name, so the choice is stable). When the scenario
+ * declares a pod matching the selector (`declared`), a pod it does not declare
+ * is never chosen: a learner-made pod with the same labels is named in
+ * `ignored` instead.
  */
-export async function resolvePod(client: ClusterClient, ref: PodRef, defaultNamespace: string, signal?: AbortSignal): Promise<ResolvedPod> {
+export async function resolvePod(client: ClusterClient, ref: PodRef, defaultNamespace: string, signal?: AbortSignal, declared?: DeclaredPods): Promise<ResolvedPod> {
   const namespace = ref.namespace ?? defaultNamespace;
   if (ref.pod) {
     const label = `${namespace}/${ref.pod}`;
@@ -134,14 +145,25 @@ export async function resolvePod(client: ClusterClient, ref: PodRef, defaultName
   const selector = labelSelector(ref.selector ?? {});
   const label = `${namespace}/pods with ${selector || "(any labels)"}`;
   const pods = await client.list("v1", "Pod", { namespace, ...(selector ? { labelSelector: selector } : {}), ...(signal ? { signal } : {}) });
-  const live = pods.filter((p) => !podView(p).terminating);
+  let live = pods.filter((p) => !podView(p).terminating);
+  let ignored: string[] = [];
+  if (declared?.declaresMatching(namespace, ref.selector ?? {})) {
+    ignored = live.filter((p) => declared.variantsFor(p).length === 0).map((p) => podName(p)).sort();
+    live = live.filter((p) => declared.variantsFor(p).length > 0);
+  }
   const rank = (p: KubeObject) => {
     const v = podView(p);
     return v.phase === "Running" && v.ready ? 0 : v.phase === "Running" ? 1 : 2;
   };
   const chosen = [...live].sort((a, b) => rank(a) - rank(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
-  if (!chosen) return { label, namespace, problem: `no pod in namespace ${namespace} matches ${selector || "(any labels)"}` };
-  return { pod: chosen, label: podName(chosen), namespace };
+  const extra = ignored.length ? { ignored } : {};
+  if (!chosen) {
+    const why = ignored.length
+      ? `no pod the scenario deploys in namespace ${namespace} matches ${selector || "(any labels)"} (${ignored.join(", ")} ${ignored.length === 1 ? "matches" : "match"}, but the scenario does not deploy ${ignored.length === 1 ? "it" : "them"})`
+      : `no pod in namespace ${namespace} matches ${selector || "(any labels)"}`;
+    return { label, namespace, problem: why, ...extra };
+  }
+  return { pod: chosen, label: podName(chosen), namespace, ...extra };
 }
 
 export interface NodeReadiness {

@@ -4,16 +4,23 @@
  * Connectivity and DNS checks never run the learner's binaries (a `curl` in the
  * learner's pod may be anything). labrun adds an ephemeral container to the
  * *source pod* running its own image, `ghcr.io/labrun/probe`: it shares the
- * pod's network namespace and /etc/resolv.conf, so NetworkPolicies, routes and
- * DNS see exactly the source pod. The container runs `labrun-probe hold` and
- * each probe is an exec of `labrun-probe http|dns|tcp` in it, bounded by the
- * probe's own `--timeout` (so a probe never outlives its exec).
+ * pod's network namespace, so NetworkPolicies and routes see exactly the source
+ * pod. Names are resolved by asking the cluster's DNS Service directly
+ * (checks/cluster-dns.ts), never through the pod's /etc/hosts or resolv.conf.
+ * Each probe is an exec of `labrun-probe http|dns|tcp` (or `batch` for several
+ * at once) in it, bounded by the probe's own timeout.
  *
- * One probe container per source pod per grade: checks share it, so a grade
- * waits for it to start at most once. When the grade ends, `stopAll` execs
- * `labrun-probe stop` in each: an ephemeral container cannot be removed from a
- * pod, but its process ends, so nothing labrun added keeps running (and
- * `hold --max 600s` ends it anyway should labrun die).
+ * One probe container per source pod for the lab's life: it runs
+ * `labrun-probe hold --max 0` and later grades find it in the pod's spec and
+ * status and reuse it, so a pod never collects one entry per grade
+ * (an ephemeral container cannot be removed from a pod). A container counts as
+ * labrun's only when its whole spec is what labrun creates (name, image,
+ * command, securityContext, nothing else): a learner can name a debug container
+ * `labrun-probe-x`. `labrun down` ends the probes of a lab on a cluster it does
+ * not delete (`stopLabProbes`); a kind lab's cluster is deleted with them.
+ *
+ * Probes asked for at nearly the same time from one pod (checks run
+ * concurrently) are sent as one `labrun-probe batch` exec.
  */
 import { randomBytes } from "node:crypto";
 import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
@@ -43,11 +50,86 @@ export const PROBE_SECURITY_CONTEXT = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-export interface HttpProbeResult {
+/** The command of labrun's probe container: hold until stopped (`0`), or for a bounded time. */
+export function holdCommand(max: string): string[] {
+  return [PROBE_BINARY, "hold", "--max", max];
+}
+
+const NAME_PATTERN = /^labrun-probe-[0-9a-f]{6}$/;
+const HOLD_MAX_PATTERN = /^(0|[1-9][0-9]*(ms|s|m|h))$/;
+/** Fields labrun's container may have (the API server adds defaults such as terminationMessagePath). */
+const ALLOWED_FIELDS = new Set(["name", "image", "command", "args", "imagePullPolicy", "stdin", "stdinOnce", "tty", "terminationMessagePolicy", "terminationMessagePath", "securityContext", "resources"]);
+
+/**
+ * Whether an ephemeral container is exactly one labrun creates: its name, the
+ * probe image, `labrun-probe hold --max D`, the restrictive securityContext and
+ * no other settings (no env, mounts, ports, target container, added capabilities).
+ * `anyVersion`: any tag of the probe image's repository counts (a lab graded
+ * before labrun was upgraded keeps the older probe's entries; they are as
+ * harmless as the current one's, but only the current image is reused).
+ */
+export function isLabrunProbeContainer(container: unknown, image: string, options: { anyVersion?: boolean } = {}): boolean {
+  if (!container || typeof container !== "object") return false;
+  const c = container as Record<string, unknown>;
+  for (const [key, value] of Object.entries(c)) {
+    if (ALLOWED_FIELDS.has(key)) continue;
+    if (value === undefined || value === null || value === false || value === "" || (Array.isArray(value) && value.length === 0)) continue;
+    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
+    return false;
+  }
+  if (typeof c.name !== "string" || !NAME_PATTERN.test(c.name)) return false;
+  if (c.image !== image && !(options.anyVersion && typeof c.image === "string" && sameRepository(c.image, image))) return false;
+  const command = c.command;
+  if (!Array.isArray(command) || command.length !== 4 || command[0] !== PROBE_BINARY || command[1] !== "hold" || command[2] !== "--max" || !HOLD_MAX_PATTERN.test(String(command[3]))) return false;
+  if (Array.isArray(c.args) && c.args.length) return false;
+  if (c.stdin === true || c.tty === true || c.stdinOnce === true) return false;
+  if (c.resources && typeof c.resources === "object" && Object.keys(c.resources).length) return false;
+  return sameJson(c.securityContext, PROBE_SECURITY_CONTEXT);
+}
+
+/** `ghcr.io/labrun/probe:v0.1.0` and `ghcr.io/labrun/probe:v0.2.0` (tags only, never digests or other names). */
+function sameRepository(a: string, b: string): boolean {
+  const repo = (ref: string) => (/^[^@]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) ? ref.slice(0, ref.lastIndexOf(":")) : undefined);
+  return repo(a) !== undefined && repo(a) === repo(b);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sort(a)) === JSON.stringify(sort(b));
+}
+
+interface ContainerState {
+  name: string;
+  state?: { running?: unknown; waiting?: unknown; terminated?: unknown };
+}
+
+/** The names of labrun's probe containers in `pod` that are running now (sorted). */
+export function runningProbeContainers(pod: KubeObject, image: string): string[] {
+  const spec = (pod.spec ?? {}) as { ephemeralContainers?: unknown[] };
+  const statuses = ((pod.status ?? {}) as { ephemeralContainerStatuses?: ContainerState[] }).ephemeralContainerStatuses ?? [];
+  return (spec.ephemeralContainers ?? [])
+    .filter((c) => isLabrunProbeContainer(c, image))
+    .map((c) => (c as { name: string }).name)
+    .filter((name) => statuses.some((s) => s.name === name && s.state?.running))
+    .sort();
+}
+
+export interface ConnectionFacts {
+  /** The peer the connection reached (`ip:port`). */
+  remoteAddr?: string;
+  /** The probe's own end of the connection. */
+  localAddr?: string;
+  /** The destination is an address of the probe's own network namespace: the pod answered itself (a hijack). */
+  localTarget?: boolean;
+  /** The address a name resolved to (through the cluster DNS server labrun gave). */
+  resolvedAddr?: string;
+}
+
+export interface HttpProbeResult extends ConnectionFacts {
   ok: boolean;
   status?: number;
   body?: string;
-  remoteAddr?: string;
   error?: string;
   durationMs?: number;
 }
@@ -57,32 +139,50 @@ export interface DnsProbeResult {
   addresses?: string[];
   error?: string;
   durationMs?: number;
+  /** The DNS server that answered (or was asked last). */
+  server?: string;
+  /** NOERROR, NXDOMAIN, SERVFAIL, ... */
+  rcode?: string;
+  /** The fully qualified name that was answered. */
+  name?: string;
+  /** A server given was skipped because its address is local to the pod (a hijack of the DNS Service's IP). */
+  localTarget?: boolean;
 }
 
-export interface TcpProbeResult {
+export interface TcpProbeResult extends ConnectionFacts {
   ok: boolean;
   error?: string;
   durationMs?: number;
+}
+
+/** Where names are resolved: a DNS server (`IP:53`) and the search list a pod of that namespace would use. */
+export interface ProbeDns {
+  server: string;
+  search: string[];
+  ndots: number;
 }
 
 export interface ProbeSettings {
   image: string;
   /** How long the probe container may take to start (default 60 s). */
   startTimeoutMs: number;
-  /** `hold --max`: the container ends by itself after this even if labrun dies (default 600s). */
+  /** `hold --max`: `0` holds until stopped (labs: `labrun down` or the cluster's deletion); a duration ends it by itself. */
   holdMax: string;
   /** Exec overhead allowed on top of a probe's own timeout (default 10 s). */
   execGraceMs: number;
   /** Cap on an HTTP response body the probe returns (default 65536). */
   maxBodyBytes: number;
+  /** Probes asked for within this window from one pod go in one `batch` exec (default 5 ms; 0: no batching). */
+  batchWindowMs: number;
 }
 
 export const DEFAULT_PROBE_SETTINGS: ProbeSettings = {
   image: PROBE_IMAGE,
   startTimeoutMs: 60_000,
-  holdMax: "600s",
+  holdMax: "0",
   execGraceMs: 10_000,
   maxBodyBytes: 65_536,
+  batchWindowMs: 5,
 };
 
 interface Started {
@@ -94,13 +194,33 @@ interface Started {
 /** A probe could not run (its container did not start, the exec failed): labrun could not evaluate. */
 export class ProbeError extends CheckEvalError {}
 
+/** One probe of a batch: `kind` plus the options of that probe command, in the batch spec's field names. */
+type ProbeItem = { kind: "http" | "dns" | "tcp" } & Record<string, unknown>;
+
+interface Queued {
+  item: ProbeItem;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  resolve: (r: Record<string, unknown>) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Batch {
+  pod: KubeObject;
+  container: string;
+  items: Queued[];
+}
+
 export class ProbeManager {
   readonly #client: ClusterClient;
   readonly #settings: ProbeSettings;
-  /** pod key (namespace/name/uid) → container name, once started (or while starting). */
+  /** pod key (namespace/name/uid) → container name, once found or started (or while starting). */
   readonly #containers = new Map<string, Promise<string>>();
   readonly #started: Started[] = [];
+  readonly #reused: Started[] = [];
+  readonly #batches = new Map<string, Batch>();
   #stopped = false;
+  #execs = 0;
 
   readonly #signal: AbortSignal | undefined;
 
@@ -124,21 +244,56 @@ export class ProbeManager {
     return this.#started;
   }
 
-  /** The probe container in `pod`, started on first use and shared afterwards. */
+  /** The running probe containers this manager found in pods and reused. */
+  get reused(): readonly Started[] {
+    return this.#reused;
+  }
+
+  /** How many execs the probes took (batches count once). */
+  get execs(): number {
+    return this.#execs;
+  }
+
+  /**
+   * The probe container in `pod`: a running one labrun added before (this grade
+   * or an earlier one), else a new one, started on first use and shared afterwards.
+   */
   container(pod: KubeObject, signal?: AbortSignal): Promise<string> {
     if (this.#stopped) return Promise.reject(new ProbeError("the grade has ended: probes are stopped", { final: true }));
-    const key = `${podName(pod)}/${pod.metadata.uid ?? ""}`;
+    const key = podKey(pod);
     let pending = this.#containers.get(key);
+    if (pending && this.#endedIn(pod, pending)) pending = undefined;
     if (!pending) {
-      const started = this.#start(pod, this.#signal);
-      pending = started;
-      this.#containers.set(key, started);
-      // A failed start is remembered for the grade when it cannot fix itself (image missing); otherwise the next attempt retries.
-      started.catch((error: unknown) => {
-        if (!(error instanceof ProbeError && error.final) && this.#containers.get(key) === started) this.#containers.delete(key);
-      });
+      const running = runningProbeContainers(pod, this.#settings.image)[0];
+      if (running) {
+        this.#reused.push({ namespace: pod.metadata.namespace ?? "default", pod: pod.metadata.name, container: running });
+        pending = Promise.resolve(running);
+        settledValue.set(pending, running);
+        this.#containers.set(key, pending);
+      } else {
+        const started = this.#start(pod, this.#signal);
+        pending = started;
+        this.#containers.set(key, started);
+        started.then(
+          (name) => settledValue.set(started, name),
+          () => undefined,
+        );
+        // A failed start is remembered for the grade when it cannot fix itself (image missing); otherwise the next attempt retries.
+        started.catch((error: unknown) => {
+          if (!(error instanceof ProbeError && error.final) && this.#containers.get(key) === started) this.#containers.delete(key);
+        });
+      }
     }
     return untilAborted(pending, signal);
+  }
+
+  /** Whether the container `pending` resolved to has ended, as `pod` (a fresh read) shows. */
+  #endedIn(pod: KubeObject, pending: Promise<string>): boolean {
+    const name = settledValue.get(pending);
+    if (name === undefined) return false;
+    const statuses = ((pod.status ?? {}) as { ephemeralContainerStatuses?: ContainerState[] }).ephemeralContainerStatuses ?? [];
+    const s = statuses.find((x) => x.name === name);
+    return s !== undefined && !s.state?.running && !s.state?.waiting;
   }
 
   async #start(pod: KubeObject, signal?: AbortSignal): Promise<string> {
@@ -151,7 +306,7 @@ export class ProbeManager {
     try {
       await this.#client.addEphemeralContainer(
         { namespace, pod: pod.metadata.name },
-        { name, image: this.#settings.image, command: [PROBE_BINARY, "hold", "--max", this.#settings.holdMax], securityContext: PROBE_SECURITY_CONTEXT },
+        { name, image: this.#settings.image, command: holdCommand(this.#settings.holdMax), securityContext: PROBE_SECURITY_CONTEXT },
         { timeoutMs: this.#settings.startTimeoutMs, ...(signal ? { signal } : {}) },
       );
     } catch (error) {
@@ -191,100 +346,222 @@ export class ProbeManager {
     await this.#client.apply(patch, { fieldManager: "labrun-probe", ...(signal ? { signal } : {}) }).catch(() => undefined);
   }
 
-  async #run(pod: KubeObject, args: string[], probeTimeoutMs: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  /** Queue one probe for `pod`'s container; probes queued within the batch window run in one exec. */
+  async #run(pod: KubeObject, item: ProbeItem, probeTimeoutMs: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
     const container = await this.container(pod, signal);
-    const namespace = pod.metadata.namespace ?? "default";
-    const command = [PROBE_BINARY, ...args];
-    const timeoutMs = probeTimeoutMs + this.#settings.execGraceMs;
-    let result;
-    try {
-      result = await this.#client.exec({ namespace, pod: pod.metadata.name, container }, command, { timeoutMs, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      if (error instanceof ExecError) {
-        // The container may have ended (hold --max, a restarted pod): start a new one next time.
-        this.#containers.delete(`${podName(pod)}/${pod.metadata.uid ?? ""}`);
-        throw new ProbeError(`labrun's probe in ${podName(pod)} could not run: ${error.message}`, { cause: error });
+    if (signal?.aborted) throw abortReason(signal);
+    const key = `${podKey(pod)}/${container}`;
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onAbort = () => reject(abortReason(signal!));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const queued: Queued = {
+        item,
+        timeoutMs: probeTimeoutMs,
+        signal,
+        resolve: (r) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e as Error);
+        },
+      };
+      let batch = this.#batches.get(key);
+      if (!batch) {
+        batch = { pod, container, items: [] };
+        this.#batches.set(key, batch);
+        const flush = () => {
+          this.#batches.delete(key);
+          void this.#flush(batch!);
+        };
+        if (this.#settings.batchWindowMs > 0) setTimeout(flush, this.#settings.batchWindowMs);
+        else queueMicrotask(flush);
       }
-      throw error;
-    }
-    if (result.timedOut) throw new ProbeError(`labrun's probe in ${podName(pod)} did not answer within ${formatDuration(timeoutMs)}`);
-    if (result.exitCode === 2) {
-      throw new ProbeError(`labrun's probe refused its arguments (${command.join(" ")}): ${oneLine(result.stderr || result.stdout)}; is ${this.#settings.image} the version labrun expects?`, { final: true });
-    }
-    const line = result.stdout
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l.startsWith("{"))
-      .pop();
-    if (!line) {
-      throw new ProbeError(
-        `labrun's probe in ${podName(pod)} printed no result (exit ${result.exitCode === null ? "unknown" : String(result.exitCode)})${result.stderr ? `: ${oneLine(result.stderr)}` : ""}`,
-      );
-    }
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-    } catch {
-      // fall through
-    }
-    throw new ProbeError(`labrun's probe in ${podName(pod)} printed an unreadable result: ${clip(line, 200)}`);
+      batch.items.push(queued);
+    });
   }
 
-  async http(pod: KubeObject, url: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpProbeResult> {
-    const r = await this.#run(pod, ["http", "--url", url, "--timeout", goDuration(options.timeoutMs), "--max-body", String(this.#settings.maxBodyBytes)], options.timeoutMs, options.signal);
+  async #flush(batch: Batch): Promise<void> {
+    const items = batch.items.filter((q) => !q.signal?.aborted);
+    if (!items.length) return;
+    const pod = batch.pod;
+    const namespace = pod.metadata.namespace ?? "default";
+    const single = items.length === 1;
+    const command = single ? [PROBE_BINARY, ...probeArgs(items[0]!.item, items[0]!.timeoutMs)] : [PROBE_BINARY, "batch", "--spec", JSON.stringify(items.map((q, i) => ({ id: String(i), ...q.item, timeoutMs: Math.max(1, Math.round(q.timeoutMs)) })))];
+    const timeoutMs = Math.max(...items.map((q) => q.timeoutMs)) + this.#settings.execGraceMs;
+    const fail = (error: unknown) => {
+      for (const q of items) q.reject(error);
+    };
+    let result;
+    this.#execs++;
+    try {
+      // Not bound to one check's signal: other checks wait for the same exec (each gives up on its own signal).
+      result = await this.#client.exec({ namespace, pod: pod.metadata.name, container: batch.container }, command, { timeoutMs, ...(this.#signal ? { signal: this.#signal } : {}) });
+    } catch (error) {
+      if (error instanceof ExecError) {
+        // The container may have ended (stopped, a restarted pod): find or start one next time.
+        this.#containers.delete(podKey(pod));
+        return fail(new ProbeError(`labrun's probe in ${podName(pod)} could not run: ${error.message}`, { cause: error }));
+      }
+      return fail(error);
+    }
+    if (result.timedOut) return fail(new ProbeError(`labrun's probe in ${podName(pod)} did not answer within ${formatDuration(timeoutMs)}`));
+    if (result.exitCode === 2) {
+      return fail(
+        new ProbeError(`labrun's probe refused its arguments (${clip(command.join(" "), 300)}): ${oneLine(result.stderr || result.stdout)}; is ${this.#settings.image} the version labrun expects?`, { final: true }),
+      );
+    }
+    const lines = result.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("{"));
+    const parsed = lines.map(parseLine);
+    if (single) {
+      const last = parsed.filter((p) => p !== undefined).pop();
+      if (last) return items[0]!.resolve(last);
+      return fail(this.#noResult(pod, result.exitCode, result.stderr, lines.at(-1)));
+    }
+    for (const [i, q] of items.entries()) {
+      const line = parsed.find((p) => p?.id === String(i));
+      if (line) q.resolve(line);
+      else q.reject(this.#noResult(pod, result.exitCode, result.stderr, undefined));
+    }
+  }
+
+  #noResult(pod: KubeObject, exitCode: number | null, stderr: string, unreadable: string | undefined): ProbeError {
+    if (unreadable) return new ProbeError(`labrun's probe in ${podName(pod)} printed an unreadable result: ${clip(unreadable, 200)}`);
+    return new ProbeError(`labrun's probe in ${podName(pod)} printed no result (exit ${exitCode === null ? "unknown" : String(exitCode)})${stderr ? `: ${oneLine(stderr)}` : ""}`);
+  }
+
+  async http(pod: KubeObject, url: string, options: { timeoutMs: number; signal?: AbortSignal; dns?: ProbeDns }): Promise<HttpProbeResult> {
+    const r = await this.#run(pod, { kind: "http", url, maxBody: this.#settings.maxBodyBytes, ...dnsFields(options.dns, "dnsServer") }, options.timeoutMs, options.signal);
     return {
       ok: r.ok === true,
       ...(typeof r.status === "number" && r.status > 0 ? { status: r.status } : {}),
       ...(typeof r.body === "string" ? { body: r.body } : {}),
-      ...(typeof r.remoteAddr === "string" && r.remoteAddr ? { remoteAddr: r.remoteAddr } : {}),
+      ...connectionFacts(r),
       ...(typeof r.error === "string" && r.error ? { error: r.error } : {}),
       ...(typeof r.durationMs === "number" ? { durationMs: r.durationMs } : {}),
     };
   }
 
-  async dns(pod: KubeObject, name: string, options: { type?: "A" | "AAAA" | "SRV" | "PTR"; timeoutMs: number; signal?: AbortSignal }): Promise<DnsProbeResult> {
-    const r = await this.#run(pod, ["dns", "--name", name, "--type", options.type ?? "A", "--timeout", goDuration(options.timeoutMs)], options.timeoutMs, options.signal);
+  async dns(pod: KubeObject, name: string, options: { type?: "A" | "AAAA" | "SRV" | "PTR"; timeoutMs: number; signal?: AbortSignal; dns?: ProbeDns }): Promise<DnsProbeResult> {
+    const r = await this.#run(pod, { kind: "dns", name, type: options.type ?? "A", ...dnsFields(options.dns, "server") }, options.timeoutMs, options.signal);
     return {
       ok: r.ok === true,
       ...(Array.isArray(r.addresses) ? { addresses: r.addresses.filter((a): a is string => typeof a === "string") } : {}),
       ...(typeof r.error === "string" && r.error ? { error: r.error } : {}),
       ...(typeof r.durationMs === "number" ? { durationMs: r.durationMs } : {}),
+      ...(typeof r.server === "string" && r.server ? { server: r.server } : {}),
+      ...(typeof r.rcode === "string" && r.rcode ? { rcode: r.rcode } : {}),
+      ...(typeof r.name === "string" && r.name ? { name: r.name } : {}),
+      ...(r.localTarget === true ? { localTarget: true } : {}),
     };
   }
 
-  async tcp(pod: KubeObject, addr: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<TcpProbeResult> {
-    const r = await this.#run(pod, ["tcp", "--addr", addr, "--timeout", goDuration(options.timeoutMs)], options.timeoutMs, options.signal);
+  async tcp(pod: KubeObject, addr: string, options: { timeoutMs: number; signal?: AbortSignal; dns?: ProbeDns }): Promise<TcpProbeResult> {
+    const r = await this.#run(pod, { kind: "tcp", addr, ...dnsFields(options.dns, "dnsServer") }, options.timeoutMs, options.signal);
     return {
       ok: r.ok === true,
+      ...connectionFacts(r),
       ...(typeof r.error === "string" && r.error ? { error: r.error } : {}),
       ...(typeof r.durationMs === "number" ? { durationMs: r.durationMs } : {}),
     };
   }
 
   /**
-   * End every probe this manager started (`labrun-probe stop`), concurrently,
-   * each bounded by `timeoutMs`; never throws. Returns what could not be stopped.
+   * End every probe container this manager *started* (`labrun-probe stop`),
+   * concurrently, each bounded by `timeoutMs`; never throws. Returns what could
+   * not be stopped. Grades do not call it (probes live as long as the lab);
+   * it is for callers that want a probe for one run only.
    */
   async stopAll(timeoutMs = 5_000): Promise<{ container: string; error: string }[]> {
     this.#stopped = true;
     // Wait for starts still in flight, so a container that comes up late is stopped too.
     await Promise.allSettled([...this.#containers.values()]);
-    const failures: { container: string; error: string }[] = [];
-    await Promise.all(
-      this.#started.map(async (s) => {
-        const label = `${s.namespace}/${s.pod}/${s.container}`;
-        try {
-          const r = await this.#client.exec({ namespace: s.namespace, pod: s.pod, container: s.container }, [PROBE_BINARY, "stop"], { timeoutMs });
-          if (r.timedOut) failures.push({ container: label, error: "stop timed out" });
-        } catch (error) {
-          // A container that already ended (pod deleted, hold expired) is what we want anyway.
-          if (!/not found|not running|NotFound|container .* is not/i.test(errorMessage(error))) failures.push({ container: label, error: errorMessage(error) });
-        }
-      }),
-    );
-    return failures;
+    return stopContainers(this.#client, this.#started, timeoutMs);
   }
+}
+
+/** Resolved values of container promises (so a later read can tell whether that container has ended). */
+const settledValue = new WeakMap<Promise<string>, string>();
+
+function podKey(pod: KubeObject): string {
+  return `${podName(pod)}/${pod.metadata.uid ?? ""}`;
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // not a result
+  }
+  return undefined;
+}
+
+function dnsFields(dns: ProbeDns | undefined, serverField: "server" | "dnsServer"): Record<string, unknown> {
+  if (!dns) return {};
+  return { [serverField]: dns.server, search: dns.search, ndots: dns.ndots };
+}
+
+function connectionFacts(r: Record<string, unknown>): ConnectionFacts {
+  return {
+    ...(typeof r.remoteAddr === "string" && r.remoteAddr ? { remoteAddr: r.remoteAddr } : {}),
+    ...(typeof r.localAddr === "string" && r.localAddr ? { localAddr: r.localAddr } : {}),
+    ...(r.localTarget === true || r.peerIsSelf === true ? { localTarget: true } : {}),
+    ...(typeof r.resolvedAddr === "string" && r.resolvedAddr ? { resolvedAddr: r.resolvedAddr } : {}),
+  };
+}
+
+/** A batch item as command-line flags: `maxBody` → `--max-body`, lists comma-joined, `timeoutMs` → `--timeout`. */
+export function probeArgs(item: ProbeItem, timeoutMs: number): string[] {
+  const { kind, ...fields } = item;
+  const args: string[] = [kind];
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    args.push(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, Array.isArray(value) ? value.join(",") : String(value));
+  }
+  args.push("--timeout", goDuration(timeoutMs));
+  return args;
+}
+
+async function stopContainers(client: ClusterClient, containers: readonly Started[], timeoutMs: number, signal?: AbortSignal): Promise<{ container: string; error: string }[]> {
+  const failures: { container: string; error: string }[] = [];
+  await Promise.all(
+    containers.map(async (s) => {
+      const label = `${s.namespace}/${s.pod}/${s.container}`;
+      try {
+        const r = await client.exec({ namespace: s.namespace, pod: s.pod, container: s.container }, [PROBE_BINARY, "stop"], { timeoutMs, ...(signal ? { signal } : {}) });
+        if (r.timedOut) failures.push({ container: label, error: "stop timed out" });
+      } catch (error) {
+        // A container that already ended (pod deleted, hold expired) is what we want anyway.
+        if (!/not found|not running|NotFound|container .* is not/i.test(errorMessage(error))) failures.push({ container: label, error: errorMessage(error) });
+      }
+    }),
+  );
+  return failures;
+}
+
+/**
+ * End every running labrun probe container in the cluster (`labrun down` of a lab
+ * on a cluster labrun does not delete). Never throws for one container; returns
+ * what was stopped and what could not be.
+ */
+export async function stopLabProbes(
+  client: ClusterClient,
+  options: { image?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ stopped: string[]; failures: { container: string; error: string }[] }> {
+  const image = options.image ?? PROBE_IMAGE;
+  const pods = await client.list("v1", "Pod", options.signal ? { signal: options.signal } : {});
+  const running: Started[] = [];
+  for (const pod of pods) {
+    for (const container of runningProbeContainers(pod, image)) running.push({ namespace: pod.metadata.namespace ?? "default", pod: pod.metadata.name, container });
+  }
+  const failures = await stopContainers(client, running, options.timeoutMs ?? 5_000, options.signal);
+  const failed = new Set(failures.map((f) => f.container));
+  return { stopped: running.map((s) => `${s.namespace}/${s.pod}/${s.container}`).filter((c) => !failed.has(c)), failures };
 }
 
 /** `promise`, or the signal's reason if it aborts first (the promise goes on for others). */

@@ -14,10 +14,11 @@
  * cannot be evaluated: it is an error, never a pass.
  */
 import type { BlockedCheck } from "../../runner/schema/scenario.ts";
+import { clusterDns, isDnsProblem } from "../cluster-dns.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import type { TcpProbeResult } from "../probe.ts";
 import { oneLine } from "../../runner/util/text.ts";
-import { describeTo, fromLabel, withMatrix } from "./http.ts";
+import { describeTo, fromLabel, isIpAddress, withMatrix } from "./http.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<Observation> {
@@ -49,7 +50,10 @@ export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<O
 
   const targetAddr = `${hostPart(target.host)}:${target.port}`;
   const controlAddr = `${hostPart(control.host)}:${control.port}`;
-  const probe = (pod: typeof source.pod, addr: string): Promise<TcpProbeResult> => ctx.probes.tcp(pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
+  // Names are resolved by the cluster's DNS, asked directly (not the pod's /etc/hosts).
+  const dns = isIpAddress(target.host) && isIpAddress(control.host) ? undefined : await clusterDns(ctx, ns);
+  const withDns = dns && !isDnsProblem(dns) ? { dns } : {};
+  const probe = (pod: typeof source.pod, addr: string): Promise<TcpProbeResult> => ctx.probes.tcp(pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, ...withDns });
   let t: TcpProbeResult;
   let c: TcpProbeResult;
   let a: TcpProbeResult;
@@ -73,6 +77,11 @@ export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<O
     connectivity(source.label, control.label, "allowed", c.ok ? "allowed" : "blocked"),
     connectivity(allowedSource.label, target.label, "allowed", a.ok ? "allowed" : "blocked"),
   ];
+  const local = [t, c, a].find((r) => r.localTarget);
+  if (local) {
+    // The destination is an address of the source pod itself: a hijack of its network namespace, never "blocked" or "reachable".
+    return { ok: false, message: `${local.remoteAddr ?? "the destination"} is an address of ${source.label}'s own network namespace (a hijack): the verdict cannot be trusted`, evidence, connectivity: matrix };
+  }
   if (t.ok) return { ok: false, message: `${source.label} can connect to ${target.label}: it should be blocked`, evidence, connectivity: matrix };
   if (!c.ok) {
     return {

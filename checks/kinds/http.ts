@@ -1,9 +1,15 @@
 /**
  * http: an HTTP GET from inside the source pod's network namespace (labrun's
  * probe container) to a pod (live IP or pod DNS name), a service or a host.
+ * A name is resolved by asking the cluster's DNS Service directly
+ * (checks/cluster-dns.ts), never through the pod's /etc/hosts; an answer from
+ * an address of the source pod itself (`localTarget`: a hijack of its network
+ * namespace) is never a pass.
  */
+import { isIP } from "node:net";
 import type { Connectivity } from "../../runner/schema/report.ts";
 import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
+import { clusterDns, isDnsProblem } from "../cluster-dns.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { oneLine } from "../../runner/util/text.ts";
 import { labelSelector } from "../../runner/cluster/client.ts";
@@ -22,10 +28,20 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
   const wantBody = spec.expect?.bodyContains;
   const expected = `HTTP ${wantStatus}${wantBody ? `, body contains ${JSON.stringify(wantBody)}` : ""}`;
   const label = `GET ${url} from ${source.label} (${target.describe})`;
+  const notes = source.ignored ?? [];
+
+  // A name is resolved by the cluster's DNS, asked directly (not the pod's /etc/hosts or resolv.conf).
+  let dns;
+  if (!isIpAddress(target.host)) {
+    dns = await clusterDns(ctx, source.pod.metadata.namespace ?? "default");
+    if (isDnsProblem(dns)) {
+      return { ok: false, message: `cannot resolve ${target.host}: ${dns.problem}`, evidence: [dns.evidence, { label, expected, observed: "not probed" }, ...notes], connectivity: [connectivity(source.label, target.label, "allowed", "unknown")] };
+    }
+  }
 
   let r;
   try {
-    r = await ctx.probes.http(source.pod, url, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
+    r = await ctx.probes.http(source.pod, url, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, ...(dns ? { dns } : {}) });
   } catch (error) {
     if (error instanceof CheckEvalError) {
       throw new CheckEvalError(error.message, {
@@ -37,13 +53,23 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
     }
     throw error;
   }
+  const via = dns ? `${target.host} resolved by ${dns.describe}${r.resolvedAddr ? ` to ${r.resolvedAddr}` : ""}` : undefined;
+  if (r.localTarget) {
+    const where = r.remoteAddr ?? r.resolvedAddr ?? target.host;
+    return {
+      ok: false,
+      message: `${target.label} answered from inside ${source.label} itself: ${where} is an address of the source pod's own network namespace (a hijack), not the target`,
+      evidence: [{ label, expected, observed: `the destination ${where} is local to the source pod${r.localAddr ? ` (local address ${r.localAddr})` : ""}: not the target's network path${via ? `; ${via}` : ""}` }, ...notes],
+      connectivity: [connectivity(source.label, target.label, "allowed", "unknown")],
+    };
+  }
   const answered = r.status !== undefined;
   // Go's client says `Get "http://…": dial tcp …`: the URL is in the evidence label already.
   const error = r.error?.replace(/^[A-Za-z]+ "[^"]*": /, "");
   const matrix = [connectivity(source.label, target.label, "allowed", answered ? "allowed" : "blocked")];
   if (!answered) {
-    const observed = `no response: ${error ?? "unknown error"}${r.durationMs !== undefined ? ` (after ${r.durationMs}ms)` : ""}`;
-    return { ok: false, message: `${source.label} cannot reach ${target.label}: ${oneLine(error ?? "no response", 160)}`, evidence: [{ label, expected, observed }], connectivity: matrix };
+    const observed = `no response: ${error ?? "unknown error"}${r.durationMs !== undefined ? ` (after ${r.durationMs}ms)` : ""}${via ? `; ${via}` : ""}`;
+    return { ok: false, message: `${source.label} cannot reach ${target.label}: ${oneLine(error ?? "no response", 160)}`, evidence: [{ label, expected, observed }, ...notes], connectivity: matrix };
   }
   const body = r.body ?? "";
   const statusOk = r.status === wantStatus;
@@ -52,6 +78,7 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
     `HTTP ${r.status}` +
     (wantBody === undefined ? "" : bodyOk ? `, body contains ${JSON.stringify(wantBody)}` : `, body does not contain ${JSON.stringify(wantBody)}`) +
     (r.remoteAddr ? `, answered by ${r.remoteAddr}` : "") +
+    (via ? ` (${via})` : "") +
     (!bodyOk || !statusOk ? `; body: ${JSON.stringify(oneLine(body, 160))}` : "");
   const ok = statusOk && bodyOk;
   return {
@@ -59,9 +86,14 @@ export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Obse
     message: ok
       ? `${source.label} reached ${target.label}: ${expected}`
       : `${source.label} reached ${target.label} but got HTTP ${r.status}${bodyOk ? "" : ` without ${JSON.stringify(wantBody)} in the body`}`,
-    evidence: [{ label, expected, observed }],
+    evidence: [{ label, expected, observed }, ...notes],
     connectivity: matrix,
   };
+}
+
+/** An IPv4 or IPv6 literal (no resolution needed). */
+export function isIpAddress(host: string): boolean {
+  return isIP(host.replace(/^\[|\]$/g, "")) !== 0;
 }
 
 function fromLabel(spec: { from: PodRef }): string {

@@ -7,7 +7,9 @@ import type { Connectivity, Evidence } from "../../runner/schema/report.ts";
 import type { PodRef, Target } from "../../runner/schema/scenario.ts";
 import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { CheckContext, Observation } from "../context.ts";
+import { checkPodIntegrity } from "../integrity.ts";
 import { describePod, podName, podView, resolvePod } from "../pods.ts";
+import { labelSelector } from "../../runner/cluster/client.ts";
 
 export type Failure = { failure: Observation };
 
@@ -15,11 +17,16 @@ export function isFailure<T extends object>(v: T | Failure): v is Failure {
   return "failure" in v;
 }
 
-/** The source pod of a probe: found, Running, and the pod the scenario deploys. */
-export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ pod: KubeObject; label: string } | Failure> {
-  const r = await resolvePod(ctx.client, from, "default", ctx.signal);
+/**
+ * The source pod of a probe: found, Running, the pod the scenario deploys, and
+ * trustworthy (checks/integrity.ts). `ignored`: learner-made pods that matched
+ * the selector but were not chosen, for evidence.
+ */
+export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ pod: KubeObject; label: string; ignored?: Evidence[] } | Failure> {
+  const r = await resolvePod(ctx.client, from, "default", ctx.signal, ctx.workloads);
+  const ignored = ignoredEvidence(labelSelector(from.selector ?? {}), r.ignored);
   if (!r.pod) {
-    return { failure: { ok: false, message: `source ${r.problem ?? "pod not found"}`, evidence: [{ label: `source ${r.label}`, expected: "a running pod", observed: "not found" }] } };
+    return { failure: { ok: false, message: `source ${r.problem ?? "pod not found"}`, evidence: [{ label: `source ${r.label}`, expected: "a running pod", observed: "not found" }, ...ignored] } };
   }
   const v = podView(r.pod);
   if (v.phase !== "Running" || v.terminating) {
@@ -27,15 +34,21 @@ export async function resolveSource(ctx: CheckContext, from: PodRef): Promise<{ 
       failure: {
         ok: false,
         message: `source pod ${r.label} is not running: ${describePod(r.pod)}`,
-        evidence: [{ label: `source pod ${r.label}`, expected: "Running", observed: describePod(r.pod) }],
+        evidence: [{ label: `source pod ${r.label}`, expected: "Running", observed: describePod(r.pod) }, ...ignored],
       },
     };
   }
-  const replaced = ctx.workloads.verify(r.pod, "source");
-  if (replaced.length) {
-    return { failure: { ok: false, message: `source pod ${r.label} is not the pod the scenario deploys: ${replaced[0]!.observed}`, evidence: replaced } };
-  }
-  return { pod: r.pod, label: podName(r.pod) };
+  const untrusted = checkPodIntegrity(r.pod, "source", { workloads: ctx.workloads, probeImage: ctx.probes.image });
+  if (untrusted) return { failure: { ok: false, message: untrusted.message, evidence: [...untrusted.evidence, ...ignored] } };
+  return { pod: r.pod, label: podName(r.pod), ...(ignored.length ? { ignored } : {}) };
+}
+
+function ignoredEvidence(selector: string, ignored: string[] | undefined): Evidence[] {
+  return (ignored ?? []).map((name) => ({
+    label: `pod ${name}`,
+    expected: `a pod the scenario deploys, matching ${selector}`,
+    observed: "matches the selector but the scenario does not deploy it: not used as a source",
+  }));
 }
 
 export interface ResolvedTarget {
@@ -91,8 +104,8 @@ export async function resolveTarget(ctx: CheckContext, target: Target, sourceNam
         observed: describePod(pod),
       });
     }
-    const replaced = ctx.workloads.verify(pod, "target");
-    if (replaced.length) return { failure: { ok: false, message: `${role} pod ${name} is not the pod the scenario deploys: ${replaced[0]!.observed}`, evidence: replaced } };
+    const untrusted = checkPodIntegrity(pod, "target", { workloads: ctx.workloads, probeImage: ctx.probes.image });
+    if (untrusted) return { failure: { ok: false, message: role === "target" ? untrusted.message : untrusted.message.replace(/^target pod/, `${role} pod`), evidence: untrusted.evidence } };
     const via = target.via ?? "ip";
     const host = via === "dns" ? podDnsName(v.podIP, namespace, ctx.settings.clusterDomain) : v.podIP;
     return { label: `${name}:${port}`, host, port, describe: `pod ${name} (${v.podIP}) by ${via === "dns" ? "its pod DNS name" : "IP"}`, pod };

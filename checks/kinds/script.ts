@@ -9,7 +9,7 @@
  * test suite); a thrown error or a malformed result is an `error`, not a pass.
  */
 import { isAbsolute, relative, resolve } from "node:path";
-import { $ as zx, type Shell } from "zx";
+import type { Shell } from "zx";
 import { pathToFileURL } from "node:url";
 import type { Evidence } from "../../runner/schema/report.ts";
 import type { Check, ScriptCheck } from "../../runner/schema/scenario.ts";
@@ -67,7 +67,7 @@ export async function evaluate(ctx: CheckContext, spec: ScriptCheck): Promise<Ob
       logger: ctx.logger,
       signal: ctx.signal,
       attempt: ctx.attempt,
-      $: shellFor(ctx),
+      $: await shellFor(ctx),
     });
   } catch (error) {
     if (ctx.signal.aborted) throw error;
@@ -85,8 +85,9 @@ export async function evaluate(ctx: CheckContext, spec: ScriptCheck): Promise<Ob
   return { ok: r.ok, message: r.message, evidence };
 }
 
-/** zx's $, bound to the lab: KUBECONFIG (and LABRUN_CONTEXT when one is chosen), the scenario folder, the attempt's signal. */
-function shellFor(ctx: CheckContext): Shell {
+/** zx's $, bound to the lab: KUBECONFIG (and LABRUN_CONTEXT when one is chosen), the scenario folder, the attempt's signal. Loaded on first use. */
+async function shellFor(ctx: CheckContext): Promise<Shell> {
+  const { $: zx } = await import("zx");
   const kubeconfig = ctx.client.kubeconfig;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (kubeconfig) {

@@ -4,8 +4,17 @@
  * its AbortSignal (so `start` can delete a half-made cluster); a second signal
  * exits at once with 130.
  */
-import { ExitCode } from "../errors.ts";
-import { main } from "./main.ts";
+import { enableCompileCache } from "node:module";
+
+// Keep compiled code (and Node's TypeScript stripping) between runs: start-up is a good part of a
+// short command such as `labrun grade`. Best effort; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+try {
+  enableCompileCache();
+} catch {
+  // an unwritable cache directory only costs time
+}
+const { ExitCode } = await import("../errors.ts");
+const { main } = await import("./main.ts");
 
 const controller = new AbortController();
 let signals = 0;

@@ -20,7 +20,8 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.ts";
-import { FORMAT_EXTENSIONS, formatFromFile, REPORT_FORMATS, renderReport, type ReportFormat } from "../report/index.ts";
+import { FORMAT_EXTENSIONS, formatFromFile, REPORT_FORMATS, type ReportFormat } from "../report/formats.ts";
+import { renderReportLazily as renderReport } from "../report/lazy.ts";
 import type { Report } from "../schema/report.ts";
 import { closest } from "../util/suggest.ts";
 import { list, str, type CommandIO, type OptionSpec, type ParsedArgs } from "./command.ts";
@@ -107,12 +108,12 @@ export function planReportOutput(args: ParsedArgs, io: Pick<CommandIO, "stdout" 
  * cannot be written is only a warning.
  */
 export async function writeReport(report: Report, plan: ReportOutputPlan, io: Pick<CommandIO, "stdout" | "stderr" | "cwd">): Promise<void> {
-  await write(io.stdout, renderReport(report, plan.stdout, { color: plan.color, width: plan.width }));
+  await write(io.stdout, await renderReport(report, plan.stdout, { color: plan.color, width: plan.width }));
   const failed: string[] = [];
   for (const file of plan.files) {
     try {
       await mkdir(path.dirname(file.path), { recursive: true });
-      await writeFile(file.path, renderReport(report, file.format, { color: false, width: 100 }));
+      await writeFile(file.path, await renderReport(report, file.format, { color: false, width: 100 }));
       io.stderr.write(`wrote ${file.format} report to ${displayPath(file.path, io)}\n`);
     } catch (error) {
       failed.push(`${file.path}: ${error instanceof Error ? error.message : String(error)}`);
@@ -120,7 +121,7 @@ export async function writeReport(report: Report, plan: ReportOutputPlan, io: Pi
   }
   if (plan.stepSummary) {
     try {
-      await appendFile(plan.stepSummary, renderReport(report, "markdown") + "\n");
+      await appendFile(plan.stepSummary, (await renderReport(report, "markdown")) + "\n");
     } catch (error) {
       io.stderr.write(`warning: could not append to GITHUB_STEP_SUMMARY (${plan.stepSummary}): ${error instanceof Error ? error.message : String(error)}\n`);
     }

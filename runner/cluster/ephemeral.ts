@@ -11,7 +11,7 @@ import { formatDuration } from "../util/duration.ts";
 import { poll } from "../util/poll.ts";
 
 /** Waiting reasons that will not fix themselves while a grade runs. */
-const FATAL_WAITING = new Set([
+export const FATAL_WAITING = new Set([
   "ErrImagePull",
   "ImagePullBackOff",
   "ErrImageNeverPull",

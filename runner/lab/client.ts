@@ -3,7 +3,6 @@
  * factory that makes a ClusterClient for a lab.
  */
 import type { ClusterClient } from "../cluster/client.ts";
-import { NotFoundError, UsageError } from "../errors.ts";
 import { KindProvider } from "../providers/kind.ts";
 import { KubeconfigProvider } from "../providers/kubeconfig.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
@@ -49,11 +48,4 @@ export function providerFor(lab: LabRecord, options: { env?: NodeJS.ProcessEnv; 
   return new KubeconfigProvider({ kubeconfigPath: lab.kubeconfig, context: lab.context });
 }
 
-/** The lab, or the only lab when no name is given. */
-export async function resolveLab(store: LabStore, name: string | undefined): Promise<LabRecord> {
-  if (name) return store.require(name);
-  const labs = await store.list();
-  if (labs.length === 1) return labs[0]!;
-  if (labs.length === 0) throw new NotFoundError("there is no lab", { hint: "start one with `labrun start <scenario>`" });
-  throw new UsageError(`there are ${labs.length} labs: name one (${labs.map((l) => l.name).join(", ")})`);
-}
+export { resolveLab } from "./state.ts";

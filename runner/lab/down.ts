@@ -2,7 +2,9 @@
 import path from "node:path";
 import { UsageError } from "../errors.ts";
 import type { KindProvider } from "../providers/kind.ts";
-import { kindOf, type LifecycleOptions } from "./client.ts";
+import { defaultClientFactory, kindOf, type LifecycleOptions } from "./client.ts";
+import { KubeconfigProvider } from "../providers/kubeconfig.ts";
+import { stopProbesOfLab } from "./probes.ts";
 import { step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
@@ -34,6 +36,11 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
     await store.update(lab.name, (r) => {
       r.status = "deleting";
     });
+  }
+  // A cluster labrun keeps: end the probe containers the lab's grades left holding (best effort).
+  if (lab && lab.provider !== "kind" && lab.status !== "creating") {
+    const provider = new KubeconfigProvider({ kubeconfigPath: lab.kubeconfig, context: lab.context });
+    await stopProbesOfLab(lab, provider, { clientFactory: options.clientFactory ?? defaultClientFactory, ...(onEvent ? { onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
   // The cluster to delete: the record's, else the one a crashed start may have left (only if labrun marked it for this lab).
   const cluster = lab?.provider === "kind" ? lab.cluster : lab ? undefined : await orphanClusterOf(kind, store, options.name, options.signal);

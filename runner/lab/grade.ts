@@ -9,15 +9,26 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GradeEvent } from "../../checks/engine.ts";
 import { grade } from "../../checks/grade.ts";
-import { createKubeClient, type KubeClusterClient, type NodeRunner } from "../cluster/kube.ts";
-import { loadKubeConfig } from "../cluster/kubeconfig.ts";
+import type { NodeRunner } from "../cluster/kube-common.ts";
+import { createClusterClient, readKubeConfig, type ClosableClusterClient } from "../cluster/kube-lite.ts";
 import { InfraError, InterruptedError, NotFoundError, UsageError } from "../errors.ts";
 import type { Report } from "../schema/report.ts";
-import { KindProvider } from "../providers/kind.ts";
+import type { KindProvider } from "../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
-import { resolveLab } from "./client.ts";
 import { isLabName } from "./names.ts";
-import { LabStore, type LabRecord } from "./state.ts";
+import { LabStore, resolveLab, type LabRecord } from "./state.ts";
+
+// Start-up matters here (a grade should beat a kubectl script): the kind provider (execa) is loaded
+// only when a check runs a command on a node, and the lean API client (runner/cluster/kube-lite.ts) is used
+// whenever the kubeconfig allows.
+let kindModule: Promise<typeof import("../providers/kind.ts")> | undefined;
+function kindProvider(env: NodeJS.ProcessEnv): Promise<KindProvider> {
+  kindModule ??= import("../providers/kind.ts");
+  return kindModule.then(({ KindProvider: Kind }) => new Kind({ env }));
+}
+
+/** How long a probe container started by a grade of a cluster that is not a lab keeps running (later grades reuse it meanwhile). */
+export const UNRECORDED_PROBE_HOLD = "30m";
 
 export interface GradeLabOptions {
   /** A lab name, or the name of a scenario with exactly one lab; default: the only lab. With `kubeconfig`: the scenario. */
@@ -62,6 +73,8 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.settleMs !== undefined ? { settle: options.settleMs > 0 ? { windowMs: options.settleMs } : false } : {}),
+      // A lab's probes hold until `labrun down`; on a cluster that is not a lab, they end by themselves.
+      ...(target.record ? {} : { probeSettings: { holdMax: UNRECORDED_PROBE_HOLD } }),
     });
   } catch (error) {
     if (options.signal?.aborted) throw new InterruptedError(typeof options.signal.reason === "string" ? options.signal.reason : "SIGINT");
@@ -83,7 +96,7 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
 
 interface Target {
   loaded: LoadedScenario;
-  client: KubeClusterClient;
+  client: ClosableClusterClient;
   lab: { name: string; cluster: string; provider: "kind" | "kubeconfig" };
   attempt: number;
   store?: LabStore;
@@ -101,17 +114,13 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
   if (!existsSync(record.kubeconfig)) {
     throw new InfraError(`lab "${record.name}" has lost its kubeconfig (${record.kubeconfig})`, { hint: `check \`labrun status ${record.name}\`; \`labrun down ${record.name}\` removes the lab` });
   }
-  const loaded = await loadScenario(record.scenarioDir);
-  const nodeRunner: NodeRunner | undefined =
-    record.provider === "kind"
-      ? (() => {
-          const kind = new KindProvider({ env });
-          const cluster = record.cluster;
-          return (node, argv, opts) => kind.execOnNode(cluster, node, argv, opts);
-        })()
-      : undefined;
-  const client = createKubeClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) });
-  const attempt = await store.nextAttempt(record.name);
+  const cluster = record.cluster;
+  const nodeRunner: NodeRunner | undefined = record.provider === "kind" ? async (node, argv, opts) => (await kindProvider(env)).execOnNode(cluster, node, argv, opts) : undefined;
+  const [loaded, client, attempt] = await Promise.all([
+    loadScenario(record.scenarioDir),
+    createClusterClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) }),
+    store.nextAttempt(record.name),
+  ]);
   return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record };
 }
 
@@ -134,11 +143,11 @@ async function kubeconfigTarget(ref: string | undefined, kubeconfig: string, con
   if (!ref) throw new UsageError("with --kubeconfig, name the scenario to grade: `labrun grade SCENARIO --kubeconfig FILE`");
   const loaded = await loadScenario(ref, { cwd: io.cwd });
   const file = resolve(io.cwd, kubeconfig);
-  const kc = loadKubeConfig(file, context);
-  const contextName = kc.getCurrentContext();
-  const clusterName = kc.getContextObject(contextName)?.cluster ?? contextName;
+  const kc = readKubeConfig(file, context);
+  const contextName = kc.context;
+  const clusterName = kc.cluster || contextName;
   const nodeRunner = await kindNodeRunner(clusterName, io);
-  const client = createKubeClient({ kubeconfig: file, ...(context ? { context } : {}), ...(nodeRunner ? { nodeRunner } : {}) });
+  const client = await createClusterClient({ kubeconfig: file, ...(context ? { context } : {}), ...(nodeRunner ? { nodeRunner } : {}) });
   return { loaded, client, lab: { name: contextName, cluster: clusterName, provider: "kubeconfig" }, attempt: 1 };
 }
 
@@ -146,7 +155,7 @@ async function kubeconfigTarget(ref: string | undefined, kubeconfig: string, con
 async function kindNodeRunner(cluster: string, io: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<NodeRunner | undefined> {
   if (!cluster.startsWith("kind-")) return undefined;
   const name = cluster.slice("kind-".length);
-  const kind = new KindProvider({ env: io.env });
+  const kind = await kindProvider(io.env);
   try {
     if (!(await kind.list(io.signal ? { signal: io.signal } : {})).includes(name)) return undefined;
   } catch {

@@ -332,3 +332,11 @@ export class LabStore {
 }
 
 
+/** A lab by name, or the only lab when no name is given. */
+export async function resolveLab(store: LabStore, name: string | undefined): Promise<LabRecord> {
+  if (name) return store.require(name);
+  const labs = await store.list();
+  if (labs.length === 1) return labs[0]!;
+  if (labs.length === 0) throw new NotFoundError("there is no lab", { hint: "start one with `labrun start <scenario>`" });
+  throw new UsageError(`there are ${labs.length} labs: name one (${labs.map((l) => l.name).join(", ")})`);
+}

@@ -11,8 +11,9 @@ import { renderJunit } from "./junit.ts";
 import { renderMarkdown, type MarkdownOptions } from "./markdown.ts";
 import { renderTerminal, type TerminalOptions } from "./terminal.ts";
 
-export const REPORT_FORMATS = ["text", "json", "junit", "markdown", "html"] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+import { type ReportFormat } from "./formats.ts";
+
+export { FORMAT_EXTENSIONS, formatFromFile, isReportFormat, REPORT_FORMATS, type ReportFormat } from "./formats.ts";
 
 /** Options for every format; each renderer reads its own. */
 export interface RenderOptions extends Partial<TerminalOptions>, JsonOptions, MarkdownOptions {
@@ -34,29 +35,6 @@ const RENDERERS: Record<ReportFormat, Renderer> = {
 /** Renders a report in one format. Text is uncoloured unless `color: true`. */
 export function renderReport(report: Report, format: ReportFormat, options: RenderOptions = {}): string {
   return RENDERERS[format](report, options);
-}
-
-export function isReportFormat(value: string): value is ReportFormat {
-  return (REPORT_FORMATS as readonly string[]).includes(value);
-}
-
-/** File extensions and the format each one means. */
-export const FORMAT_EXTENSIONS: Readonly<Record<string, ReportFormat>> = {
-  ".json": "json",
-  ".xml": "junit",
-  ".md": "markdown",
-  ".markdown": "markdown",
-  ".html": "html",
-  ".htm": "html",
-  ".txt": "text",
-};
-
-/** The format a file's extension names (`report.xml` → `junit`), or undefined for an unknown extension. */
-export function formatFromFile(path: string): ReportFormat | undefined {
-  const name = path.split(/[\\/]/).pop() ?? "";
-  const dot = name.lastIndexOf(".");
-  if (dot <= 0) return undefined;
-  return FORMAT_EXTENSIONS[name.slice(dot).toLowerCase()];
 }
 
 export { renderHtml, renderJson, renderJunit, renderMarkdown, renderTerminal };

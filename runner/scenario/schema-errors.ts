@@ -4,7 +4,12 @@
  *
  *   scenario.yaml:14:5  spec.checks[0].tittle  unknown field "tittle" (did you mean "title"?)
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from "ajv";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Document } from "yaml";
 import type { LineCounter } from "yaml";
 import type { Problem } from "../errors.ts";
@@ -12,14 +17,58 @@ import { Scenario } from "../schema/scenario.ts";
 import { closest } from "../util/suggest.ts";
 import { located, nodeAt } from "./read.ts";
 
+const require = createRequire(import.meta.url);
+const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true, allowUnionTypes: true } as const;
+
 let compiled: ValidateFunction | undefined;
 
+/**
+ * The scenario schema's validator. Compiling it takes Ajv a good part of a
+ * grade's start-up, so the compiled code is kept (Ajv's standalone code) in
+ * labrun's cache, keyed by the schema, Ajv's version and options: a changed
+ * schema compiles again, and any problem with the cache just compiles.
+ */
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true, allowUnionTypes: true });
-    compiled = ajv.compile(Scenario);
-  }
+  compiled ??= scenarioValidator(cacheDir()).validate;
   return compiled;
+}
+
+/** The validator, from `dir`'s cache when it holds one for this schema (`cached`), else compiled and stored there. */
+export function scenarioValidator(dir: string): { validate: ValidateFunction; cached: boolean; file: string } {
+  const { version } = require("ajv/package.json") as { version: string };
+  const key = createHash("sha256").update(JSON.stringify({ schema: Scenario, options: AJV_OPTIONS, ajv: version })).digest("hex").slice(0, 20);
+  const file = join(dir, "validators", `scenario-${key}.cjs`);
+  try {
+    return { validate: loadStandalone(readFileSync(file, "utf8")), cached: true, file };
+  } catch {
+    // not cached yet (or unreadable): compile
+  }
+  const { Ajv } = require("ajv") as { Ajv: typeof AjvClass };
+  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  const validate = ajv.compile(Scenario);
+  try {
+    const standaloneCode = require("ajv/dist/standalone/index.js") as (ajv: AjvClass, validate: ValidateFunction) => string;
+    mkdirSync(join(dir, "validators"), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, standaloneCode(ajv, validate));
+    renameSync(tmp, file);
+  } catch {
+    // a cache we cannot write only costs time
+  }
+  return { validate, cached: false, file };
+}
+
+function loadStandalone(code: string): ValidateFunction {
+  const module: { exports: Record<string, unknown> } = { exports: {} };
+  new Function("module", "exports", "require", code)(module, module.exports, require);
+  const fn = (module.exports.default ?? module.exports) as unknown;
+  if (typeof fn !== "function") throw new Error("not a validator");
+  return fn as ValidateFunction;
+}
+
+/** `$LABRUN_CACHE`, else `$XDG_CACHE_HOME/labrun`, else `~/.cache/labrun` (where tools/images keeps its cache too). */
+function cacheDir(): string {
+  return process.env.LABRUN_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "labrun");
 }
 
 /** Friendly names for the patterns the schema uses. */

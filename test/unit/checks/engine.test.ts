@@ -546,9 +546,9 @@ describe("grade()", () => {
     expect(c.calls).to.deep.equal(["ping"]);
   });
 
-  it("grades the BeeBox lab, stops its probes, and produces a valid Report", async () => {
+  it("grades the BeeBox lab with one probe container, batches concurrent probes, and leaves the probe for the next grade", async () => {
     const c = new FakeCluster().put(node("cp", { controlPlane: true }), node("w1"), ...beeboxPods());
-    c.probe = ({ verb }) => (verb === "http" ? { ok: true, status: 200, body: NGINX_PAGE } : { ok: true, addresses: ["192.168.1.4"] });
+    c.probe = ({ verb }) => (verb === "http" ? { ok: true, status: 200, body: NGINX_PAGE } : { ok: true, addresses: ["192.168.1.4"], server: "10.96.0.10:53" });
     const checks: Check[] = [
       { id: "nodes-ready", title: "nodes", points: 2, nodesReady: {} },
       { id: "http-by-ip", title: "http", points: 2, needs: ["nodes-ready"], http: { from: { pod: "testclient" }, to: { pod: "cyberdyne-frontend" }, expect: { bodyContains: "Welcome to nginx!" } } },
@@ -562,12 +562,23 @@ describe("grade()", () => {
     expect(report.attempt).to.equal(3);
     expect(report.lab).to.deep.equal(LAB);
     expect(c.ephemeral).to.have.length(1); // one probe container for testclient, shared by two checks
-    expect(c.execs.at(-1)!.command).to.deep.equal(["labrun-probe", "stop"]);
+    expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "0"]);
+    expect(c.probeExecs, "the two checks' probes went in one exec").to.deep.equal(["batch"]);
     expect(events[0]).to.equal("grade-started");
     expect(events.at(-1)).to.equal("grade-finished");
+
+    // The next grades find the probe running in the pod and reuse it: never one container per grade.
+    for (let i = 0; i < 19; i++) {
+      const again = await grade({ client: c, scenario: source, lab: LAB, defaultIntervalMs: 10 });
+      expect(again.score.passed).to.equal(true);
+    }
+    const testclient = await c.get({ apiVersion: "v1", kind: "Pod", name: "testclient", namespace: "default" });
+    expect((testclient!.spec as { ephemeralContainers: unknown[] }).ephemeralContainers, "after 20 grades").to.have.length(1);
+    expect(c.ephemeral).to.have.length(1);
+    expect(c.probeExecs).to.not.include("stop");
   });
 
-  it("stops probes also when the grade is interrupted", async () => {
+  it("an interrupted grade stops its checks but not the probe, which the next grade reuses", async () => {
     const c = new FakeCluster().put(...beeboxPods());
     c.probe = () => ({ ok: false, error: "i/o timeout" });
     const controller = new AbortController();
@@ -575,6 +586,10 @@ describe("grade()", () => {
     const checks = [{ id: "h", title: "http", timeout: "10s", http: { from: { pod: "testclient" }, to: { pod: "cyberdyne-frontend" } } }] as Check[];
     const error = await grade({ ...options(c, checks), signal: controller.signal, defaultIntervalMs: 10 }).catch((e: unknown) => e);
     expect((error as Error).message).to.equal("SIGINT");
-    expect(c.execs.filter((e) => e.command.join(" ") === "labrun-probe stop")).to.have.length(1);
+    expect(c.probeExecs).to.not.include("stop");
+    c.probe = () => ({ ok: true, status: 200, body: NGINX_PAGE });
+    const report = await grade({ ...options(c, checks), defaultIntervalMs: 10 });
+    expect(report.score.passed).to.equal(true);
+    expect(c.ephemeral).to.have.length(1);
   });
 });

@@ -19,6 +19,8 @@ export type ProbeHandler = (call: { pod: string; namespace: string; container: s
 
 export class FakeCluster implements ClusterClient {
   readonly objects = new Map<string, KubeObject>();
+  /** Every probe exec's verb (`http`, `dns`, `tcp`, `batch`, `stop`): how many round trips a grade took. */
+  readonly probeExecs: string[] = [];
   readonly calls: string[] = [];
   readonly ephemeral: { namespace: string; pod: string; spec: EphemeralContainerSpec }[] = [];
   readonly execs: { target: PodContainer; command: string[] }[] = [];
@@ -39,6 +41,11 @@ export class FakeCluster implements ClusterClient {
   addEphemeralError: Error | undefined;
   addEphemeralDelayMs = 0;
   #reads = 0;
+
+  /** `withClusterDns: false` leaves out the kube-system/kube-dns Service (10.96.0.10) every cluster has. */
+  constructor(options: { withClusterDns?: boolean } = {}) {
+    if (options.withClusterDns !== false) this.put(service("kube-dns", "10.96.0.10", "kube-system"));
+  }
 
   static key(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
     return `${apiVersion}/${kind}/${namespace ?? ""}/${name}`;
@@ -103,9 +110,24 @@ export class FakeCluster implements ClusterClient {
     this.execs.push({ target, command });
     if (command[0] === "labrun-probe") {
       const [, verb, ...rest] = command;
-      const args: Record<string, string> = {};
-      for (let i = 0; i < rest.length; i += 2) args[rest[i]!.replace(/^--/, "")] = rest[i + 1] ?? "";
-      if (verb === "stop") return { exitCode: 0, stdout: "", stderr: "", timedOut: false };
+      this.probeExecs.push(verb!);
+      const args = flagArgs(rest);
+      if (verb === "stop") {
+        this.#setEphemeralState(target, { terminated: { reason: "Completed", exitCode: 0 } });
+        return { exitCode: 0, stdout: "", stderr: "", timedOut: false };
+      }
+      if (verb === "batch") {
+        const items = JSON.parse(args.spec!) as ({ id: string; kind: string } & Record<string, unknown>)[];
+        const lines: string[] = [];
+        for (const item of items) {
+          const { id, kind, ...fields } = item;
+          const reply = await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: kind, args: fieldArgs(fields) });
+          if (reply instanceof Error) throw reply;
+          if ("timedOut" in reply && "exitCode" in reply) return reply as ExecResult;
+          lines.push(JSON.stringify({ id, kind, ...reply }));
+        }
+        return { exitCode: 0, stdout: lines.join("\n") + "\n", stderr: "", timedOut: false };
+      }
       const reply = await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: verb!, args });
       if (reply instanceof Error) throw reply;
       if ("timedOut" in reply && "exitCode" in reply) return reply as ExecResult;
@@ -114,11 +136,38 @@ export class FakeCluster implements ClusterClient {
     return this.execHandler(target, command);
   }
 
+  /**
+   * Like the API server: the container joins the pod's spec.ephemeralContainers
+   * (with the fields checks/kube.ts sends and the server's defaults) and runs.
+   */
   async addEphemeralContainer(pod: { namespace: string; pod: string }, spec: EphemeralContainerSpec): Promise<void> {
     this.calls.push(`addEphemeral ${pod.namespace}/${pod.pod}`);
     if (this.addEphemeralDelayMs) await new Promise((r) => setTimeout(r, this.addEphemeralDelayMs));
     if (this.addEphemeralError) throw this.addEphemeralError;
     this.ephemeral.push({ ...pod, spec });
+    const live = this.objects.get(FakeCluster.key("v1", "Pod", pod.namespace, pod.pod));
+    if (live) {
+      const container = {
+        name: spec.name,
+        image: spec.image,
+        command: spec.command,
+        imagePullPolicy: "IfNotPresent",
+        stdin: false,
+        tty: false,
+        terminationMessagePolicy: "FallbackToLogsOnError",
+        terminationMessagePath: "/dev/termination-log",
+        resources: {},
+        ...(spec.securityContext ? { securityContext: spec.securityContext } : {}),
+      };
+      addEphemeral(live, container, { running: { startedAt: "2026-01-01T00:00:01Z" } });
+    }
+  }
+
+  #setEphemeralState(target: PodContainer, state: Record<string, unknown>): void {
+    const live = this.objects.get(FakeCluster.key("v1", "Pod", target.namespace, target.pod));
+    const status = (live?.status ?? {}) as { ephemeralContainerStatuses?: { name: string; state: unknown }[] };
+    const s = status.ephemeralContainerStatuses?.find((x) => x.name === target.container);
+    if (s) s.state = state;
   }
 
   async runOnNode(node: string, command: string[], options: ExecOptions): Promise<ExecResult> {
@@ -129,6 +178,32 @@ export class FakeCluster implements ClusterClient {
     }
     return this.nodeRunner(node, command, options);
   }
+}
+
+/** `--url U --max-body 1` → `{url: "U", "max-body": "1"}`. */
+function flagArgs(rest: string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (let i = 0; i < rest.length; i += 2) args[rest[i]!.replace(/^--/, "")] = rest[i + 1] ?? "";
+  return args;
+}
+
+/** A batch item's fields in the shape flagArgs gives: kebab-case names, lists comma-joined, `timeoutMs` as `timeout`. */
+function fieldArgs(fields: Record<string, unknown>): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (k === "timeoutMs") args.timeout = Number(v) % 1000 === 0 ? `${Number(v) / 1000}s` : `${String(v)}ms`;
+    else args[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = Array.isArray(v) ? v.join(",") : String(v);
+  }
+  return args;
+}
+
+/** Add an ephemeral container (any spec: a learner's `kubectl debug` too) and its state to a pod object. */
+export function addEphemeral(pod: KubeObject, container: Record<string, unknown>, state: Record<string, unknown> = { running: {} }): KubeObject {
+  const spec = (pod.spec ??= {}) as { ephemeralContainers?: unknown[] };
+  (spec.ephemeralContainers ??= []).push(container);
+  const status = (pod.status ??= {}) as { ephemeralContainerStatuses?: unknown[] };
+  (status.ephemeralContainerStatuses ??= []).push({ name: container.name, state, ready: false, restartCount: 0, image: container.image });
+  return pod;
 }
 
 export const unreachable = () => new InfraError("cannot reach the Kubernetes API at https://127.0.0.1:1: connect ECONNREFUSED", { code: "CLUSTER_UNREACHABLE" });

@@ -189,10 +189,10 @@ describe("check kinds", () => {
       expect(c.ephemeral).to.have.length(1);
       expect(c.ephemeral[0]!.pod).to.equal("testclient");
       expect(c.ephemeral[0]!.spec.image).to.equal(PROBE_IMAGE);
-      expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "600s"]);
+      expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "0"]);
       const probeExec = c.execs.find((e) => e.command[0] === "labrun-probe")!;
       expect(probeExec.target.container).to.equal(c.ephemeral[0]!.spec.name);
-      expect(probeExec.command).to.deep.equal(["labrun-probe", "http", "--url", "http://192.168.1.4:80/", "--timeout", "3s", "--max-body", "65536"]);
+      expect(probeExec.command).to.deep.equal(["labrun-probe", "http", "--url", "http://192.168.1.4:80/", "--max-body", "65536", "--timeout", "3s"]);
       expect(o.connectivity).to.deep.equal([{ from: "default/testclient", to: "default/cyberdyne-frontend:80", expected: "allowed", observed: "allowed" }]);
       const source = await c.get({ apiVersion: "v1", kind: "Pod", name: "testclient", namespace: "default" });
       expect(source!.metadata.annotations?.["kubectl.kubernetes.io/default-container"], "kubectl exec keeps choosing the pod's own container").to.equal("curl");
@@ -331,7 +331,7 @@ describe("check kinds", () => {
       const check = { id: "pod-dns", title: "pod dns", dns: { from: { pod: "testclient" }, lookup: { pod: "cyberdyne-frontend" } } } as Check;
       const o = await observe(c, check);
       expect(o.ok, o.message).to.equal(true);
-      expect(names).to.deep.equal(["dns 192-168-1-4.default.pod.cluster.local A"]);
+      expect(names).to.deep.equal(["dns 192-168-1-4.default.pod.cluster.local. A"]);
 
       c.probe = () => ({ ok: true, addresses: ["192.168.1.99"] });
       const wrong = await observe(c, check);
@@ -346,7 +346,7 @@ describe("check kinds", () => {
 
     it("resolves a service to its cluster IP, and a name to the expected addresses", async () => {
       const c = new FakeCluster().put(...beeboxPods(), service("web", "10.96.0.10"));
-      c.probe = ({ args }) => (args.name === "web.default.svc.cluster.local" ? { ok: true, addresses: ["10.96.0.10"] } : { ok: true, addresses: ["1.2.3.4", "5.6.7.8"] });
+      c.probe = ({ args }) => (args.name === "web.default.svc.cluster.local." ? { ok: true, addresses: ["10.96.0.10"] } : { ok: true, addresses: ["1.2.3.4", "5.6.7.8"] });
       expect((await observe(c, { id: "d", title: "svc dns", dns: { from: { pod: "testclient" }, lookup: { service: "web" } } } as Check)).ok).to.equal(true);
       expect((await observe(c, { id: "d", title: "name dns", dns: { from: { pod: "testclient" }, lookup: { name: "example.test" }, expect: { addresses: ["5.6.7.8"] } } } as Check)).ok).to.equal(true);
       expect((await observe(c, { id: "d", title: "name dns", dns: { from: { pod: "testclient" }, lookup: { name: "example.test" }, expect: { addresses: ["9.9.9.9"] } } } as Check)).ok).to.equal(false);

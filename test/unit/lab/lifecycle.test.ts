@@ -9,6 +9,8 @@ import { down } from "../../../runner/lab/down.ts";
 import { gc } from "../../../runner/lab/gc.ts";
 import { start, type StartOptions } from "../../../runner/lab/start.ts";
 import { status } from "../../../runner/lab/status.ts";
+import { PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
+import { addEphemeral, FakeCluster, pod as probePod } from "../checks/fakes.ts";
 import { GIB } from "../../../runner/lab/preflight.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
 import { KindProvider } from "../../../runner/providers/kind.ts";
@@ -246,8 +248,19 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     const own = parse(await readFile(result.lab.kubeconfig, "utf8")) as { contexts: { name: string }[] };
     expect(own.contexts.map((c) => c.name)).to.deep.equal(["seat-7"]);
     expect(w.events.some((e) => e.type === "warning" && e.message.includes("must be able to pull"))).to.equal(true);
-    const gone = await down({ name: "seat-7", store, kind: w.kind });
+    // The cluster stays: down ends the probe containers the lab's grades left holding in the learner's pods.
+    const seat = new FakeCluster().put(probePod("client", { namespace: "shop", ip: "10.0.0.5" }));
+    addEphemeral(seat.objects.get(FakeCluster.key("v1", "Pod", "shop", "client"))!, {
+      name: "labrun-probe-0a1b2c",
+      image: PROBE_IMAGE,
+      command: ["labrun-probe", "hold", "--max", "0"],
+      securityContext: structuredClone(PROBE_SECURITY_CONTEXT),
+    });
+    const events: LabEvent[] = [];
+    const gone = await down({ name: "seat-7", store, kind: w.kind, clientFactory: async () => seat, onEvent: (e) => events.push(e) });
     expect(gone).to.deep.equal({ name: "seat-7", found: true, clusterDeleted: false });
+    expect(seat.execs.map((e) => `${e.target.pod}/${e.target.container}: ${e.command.join(" ")}`)).to.deep.equal(["client/labrun-probe-0a1b2c: labrun-probe stop"]);
+    expect(events.find((e) => e.type === "step-end" && e.name === "stop labrun's probes")).to.deep.include({ status: "ok", detail: "1 probe container" });
     expect(w.fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
   });
 
