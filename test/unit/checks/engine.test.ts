@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "../../../checks/engine.ts";
 import { failingChecks, grade } from "../../../checks/grade.ts";
 import { SettleTracker } from "../../../checks/settle.ts";
+import { ProbeManager } from "../../../checks/probe.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { InfraError, ScenarioError } from "../../../runner/errors.ts";
 import { reportProblems } from "../../../runner/report/validate.ts";
@@ -42,6 +43,8 @@ function options(cluster: FakeCluster, checks: Check[], extra: Partial<EngineOpt
     defaultIntervalMs: 20,
     workloads: WorkloadIndex.empty(),
     settle: false,
+    // No batching window: on the virtual clock a real timer would never fire before the attempt's deadline.
+    probes: new ProbeManager(cluster, { batchWindowMs: 0 }),
     ...(cluster.clock ? { clock: cluster.clock } : {}),
     ...extra,
   };
@@ -563,7 +566,8 @@ describe("grade()", () => {
     expect(report.lab).to.deep.equal(LAB);
     expect(c.ephemeral).to.have.length(1); // one probe container for testclient, shared by two checks
     expect(c.ephemeral[0]!.spec.command).to.deep.equal(["labrun-probe", "hold", "--max", "0"]);
-    expect(c.probeExecs, "the two checks' probes went in one exec").to.deep.equal(["batch"]);
+    // the two checks' probes go in one exec per round: the first passes, the second confirms them (network passes are confirmed)
+    expect(c.probeExecs, "the two checks' probes went in one exec per round").to.deep.equal(["batch", "batch"]);
     expect(events[0]).to.equal("grade-started");
     expect(events.at(-1)).to.equal("grade-finished");
 

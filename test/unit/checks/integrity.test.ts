@@ -343,7 +343,7 @@ describe("the hijack tell-tale: an answer from the source pod's own network name
   it("a blocked check never counts a local destination as blocked", async () => {
     const c = new FakeCluster().put(...beeboxPods(), pod("db", { ip: "192.168.1.7", image: "postgres:16.1" }));
     c.probe = ({ args }) => (args.addr === "192.168.1.4:80" ? { ok: true } : { ok: false, localTarget: true, remoteAddr: "192.168.1.7:5432", error: "connection refused" });
-    const o = await observe(c, { id: "deny", title: "db blocked", blocked: { from: { pod: "testclient" }, to: { pod: "db", port: 5432 }, control: { pod: "cyberdyne-frontend", port: 80 } } } as Check);
+    const o = await observe(c, { id: "deny", title: "db blocked", blocked: { from: { pod: "testclient" }, to: { pod: "db", port: 5432 }, control: { pod: "cyberdyne-frontend", port: 80 }, allowedFrom: { pod: "cyberdyne-frontend" } } } as Check);
     expect(o.ok).to.equal(false);
     expect(o.message).to.equal("192.168.1.7:5432 is an address of default/testclient's own network namespace (a hijack): the verdict cannot be trusted");
   });

@@ -109,7 +109,7 @@ describe("restore: the plan", () => {
 
 describe("restore() on an in-memory cluster", () => {
   function cluster(...objects: KubeObject[]) {
-    const c = new FakeCluster().put(...objects);
+    const c = new FakeCluster({ withClusterDns: false }).put(...objects);
     const apply = c.apply.bind(c);
     c.apply = async (o) => apply(withUid({ ...o, ...(o.kind === "Pod" ? { status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } } : {}) }));
     return c;
