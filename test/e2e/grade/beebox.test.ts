@@ -144,7 +144,7 @@ describe("e2e: grading beebox-cni on kind", function () {
     const t0 = performance.now();
     const started = await labrun(["start", "beebox-cni", "--name", LAB]);
     expect(started.exitCode, show(started)).to.equal(0);
-    expect(started.stderr).to.match(/verify the broken state .*7 checks fail as expected/);
+    expect(started.stderr).to.match(/verify the broken state .*8 checks fail as expected/);
     timings.push(`labrun start (create, load images, setup, verify broken): ${Math.round(performance.now() - t0)} ms`);
     kubeconfig = path.join(stateDir, "labs", LAB, "kubeconfig");
     loaded = await loadScenario(path.join(ROOT, "scenarios/beebox-cni"));
@@ -168,7 +168,7 @@ describe("e2e: grading beebox-cni on kind", function () {
     const ms = Math.round(performance.now() - t0);
     expect(r.exitCode, show(r)).to.equal(1);
     const report = JSON.parse(r.stdout) as Report;
-    timings.push(`labrun grade on the broken cluster: ${ms} ms wall, ${report.durationMs} ms in the report (nodes-ready polls for its 60s timeout)`);
+    timings.push(`labrun grade on the broken cluster: ${ms} ms wall, ${report.durationMs} ms in the report (failing checks stop once the cluster has settled)`);
     const checks = byId(report);
     expect(report.score.points).to.equal(0);
     expect(report.attempt).to.equal(1);
@@ -179,7 +179,7 @@ describe("e2e: grading beebox-cni on kind", function () {
     }
     const nodes = checks["nodes-ready"]!;
     expect(nodes.status).to.equal("failed");
-    expect(nodes.attempts).to.be.greaterThan(5);
+    expect(nodes.attempts).to.be.greaterThan(1); // polled until the cluster had settled (not for its whole 60s timeout)
     expect(nodes.evidence).to.have.length(2);
     for (const e of nodes.evidence) {
       expect(e.expected).to.equal("Ready");

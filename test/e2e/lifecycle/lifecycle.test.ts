@@ -84,7 +84,7 @@ describe("e2e: lab lifecycle on kind", function () {
       const json = JSON.parse(b.stdout) as { nodes: string[]; lab: { status: string }; brokenVerified: boolean };
       expect(json.lab.status).to.equal("ready");
       expect(json.brokenVerified, "the checks in broken.failing were graded and fail").to.equal(true);
-      expect(a.stderr).to.contain("verify the broken state").and.contain("7 checks fail as expected");
+      expect(a.stderr).to.contain("verify the broken state").and.contain("8 checks fail as expected");
       expect(json.nodes).to.deep.equal([`labrun-${LABS[1]}-control-plane`, `labrun-${LABS[1]}-worker`]);
     });
 
