@@ -25,7 +25,14 @@
  *     in the last `recentMs` (its node's Ready condition follows within
  *     seconds, without any other API change), a node whose Ready condition
  *     changed in the last `recentMs`, a workload whose controller has not
- *     caught up with its spec. A pod that cannot progress is settled:
+ *     caught up with its spec; and changes made just before the grade that
+ *     the data plane picks up asynchronously, which the fingerprint cannot
+ *     see happen (they predate the first sample): a NetworkPolicy, a
+ *     Service or a node's taints created or changed less than 10 s ago
+ *     (kube-proxy, the policy controller), a kube-system ConfigMap changed
+ *     less than 90 s ago (mounted configuration such as CoreDNS's Corefile
+ *     reaches pods within about a minute, then is reloaded). A pod that
+ *     cannot progress is settled:
  *     Pending and Unschedulable, an image that cannot be pulled, a
  *     configuration error, a crash loop.
  *
@@ -139,6 +146,27 @@ const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter((x): x is Obj =>
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 
+/** How long after a change (before the grade) the data plane may still be catching up, by kind. */
+const DATAPLANE_LAG_MS: Record<string, number> = { NetworkPolicy: 10_000, Service: 10_000, Node: 10_000, ConfigMap: 90_000 };
+
+/**
+ * When the object was last changed by someone other than a status writer:
+ * its creation, or a later apply/update of its spec, labels or data (from
+ * managedFields). For ConfigMaps only later changes count (their creation
+ * with the cluster is not news); for nodes only changes after registration.
+ */
+function lastSpecChange(o: KubeObject): number | undefined {
+  const created = typeof o.metadata.creationTimestamp === "string" ? Date.parse(o.metadata.creationTimestamp) : NaN;
+  let latest = o.kind === "ConfigMap" || o.kind === "Node" ? NaN : created;
+  for (const f of arr(o.metadata.managedFields)) {
+    if (typeof f.subresource === "string" && f.subresource !== "") continue;
+    const t = typeof f.time === "string" ? Date.parse(f.time) : NaN;
+    if (!Number.isFinite(t) || (Number.isFinite(created) && t <= created + 1_000)) continue;
+    if (!Number.isFinite(latest) || t > latest) latest = t;
+  }
+  return Number.isFinite(latest) ? latest : undefined;
+}
+
 /** Waiting reasons of containers that cannot make progress on their own. */
 const STUCK_WAITING = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "CrashLoopBackOff"]);
 
@@ -219,6 +247,13 @@ export function digestCluster(objects: Record<string, KubeObject[]>, options: { 
 
   for (const kind of ["Service", "NetworkPolicy", "ConfigMap"]) {
     for (const o of objects[kind] ?? []) entries.push(`${id(o)} ${o.metadata.uid ?? ""} rv=${o.metadata.resourceVersion ?? ""}`);
+  }
+
+  for (const kind of Object.keys(DATAPLANE_LAG_MS)) {
+    for (const o of objects[kind] ?? []) {
+      const changed = lastSpecChange(o);
+      if (changed !== undefined && options.now - changed < DATAPLANE_LAG_MS[kind]!) converging.push(`${id(o).replace(/^\S+/, (k) => k.toLowerCase())} changed moments ago (the data plane may still be catching up)`);
+    }
   }
 
   entries.sort();

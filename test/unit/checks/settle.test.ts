@@ -74,6 +74,26 @@ describe("settle: what counts as converging", () => {
     expect(digest({ Pod: [agent], Node: [n] }).converging).to.deep.equal([]);
   });
 
+  it("a policy, a service or a node's taints changed just before the grade converge for 10 s; a kube-system ConfigMap edit for 90 s", () => {
+    const np = (created: number, edited?: number): KubeObject => ({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: {
+        name: "allow",
+        namespace: "shop",
+        creationTimestamp: ago(created),
+        managedFields: [{ manager: "kubectl", operation: "Update", time: ago(edited ?? created) }, { manager: "x", subresource: "status", time: ago(0) }],
+      },
+    });
+    expect(digest({ NetworkPolicy: [np(3)] }).converging).to.deep.equal(["networkpolicy shop/allow changed moments ago (the data plane may still be catching up)"]);
+    expect(digest({ NetworkPolicy: [np(30)] }).converging).to.deep.equal([]); // status writes do not count
+    expect(digest({ NetworkPolicy: [np(300, 4)] }).converging).to.have.length(1);
+    const cm = (created: number, edited: number): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "coredns", namespace: "kube-system", creationTimestamp: ago(created), managedFields: [{ manager: "kubeadm", time: ago(created) }, { manager: "kubectl-edit", time: ago(edited) }] } });
+    expect(digest({ ConfigMap: [cm(10, 10)] }).converging).to.deep.equal([]); // created with the cluster: not news
+    expect(digest({ ConfigMap: [cm(600, 60)] }).converging).to.deep.equal(["configmap kube-system/coredns changed moments ago (the data plane may still be catching up)"]);
+    expect(digest({ ConfigMap: [cm(600, 120)] }).converging).to.deep.equal([]);
+  });
+
   it("a workload whose controller lags its spec converges", () => {
     const d: KubeObject = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "shop", generation: 3 }, spec: { replicas: 2 }, status: { observedGeneration: 2, replicas: 2 } };
     expect(digest({ Deployment: [d] }).converging).to.deep.equal(["deployment shop/web: its controller has not caught up with its spec"]);
