@@ -1,7 +1,7 @@
 /**
  * labrun's probe containers as objects (see checks/probe.ts): the spec labrun
  * creates, the rule that tells one from a learner's look-alike, the running
- * ones of a pod, and ending them (\`labrun down\` on a cluster it keeps).
+ * ones of a pod, and ending them (`labrun down` on a cluster it keeps).
  */
 import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
 import { PROBE_IMAGE } from "../runner/cluster/images.ts";

@@ -1,5 +1,5 @@
 /**
- * The protocol of the \`labrun-probe\` binary (see checks/probe.ts): what its
+ * The protocol of the `labrun-probe` binary (see checks/probe.ts): what its
  * http, dns and tcp probes report, the settings of the probes, and the
  * command-line flags and JSON result lines of a probe or batch exec.
  */

@@ -1,4 +1,4 @@
-/** The phases of \`labrun test\` (runner/lab/scenario-test.ts): what each does on a running lab, and how it is judged. */
+/** The phases of `labrun test` (runner/lab/scenario-test.ts): what each does on a running lab, and how it is judged. */
 import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import type { NeedsOf } from "../../checks/verdict.ts";
 import { InfraError, InterruptedError, LabrunError } from "../errors.ts";

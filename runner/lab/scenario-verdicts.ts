@@ -1,4 +1,4 @@
-/** The verdicts of \`labrun test\` phases (runner/lab/scenario-test.ts): pure functions of a grade's report. */
+/** The verdicts of `labrun test` phases (runner/lab/scenario-test.ts): pure functions of a grade's report. */
 import { judgeMustNotPass, provenNotPassing, type NeedsOf } from "../../checks/verdict.ts";
 import type { PhaseResult } from "../report/scenario-test.ts";
 import type { Report } from "../schema/report.ts";
