@@ -31,13 +31,12 @@
  *     grade with InfraError (exit 3), never a failing or passing grade.
  */
 import type { CheckResult, Connectivity, Evidence, Report } from "../runner/schema/report.ts";
-import { REPORT_API_VERSION } from "../runner/schema/report.ts";
 import { InfraError } from "../runner/errors.ts";
 import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
-import { VERSION } from "../runner/version.ts";
 import type { ClusterClient } from "../runner/cluster/client.ts";
-import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type CheckSettings, type LabInfo, type Logger, type Observation, type ScenarioSource } from "./context.ts";
-import { evaluateCheck } from "./kinds/index.ts";
+import { DEFAULT_SETTINGS, type CheckSettings, type LabInfo, type Logger, type ScenarioSource } from "./context.ts";
+import { runAttempt, type AttemptOutcome } from "./engine-attempt.ts";
+import { checkResultOf, type CheckOutcome } from "./engine-report.ts";
 import { OwnedPods } from "./owned.ts";
 import { ProbeManager } from "./probe.ts";
 import { SettleTracker, type SettleOptions } from "./settle.ts";
@@ -49,10 +48,10 @@ import { errorMessage } from "../runner/util/text.ts";
 import { checkGraph } from "./needs.ts";
 import { WorkloadIndex } from "./workloads.ts";
 
+export { buildReport, DEFAULT_PASS_PERCENT, DEFAULT_POINTS, type ReportInput } from "./engine-report.ts";
+
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 export const DEFAULT_CHECK_INTERVAL_MS = 2_000;
-export const DEFAULT_POINTS = 1;
-export const DEFAULT_PASS_PERCENT = 100;
 /** How long one attempt may overrun its check's deadline before it is cut. */
 export const DEFAULT_ATTEMPT_GRACE_MS = 15_000;
 
@@ -114,10 +113,6 @@ export interface EngineOptions {
    */
   once?: readonly string[];
 }
-
-type AttemptOutcome =
-  | { type: "observed"; observation: Observation; at: number }
-  | { type: "error"; message: string; final: boolean; evidence: Evidence[]; connectivity?: Connectivity[]; at: number };
 
 /** Evaluate the scenario's checks against the cluster; results in scenario order. */
 export async function runChecks(options: EngineOptions): Promise<CheckResult[]> {
@@ -329,72 +324,26 @@ class Engine {
     return done("error", (lastError?.message ?? "could not be evaluated") + limitNote, lastError?.evidence ?? [], lastError?.connectivity);
   }
 
-  /**
-   * One attempt, raced against the check's end plus a grace period: the
-   * evaluator's signal aborts at that deadline, and the attempt ends as an
-   * error then whether or not the evaluator listens. Errors become outcomes
-   * (or abort the grade).
-   */
-  async #attempt(check: Check, kind: CheckKind, attempt: number, end: number): Promise<AttemptOutcome> {
-    const budget = Math.max(0, end - this.#clock.now()) + (this.#o.attemptGraceMs ?? DEFAULT_ATTEMPT_GRACE_MS);
-    const controller = new AbortController();
-    const internal = this.#internal.signal;
-    const onInternal = () => controller.abort(internal.reason);
-    if (internal.aborted) controller.abort(internal.reason);
-    else internal.addEventListener("abort", onInternal, { once: true });
-    const timer = new AbortController();
-    const deadline = this.#clock.sleep(budget, timer.signal).then(
-      () => "deadline" as const,
-      () => "cancelled" as const,
-    );
-    const interrupted = new Promise<"interrupted">((resolve) => {
-      if (controller.signal.aborted) resolve("interrupted");
-      else controller.signal.addEventListener("abort", () => resolve("interrupted"), { once: true });
+  /** One attempt, raced against the check's end plus a grace period (checks/engine-attempt.ts). */
+  #attempt(check: Check, kind: CheckKind, attempt: number, end: number): Promise<AttemptOutcome> {
+    return runAttempt(kind, end, {
+      clock: this.#clock,
+      internal: this.#internal.signal,
+      graceMs: this.#o.attemptGraceMs ?? DEFAULT_ATTEMPT_GRACE_MS,
+      context: {
+        client: this.#o.client,
+        scenario: this.#o.scenario,
+        lab: this.#o.lab,
+        check,
+        probes: this.#probes,
+        workloads: this.#workloads!,
+        logger: this.#logger(check.id),
+        settings: this.#settings,
+        attempt,
+        owned: this.#owned,
+      },
+      ensureReachable: () => this.#ensureReachable(),
     });
-    const ctx: CheckContext = {
-      client: this.#o.client,
-      scenario: this.#o.scenario,
-      lab: this.#o.lab,
-      check,
-      probes: this.#probes,
-      workloads: this.#workloads!,
-      signal: controller.signal,
-      logger: this.#logger(check.id),
-      settings: this.#settings,
-      attempt,
-      owned: this.#owned,
-    };
-    const evaluation = (async () => evaluateCheck(kind, ctx))().then(
-      (observation) => ({ observation }),
-      (error: unknown) => ({ error }),
-    );
-    try {
-      const first = await Promise.race([evaluation, deadline.then((d) => ({ race: d })), interrupted.then((d) => ({ race: d }))]);
-      const at = this.#clock.now();
-      if ("race" in first) {
-        if (internal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
-        if (first.race === "deadline" || first.race === "interrupted") {
-          if (!controller.signal.aborted) controller.abort(timeoutError(budget));
-          return { type: "error", message: `an attempt did not finish within ${formatDuration(budget)}`, final: false, evidence: [], at };
-        }
-        return { type: "error", message: "internal error: the attempt's timer was cancelled", final: false, evidence: [], at };
-      }
-      if ("observation" in first) return { type: "observed", observation: first.observation, at };
-      const error = first.error;
-      if (internal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
-      if (error instanceof CheckEvalError) {
-        return { type: "error", message: error.message, final: error.final, evidence: error.evidence, ...(error.connectivity ? { connectivity: error.connectivity } : {}), at };
-      }
-      if (controller.signal.aborted) {
-        return { type: "error", message: `an attempt did not finish within ${formatDuration(budget)}`, final: false, evidence: [], at };
-      }
-      // An API error: is the cluster still there? An unreachable cluster ends the grade.
-      await this.#ensureReachable();
-      return { type: "error", message: `could not evaluate: ${errorMessage(error)}`, final: false, evidence: [], at };
-    } finally {
-      timer.abort();
-      internal.removeEventListener("abort", onInternal);
-    }
   }
 
   /** Ping (shared by concurrent callers); on failure record the InfraError and abort every check. */
@@ -421,22 +370,8 @@ class Engine {
     if (this.#fatal) throw this.#fatal;
   }
 
-  #finish(check: Check, r: Pick<CheckResult, "status" | "message" | "evidence" | "attempts" | "durationMs"> & { connectivity?: Connectivity[] }): CheckResult {
-    const maxPoints = check.points ?? DEFAULT_POINTS;
-    const result: CheckResult = {
-      id: check.id,
-      title: check.title,
-      kind: checkKind(check),
-      status: r.status,
-      points: r.status === "passed" ? maxPoints : 0,
-      maxPoints,
-      message: r.message,
-      ...(r.status !== "passed" && check.hint ? { hint: check.hint } : {}),
-      evidence: r.evidence,
-      ...(r.connectivity?.length ? { connectivity: r.connectivity } : {}),
-      attempts: r.attempts,
-      durationMs: r.durationMs,
-    };
+  #finish(check: Check, r: CheckOutcome): CheckResult {
+    const result = checkResultOf(check, r);
     this.#emit({ type: "check-finished", result });
     return result;
   }
@@ -456,48 +391,4 @@ class Engine {
       // a listener's bug must not break the grade
     }
   }
-}
-
-// ---------------------------------------------------------------- report
-
-export interface ReportInput {
-  scenario: { name: string; title: string };
-  lab: LabInfo;
-  attempt: number;
-  startedAt: Date;
-  durationMs: number;
-  results: CheckResult[];
-  passPercent?: number;
-}
-
-/** Scores results into the Report of runner/schema/report.ts. */
-export function buildReport(input: ReportInput): Report {
-  const points = sum(input.results.map((r) => r.points));
-  const maxPoints = sum(input.results.map((r) => r.maxPoints));
-  const percent = maxPoints === 0 ? 100 : Math.round((points / maxPoints) * 10_000) / 100;
-  const passPercent = input.passPercent ?? DEFAULT_PASS_PERCENT;
-  const count = (s: CheckResult["status"]) => input.results.filter((r) => r.status === s).length;
-  return {
-    apiVersion: REPORT_API_VERSION,
-    kind: "Report",
-    scenario: { name: input.scenario.name, title: input.scenario.title },
-    lab: { name: input.lab.name, cluster: input.lab.cluster, provider: input.lab.provider },
-    attempt: input.attempt,
-    startedAt: input.startedAt.toISOString(),
-    durationMs: Math.max(0, Math.round(input.durationMs)),
-    score: { points, maxPoints, percent, passPercent, passed: percent >= passPercent },
-    summary: { total: input.results.length, passed: count("passed"), failed: count("failed"), skipped: count("skipped"), error: count("error") },
-    checks: input.results,
-    labrun: { version: VERSION },
-  };
-}
-
-function timeoutError(ms: number): Error {
-  const error = new Error(`deadline of ${formatDuration(ms)} passed`);
-  error.name = "TimeoutError";
-  return error;
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

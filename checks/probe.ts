@@ -24,178 +24,17 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ClusterClient, KubeObject } from "../runner/cluster/client.ts";
-import { CheckEvalError } from "./context.ts";
 import { ExecError } from "../runner/cluster/exec.ts";
 import { EphemeralContainerError } from "../runner/cluster/errors.ts";
 import { podName } from "./pods.ts";
 import { formatDuration } from "../runner/util/duration.ts";
 import { abortReason } from "../runner/util/sleep.ts";
-import { clip, errorMessage, oneLine } from "../runner/util/text.ts";
+import { clip, oneLine } from "../runner/util/text.ts";
+import { PROBE_BINARY, PROBE_SECURITY_CONTEXT, holdCommand, runningProbeContainers, stopContainers, DEFAULT_CONTAINER_ANNOTATION, PROBE_CONTAINER_PREFIX, type ContainerState, type Started } from "./probe-container.ts";
+import { connectionFacts, DEFAULT_PROBE_SETTINGS, dnsFields, parseLine, ProbeError, probeArgs, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeItem, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
 
-import { PROBE_IMAGE } from "../runner/cluster/images.ts";
-
-export { PROBE_IMAGE };
-export const PROBE_BINARY = "labrun-probe";
-export const PROBE_CONTAINER_PREFIX = "labrun-probe-";
-/** kubectl's annotation naming the container `exec` and `logs` use without `-c`. */
-export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
-
-/** Runs as an unprivileged user with no capabilities: fits PodSecurity `restricted`, needs nothing more. */
-export const PROBE_SECURITY_CONTEXT = {
-  runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
-/** The command of labrun's probe container: hold until stopped (`0`), or for a bounded time. */
-export function holdCommand(max: string): string[] {
-  return [PROBE_BINARY, "hold", "--max", max];
-}
-
-const NAME_PATTERN = /^labrun-probe-[0-9a-f]{6}$/;
-const HOLD_MAX_PATTERN = /^(0|[1-9][0-9]*(ms|s|m|h))$/;
-/** Fields labrun's container may have (the API server adds defaults such as terminationMessagePath). */
-const ALLOWED_FIELDS = new Set(["name", "image", "command", "args", "imagePullPolicy", "stdin", "stdinOnce", "tty", "terminationMessagePolicy", "terminationMessagePath", "securityContext", "resources"]);
-
-/**
- * Whether an ephemeral container is exactly one labrun creates: its name, the
- * probe image, `labrun-probe hold --max D`, the restrictive securityContext and
- * no other settings (no env, mounts, ports, target container, added capabilities).
- * `anyVersion`: any tag of the probe image's repository counts (a lab graded
- * before labrun was upgraded keeps the older probe's entries; they are as
- * harmless as the current one's, but only the current image is reused).
- */
-export function isLabrunProbeContainer(container: unknown, image: string, options: { anyVersion?: boolean } = {}): boolean {
-  if (!container || typeof container !== "object") return false;
-  const c = container as Record<string, unknown>;
-  for (const [key, value] of Object.entries(c)) {
-    if (ALLOWED_FIELDS.has(key)) continue;
-    if (value === undefined || value === null || value === false || value === "" || (Array.isArray(value) && value.length === 0)) continue;
-    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
-    return false;
-  }
-  if (typeof c.name !== "string" || !NAME_PATTERN.test(c.name)) return false;
-  if (c.image !== image && !(options.anyVersion && typeof c.image === "string" && sameRepository(c.image, image))) return false;
-  const command = c.command;
-  if (!Array.isArray(command) || command.length !== 4 || command[0] !== PROBE_BINARY || command[1] !== "hold" || command[2] !== "--max" || !HOLD_MAX_PATTERN.test(String(command[3]))) return false;
-  if (Array.isArray(c.args) && c.args.length) return false;
-  if (c.stdin === true || c.tty === true || c.stdinOnce === true) return false;
-  if (c.resources && typeof c.resources === "object" && Object.keys(c.resources).length) return false;
-  return sameJson(c.securityContext, PROBE_SECURITY_CONTEXT);
-}
-
-/** `ghcr.io/labrun/probe:v0.1.0` and `ghcr.io/labrun/probe:v0.2.0` (tags only, never digests or other names). */
-function sameRepository(a: string, b: string): boolean {
-  const repo = (ref: string) => (/^[^@]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) ? ref.slice(0, ref.lastIndexOf(":")) : undefined);
-  return repo(a) !== undefined && repo(a) === repo(b);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
-  return JSON.stringify(sort(a)) === JSON.stringify(sort(b));
-}
-
-interface ContainerState {
-  name: string;
-  state?: { running?: unknown; waiting?: unknown; terminated?: unknown };
-}
-
-/** The names of labrun's probe containers in `pod` that are running now (sorted). */
-export function runningProbeContainers(pod: KubeObject, image: string): string[] {
-  const spec = (pod.spec ?? {}) as { ephemeralContainers?: unknown[] };
-  const statuses = ((pod.status ?? {}) as { ephemeralContainerStatuses?: ContainerState[] }).ephemeralContainerStatuses ?? [];
-  return (spec.ephemeralContainers ?? [])
-    .filter((c) => isLabrunProbeContainer(c, image))
-    .map((c) => (c as { name: string }).name)
-    .filter((name) => statuses.some((s) => s.name === name && s.state?.running))
-    .sort();
-}
-
-export interface ConnectionFacts {
-  /** The peer the connection reached (`ip:port`). */
-  remoteAddr?: string;
-  /** The probe's own end of the connection. */
-  localAddr?: string;
-  /** The destination is an address of the probe's own network namespace: the pod answered itself (a hijack). */
-  localTarget?: boolean;
-  /** The address a name resolved to (through the cluster DNS server labrun gave). */
-  resolvedAddr?: string;
-}
-
-export interface HttpProbeResult extends ConnectionFacts {
-  ok: boolean;
-  status?: number;
-  body?: string;
-  error?: string;
-  durationMs?: number;
-}
-
-export interface DnsProbeResult {
-  ok: boolean;
-  addresses?: string[];
-  error?: string;
-  durationMs?: number;
-  /** The DNS server that answered (or was asked last). */
-  server?: string;
-  /** NOERROR, NXDOMAIN, SERVFAIL, ... */
-  rcode?: string;
-  /** The fully qualified name that was answered. */
-  name?: string;
-  /** A server given was skipped because its address is local to the pod (a hijack of the DNS Service's IP). */
-  localTarget?: boolean;
-}
-
-export interface TcpProbeResult extends ConnectionFacts {
-  ok: boolean;
-  error?: string;
-  durationMs?: number;
-}
-
-/** Where names are resolved: a DNS server (`IP:53`) and the search list a pod of that namespace would use. */
-export interface ProbeDns {
-  server: string;
-  search: string[];
-  ndots: number;
-}
-
-export interface ProbeSettings {
-  image: string;
-  /** How long the probe container may take to start (default 60 s). */
-  startTimeoutMs: number;
-  /** `hold --max`: `0` holds until stopped (labs: `labrun down` or the cluster's deletion); a duration ends it by itself. */
-  holdMax: string;
-  /** Exec overhead allowed on top of a probe's own timeout (default 10 s). */
-  execGraceMs: number;
-  /** Cap on an HTTP response body the probe returns (default 65536). */
-  maxBodyBytes: number;
-  /** Probes asked for within this window from one pod go in one `batch` exec (default 5 ms; 0: no batching). */
-  batchWindowMs: number;
-}
-
-export const DEFAULT_PROBE_SETTINGS: ProbeSettings = {
-  image: PROBE_IMAGE,
-  startTimeoutMs: 60_000,
-  holdMax: "0",
-  execGraceMs: 10_000,
-  maxBodyBytes: 65_536,
-  batchWindowMs: 5,
-};
-
-interface Started {
-  namespace: string;
-  pod: string;
-  container: string;
-}
-
-/** A probe could not run (its container did not start, the exec failed): labrun could not evaluate. */
-export class ProbeError extends CheckEvalError {}
-
-/** One probe of a batch: `kind` plus the options of that probe command, in the batch spec's field names. */
-type ProbeItem = { kind: "http" | "dns" | "tcp" } & Record<string, unknown>;
+export { DEFAULT_CONTAINER_ANNOTATION, holdCommand, isLabrunProbeContainer, PROBE_BINARY, PROBE_CONTAINER_PREFIX, PROBE_IMAGE, PROBE_SECURITY_CONTEXT, runningProbeContainers, stopLabProbes } from "./probe-container.ts";
+export { DEFAULT_PROBE_SETTINGS, goDuration, ProbeError, probeArgs, type ConnectionFacts, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
 
 interface Queued {
   item: ProbeItem;
@@ -491,79 +330,6 @@ function podKey(pod: KubeObject): string {
   return `${podName(pod)}/${pod.metadata.uid ?? ""}`;
 }
 
-function parseLine(line: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // not a result
-  }
-  return undefined;
-}
-
-function dnsFields(dns: ProbeDns | undefined, serverField: "server" | "dnsServer"): Record<string, unknown> {
-  if (!dns) return {};
-  return { [serverField]: dns.server, search: dns.search, ndots: dns.ndots };
-}
-
-function connectionFacts(r: Record<string, unknown>): ConnectionFacts {
-  return {
-    ...(typeof r.remoteAddr === "string" && r.remoteAddr ? { remoteAddr: r.remoteAddr } : {}),
-    ...(typeof r.localAddr === "string" && r.localAddr ? { localAddr: r.localAddr } : {}),
-    ...(r.localTarget === true || r.peerIsSelf === true ? { localTarget: true } : {}),
-    ...(typeof r.resolvedAddr === "string" && r.resolvedAddr ? { resolvedAddr: r.resolvedAddr } : {}),
-  };
-}
-
-/** A batch item as command-line flags: `maxBody` → `--max-body`, lists comma-joined, `timeoutMs` → `--timeout`. */
-export function probeArgs(item: ProbeItem, timeoutMs: number): string[] {
-  const { kind, ...fields } = item;
-  const args: string[] = [kind];
-  for (const [field, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    args.push(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, Array.isArray(value) ? value.join(",") : String(value));
-  }
-  args.push("--timeout", goDuration(timeoutMs));
-  return args;
-}
-
-async function stopContainers(client: ClusterClient, containers: readonly Started[], timeoutMs: number, signal?: AbortSignal): Promise<{ container: string; error: string }[]> {
-  const failures: { container: string; error: string }[] = [];
-  await Promise.all(
-    containers.map(async (s) => {
-      const label = `${s.namespace}/${s.pod}/${s.container}`;
-      try {
-        const r = await client.exec({ namespace: s.namespace, pod: s.pod, container: s.container }, [PROBE_BINARY, "stop"], { timeoutMs, ...(signal ? { signal } : {}) });
-        if (r.timedOut) failures.push({ container: label, error: "stop timed out" });
-      } catch (error) {
-        // A container that already ended (pod deleted, hold expired) is what we want anyway.
-        if (!/not found|not running|NotFound|container .* is not/i.test(errorMessage(error))) failures.push({ container: label, error: errorMessage(error) });
-      }
-    }),
-  );
-  return failures;
-}
-
-/**
- * End every running labrun probe container in the cluster (`labrun down` of a lab
- * on a cluster labrun does not delete). Never throws for one container; returns
- * what was stopped and what could not be.
- */
-export async function stopLabProbes(
-  client: ClusterClient,
-  options: { image?: string; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<{ stopped: string[]; failures: { container: string; error: string }[] }> {
-  const image = options.image ?? PROBE_IMAGE;
-  const pods = await client.list("v1", "Pod", options.signal ? { signal: options.signal } : {});
-  const running: Started[] = [];
-  for (const pod of pods) {
-    for (const container of runningProbeContainers(pod, image)) running.push({ namespace: pod.metadata.namespace ?? "default", pod: pod.metadata.name, container });
-  }
-  const failures = await stopContainers(client, running, options.timeoutMs ?? 5_000, options.signal);
-  const failed = new Set(failures.map((f) => f.container));
-  return { stopped: running.map((s) => `${s.namespace}/${s.pod}/${s.container}`).filter((c) => !failed.has(c)), failures };
-}
-
 /** `promise`, or the signal's reason if it aborts first (the promise goes on for others). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
@@ -582,10 +348,4 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
       },
     );
   });
-}
-
-/** 3000 → `3s`, 1500 → `1500ms` (Go's time.ParseDuration reads both). */
-export function goDuration(ms: number): string {
-  const n = Math.max(1, Math.round(ms));
-  return n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`;
 }

@@ -43,35 +43,37 @@
  * `keepOnFailure` and a phase on them failed.
  */
 import { randomBytes } from "node:crypto";
-import type { ClusterClient, KubeObject } from "../cluster/client.ts";
+import type { KubeObject } from "../cluster/client.ts";
 import { grade } from "../../checks/grade.ts";
-import { judgeMustNotPass, needsOf, provenNotPassing, type NeedsOf } from "../../checks/verdict.ts";
-import { InfraError, InterruptedError, LabrunError } from "../errors.ts";
+import { needsOf } from "../../checks/verdict.ts";
+import { InterruptedError, LabrunError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
 import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
-import type { Report } from "../schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
-import type { Shortcut, Step } from "../schema/scenario.ts";
+import type { Shortcut } from "../schema/scenario.ts";
 import { parseManifests } from "./addons.ts";
-import { ATTACKS, AttackError, type Attack } from "./attacks/index.ts";
+import { ATTACKS, type Attack } from "./attacks/index.ts";
 import type { LabEvent } from "./events.ts";
 import type { GradeOptions } from "../../checks/grade.ts";
 import { imagesFor } from "./actions/images.ts";
 import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
 import { down } from "./down.ts";
 import { LAB_NAME_MAX } from "./names.ts";
-import { keyOf } from "./recreate.ts";
 import { limiter, type Limiter } from "../util/limit.ts";
 import { start, type StartOptions } from "./start.ts";
 import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
+import { attackPhase, canShareCluster, phase, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
+import { judgeBroken, judgeShortcut } from "./scenario-verdicts.ts";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 export type { PhaseKind, PhaseStatus, PhaseResult, ScenarioTestResult };
+export { canShareCluster, touchesContainers } from "./scenario-phases.ts";
+export { judgeAttack, judgeBroken, judgeShortcut, judgeSolution } from "./scenario-verdicts.ts";
 
 export type ScenarioTestEvent =
   | { type: "run-start"; scenario: string; run: string; lab: string }
@@ -109,16 +111,6 @@ export async function testScenarios(refs: (string | LoadedScenario)[], options: 
 type SharedItem = { type: "attack"; attack: Attack } | { type: "shortcut"; shortcut: Shortcut } | { type: "solution" };
 
 const itemName = (item: SharedItem) => (item.type === "attack" ? `attack ${item.attack.name}` : item.type === "shortcut" ? `shortcut ${item.shortcut.name}` : "solution");
-
-/** Whether a shortcut can run on the shared cluster and be undone there (see the header). */
-export function canShareCluster(shortcut: Shortcut): boolean {
-  return shortcut.steps.every((s) => s.run === undefined && s.addon === undefined);
-}
-
-/** Whether a shortcut's kubectl steps reach inside containers (state the API does not show). */
-export function touchesContainers(shortcut: Shortcut): boolean {
-  return shortcut.steps.some((s) => s.kubectl?.some((a) => ["exec", "cp", "debug", "attach"].includes(a)) === true);
-}
 
 async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { store: LabStore }, pool: Limiter): Promise<ScenarioTestResult> {
   const started = performance.now();
@@ -208,65 +200,6 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
   });
   if (remaining.length) phases.push(...(await mainRun(loaded, options, kept, remaining, false)));
   return phases;
-}
-
-function solutionPhase(ctx: RunContext): Promise<PhaseResult> {
-  return ctx.phase("solution", "solution", async () => {
-    await ctx.run(ctx.loaded.scenario.spec.solution.steps, "solution");
-    return judgeSolution(await ctx.grade());
-  });
-}
-
-async function shortcutPhase(ctx: RunContext, shortcut: Shortcut, baseline: readonly KubeObject[], touched: Set<string>): Promise<PhaseResult> {
-  if (touchesContainers(shortcut)) {
-    const namespaces = new Set([...ctx.declaredNamespaces].filter((ns) => ns !== "kube-system"));
-    for (const o of baseline) if (o.kind === "Pod" && namespaces.has(o.metadata.namespace ?? "default")) touched.add(keyOf(o));
-  }
-  return ctx.phase("shortcut", `shortcut ${shortcut.name}`, async () => {
-    await ctx.run(shortcut.steps, "solution");
-    return judgeShortcut(await ctx.grade(), shortcut, ctx.needs);
-  });
-}
-
-async function attackPhase(ctx: RunContext, attack: Attack, touched: Set<string>): Promise<PhaseResult> {
-  return ctx.phase("attack", `attack ${attack.name}`, async () => {
-    let outcome;
-    try {
-      outcome = await attack.apply({
-        client: ctx.client,
-        scenario: ctx.loaded,
-        ensureImages: (images) => ctx.ensureImages(images),
-        touch: (pod) => touched.add(keyOf(pod)),
-        log: (line) => ctx.log("attack", line),
-        clusterDomain: "cluster.local",
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-    } catch (error) {
-      if (ctx.signal?.aborted) throw abortError(ctx.signal);
-      if (error instanceof InterruptedError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
-      // Not a verdict on the scenario: the attack could not be carried out.
-      return { status: "error", message: `the attack could not be carried out: ${reason}`, details: [`attack: ${attack.description}`, ...(error instanceof AttackError ? [] : ["(an unexpected error while applying it)"])] };
-    }
-    if ("skipped" in outcome) return { status: "skipped", message: `nothing to attack in the broken state: ${outcome.skipped}`, details: [] };
-    return judgeAttack(await ctx.grade(), ctx.loaded.scenario.spec.broken.failing, ctx.needs, outcome.applied);
-  });
-}
-
-interface RunContext {
-  lab: LabRecord;
-  loaded: LoadedScenario;
-  client: ClusterClient;
-  signal: AbortSignal | undefined;
-  needs: NeedsOf;
-  declaredNamespaces: Set<string>;
-  grade(): Promise<Report>;
-  run(steps: readonly Step[], phase: "solution"): Promise<void>;
-  ensureImages(images: readonly string[]): Promise<void>;
-  log(phase: "attack" | "restore", line: string): void;
-  phase(kind: PhaseKind, name: string, body: () => Promise<Verdict>): Promise<PhaseResult>;
-  /** Adds a finished phase to the run's results and reports it. */
-  record(phase: PhaseResult): void;
 }
 
 /**
@@ -373,136 +306,6 @@ export async function scenarioManifests(loaded: LoadedScenario): Promise<{ objec
     out.push({ objects: parseManifests(await readFile(file, "utf8"), s.apply.file), namespace: s.apply.namespace ?? "default" });
   }
   return out;
-}
-
-type Verdict = Omit<PhaseResult, "kind" | "name" | "durationMs">;
-
-/**
- * Runs one phase. A step or grade that throws fails the phase (an author's
- * step that breaks is the scenario's fault); only a lab that cannot start is
- * an `error` (see inLab). An interrupt ends the whole run.
- */
-async function phase(kind: PhaseKind, name: string, signal: AbortSignal | undefined, body: () => Promise<Verdict>): Promise<PhaseResult> {
-  const started = performance.now();
-  try {
-    return { kind, name, ...(await body()), durationMs: Math.round(performance.now() - started) };
-  } catch (error) {
-    if (signal?.aborted) throw error instanceof InterruptedError ? error : abortError(signal);
-    if (error instanceof InterruptedError) throw error;
-    return {
-      kind,
-      name,
-      status: "failed",
-      message: error instanceof Error ? error.message : String(error),
-      details: [...(error instanceof InfraError && error.output ? [error.output] : []), ...(error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [])],
-      durationMs: Math.round(performance.now() - started),
-    };
-  }
-}
-
-// ---------------------------------------------------------------- verdicts (pure)
-
-const notPassed = (report: Report) => report.checks.filter((c) => c.status !== "passed").map((c) => c.id);
-const noNeeds: NeedsOf = () => [];
-
-function evidenceOf(report: Report, ids: string[]): string[] {
-  return report.checks
-    .filter((c) => ids.includes(c.id))
-    .map((c) => {
-      const seen = c.evidence.map((e) => `${e.label}: expected ${e.expected ?? "-"}, observed ${e.observed ?? "-"}`).join("; ");
-      return `${c.id} (${c.status}): ${c.message}${seen ? ` [${seen}]` : ""}`;
-    });
-}
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-/** Exactly the declared checks must fail right after start, each proven to (an error proves nothing). */
-export function judgeBroken(report: Report, declared: readonly string[], needs: NeedsOf = noNeeds): Verdict {
-  const verdict = judgeMustNotPass(report.checks, declared, needs);
-  const failingUndeclared = notPassed(report).filter((id) => !declared.includes(id));
-  if (!verdict.passing.length && !verdict.unevaluated.length && !failingUndeclared.length) {
-    return { status: "passed", message: `exactly the ${plural(declared.length, "declared check")} fail before the fix`, details: [], report };
-  }
-  const details: string[] = [];
-  if (verdict.passing.length) {
-    details.push(`already passing before any fix, though listed in broken.failing: ${verdict.passing.join(", ")} (a scenario whose checks pass is not a lab)`);
-  }
-  if (verdict.unevaluated.length) {
-    details.push(`listed in broken.failing but not judged (could not evaluate is not failing): ${verdict.unevaluated.map((u) => u.id).join(", ")}`);
-    details.push(...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`));
-  }
-  if (failingUndeclared.length) {
-    details.push(`failing before any fix, but not listed in broken.failing: ${failingUndeclared.join(", ")}`);
-    details.push(...evidenceOf(report, failingUndeclared));
-  }
-  const message =
-    verdict.passing.length || failingUndeclared.length
-      ? "the cluster is not broken the way broken.failing declares"
-      : `the broken state could not be verified: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`;
-  return { status: "failed", message, details, report };
-}
-
-/** After the reference solution, every check passes. */
-export function judgeSolution(report: Report): Verdict {
-  const failing = notPassed(report);
-  if (failing.length === 0 && report.score.points === report.score.maxPoints) {
-    return { status: "passed", message: `full marks after the solution (${report.score.points}/${report.score.maxPoints})`, details: [], report };
-  }
-  return {
-    status: "failed",
-    message: `the solution does not fix the lab: ${report.score.points}/${report.score.maxPoints} points, not passing: ${failing.join(", ")}`,
-    details: evidenceOf(report, failing),
-    report,
-  };
-}
-
-/**
- * A shortcut must not pass: its mustFail checks are proven to fail (or,
- * without mustFail, some check is proven not to pass). A check that could not
- * be evaluated proves nothing: the phase fails with its reason.
- */
-export function judgeShortcut(report: Report, shortcut: Shortcut, needs: NeedsOf = noNeeds): Verdict {
-  if (shortcut.mustFail?.length) {
-    const verdict = judgeMustNotPass(report.checks, shortcut.mustFail, needs);
-    if (verdict.passing.length) {
-      return { status: "failed", message: `the shortcut passes checks that must fail: ${verdict.passing.join(", ")}`, details: [`shortcut: ${shortcut.description}`], report };
-    }
-    if (verdict.unevaluated.length) {
-      return {
-        status: "failed",
-        message: `the shortcut could not be judged: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`,
-        details: [`shortcut: ${shortcut.description}`, ...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`)],
-        report,
-      };
-    }
-    return { status: "passed", message: `the shortcut does not pass: ${shortcut.mustFail.join(", ")} fail`, details: [], report };
-  }
-  const proven = provenNotPassing(report.checks, needs);
-  if (proven.size > 0) return { status: "passed", message: `the shortcut does not reach full marks (${report.score.points}/${report.score.maxPoints}; failing: ${[...proven].join(", ")})`, details: [], report };
-  const failing = notPassed(report);
-  if (failing.length > 0) {
-    return { status: "failed", message: `the shortcut could not be judged: ${failing.join(", ")} did not pass but could not be evaluated`, details: [`shortcut: ${shortcut.description}`, ...evidenceOf(report, failing)], report };
-  }
-  return { status: "failed", message: `the shortcut reaches full marks (${report.score.points}/${report.score.maxPoints})`, details: [`shortcut: ${shortcut.description}`], report };
-}
-
-/** After an attack on the broken state, no check listed in broken.failing passes, and each is proven not to. */
-export function judgeAttack(report: Report, mustFail: readonly string[], needs: NeedsOf, applied: string): Verdict {
-  const verdict = judgeMustNotPass(report.checks, mustFail, needs);
-  const notes = [`attack: ${applied}`];
-  if (verdict.passing.length) {
-    return { status: "failed", message: `the attack passes checks that must fail: ${verdict.passing.join(", ")}`, details: [`attack: ${applied}`, ...evidenceOf(report, verdict.passing)], notes, report };
-  }
-  if (verdict.unevaluated.length) {
-    return {
-      status: "failed",
-      message: `the attack could not be judged: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`,
-      details: [`attack: ${applied}`, ...verdict.unevaluated.map((u) => `${u.id}: ${u.reason}`)],
-      notes,
-      report,
-    };
-  }
-  return { status: "passed", message: `no check that must fail passes (${plural(verdict.proven.length, "check")} still fail)`, details: [], notes, report };
 }
 
 // ---------------------------------------------------------------- helpers
