@@ -251,7 +251,7 @@ describe("e2e: grading beebox-cni on kind", function () {
     timings.push(`labrun grade on the fixed cluster: ${wall} ms wall, ${report.durationMs} ms in the report`);
     expect(report.score).to.deep.include({ points: 12, maxPoints: 12, percent: 100, passed: true });
     expect(report.attempt).to.equal(2);
-    expect(report.summary).to.deep.include({ passed: 7, failed: 0, skipped: 0, error: 0 });
+    expect(report.summary).to.deep.include({ passed: 8, failed: 0, skipped: 0, error: 0 });
     const http = byId(report)["http-by-ip"]!;
     expect(http.connectivity).to.deep.equal([{ from: "default/testclient", to: "default/cyberdyne-frontend:80", expected: "allowed", observed: "allowed" }]);
     expect(byId(report)["http-by-dns"]!.evidence[0]!.label).to.match(/^GET http:\/\/192-168-\d+-\d+\.default\.pod\.cluster\.local:80\/ from default\/testclient/);
