@@ -67,7 +67,8 @@ import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
 import { attackPhase, canShareCluster, phase, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
-import { judgeBroken, judgeShortcut } from "./scenario-verdicts.ts";
+import { brokenSettled, judgeBroken, judgeShortcut } from "./scenario-verdicts.ts";
+import { convergedNote, untilConverged } from "./broken-state.ts";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -162,8 +163,9 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     if (first) {
       ctx.record(
         await ctx.phase("broken", "broken state", async () => {
-          const report = await ctx.grade();
-          return judgeBroken(report, scenario.spec.broken.failing, ctx.needs);
+          const converged = await untilConverged(async () => judgeBroken(await ctx.grade(), scenario.spec.broken.failing, ctx.needs), brokenSettled, options.signal ? { signal: options.signal } : {});
+          const note = convergedNote(converged);
+          return note ? { ...converged.outcome, notes: [...(converged.outcome.notes ?? []), note] } : converged.outcome;
         }),
       );
     }

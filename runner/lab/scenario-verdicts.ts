@@ -31,6 +31,7 @@ export function judgeBroken(report: Report, declared: readonly string[], needs: 
   const details: string[] = [];
   if (verdict.passing.length) {
     details.push(`already passing before any fix, though listed in broken.failing: ${verdict.passing.join(", ")} (a scenario whose checks pass is not a lab)`);
+    details.push(...evidenceOf(report, verdict.passing));
   }
   if (verdict.unevaluated.length) {
     details.push(`listed in broken.failing but not judged (could not evaluate is not failing): ${verdict.unevaluated.map((u) => u.id).join(", ")}`);
@@ -45,6 +46,11 @@ export function judgeBroken(report: Report, declared: readonly string[], needs: 
       ? "the cluster is not broken the way broken.failing declares"
       : `the broken state could not be verified: ${verdict.unevaluated.map((u) => `${u.id} ${u.reason}`).join("; ")}`;
   return { status: "failed", message, details, report };
+}
+
+/** Whether another grade could change a broken-state verdict (a check that could not be evaluated is reported, not retried). */
+export function brokenSettled(verdict: Verdict): boolean {
+  return verdict.status === "passed" || !verdict.message.startsWith("the cluster is not broken");
 }
 
 /** After the reference solution, every check passes. */

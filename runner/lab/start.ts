@@ -4,6 +4,7 @@
  * on its class. On any failure or interrupt after the lab is recorded, the
  * half-made cluster is deleted (unless `retain`) and the error is rethrown.
  */
+import type { Clock } from "../util/clock.ts";
 import path from "node:path";
 import type { NodeInfo } from "../cluster/nodes.ts";
 import { InterruptedError, UsageError } from "../errors.ts";
@@ -51,6 +52,8 @@ export interface StartOptions extends LifecycleOptions {
   overlapImageLoad?: boolean;
   /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
   settleMs?: number;
+  /** Time for waiting until the broken state converges (tests pass a fake clock). */
+  clock?: Clock;
   /**
    * Grades the lab for the broken-state check; default: checks/grade.ts.
    * Resolves to the ids of the checks that did not pass.

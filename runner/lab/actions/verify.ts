@@ -3,6 +3,7 @@ import { failingChecks } from "../../../checks/grade.ts";
 import { InfraError } from "../../errors.ts";
 import { abortError } from "../../providers/kind.ts";
 import type { Action } from "./action.ts";
+import { untilConverged } from "../broken-state.ts";
 
 export const verifyBroken: Action = {
   name: "verify the broken state",
@@ -11,10 +12,15 @@ export const verifyBroken: Action = {
   async execute(ctx) {
     const gradeFailing = ctx.options.gradeFailing ?? failingChecks;
     const expected = [...ctx.loaded.scenario.spec.broken.failing].sort();
-    const failing = [...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(ctx.signal ? { signal: ctx.signal } : {}) }))].sort();
+    const mismatch = (failing: string[]) => ({ unexpectedFail: failing.filter((id) => !expected.includes(id)), unexpectedPass: expected.filter((id) => !failing.includes(id)) });
+    // The break may take a few seconds to take effect (broken-state.ts): grade until it has.
+    const converged = await untilConverged(
+      async () => mismatch([...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(ctx.signal ? { signal: ctx.signal } : {}) }))]),
+      (m) => !m.unexpectedFail.length && !m.unexpectedPass.length,
+      { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.options.clock ? { clock: ctx.options.clock } : {}) },
+    );
     if (ctx.signal?.aborted) throw abortError(ctx.signal);
-    const unexpectedFail = failing.filter((id) => !expected.includes(id));
-    const unexpectedPass = expected.filter((id) => !failing.includes(id));
+    const { unexpectedFail, unexpectedPass } = converged.outcome;
     if (unexpectedFail.length || unexpectedPass.length) {
       throw new InfraError("the lab is not broken the way the scenario says", {
         code: "BROKEN_STATE_MISMATCH",
@@ -28,6 +34,7 @@ export const verifyBroken: Action = {
       });
     }
     ctx.brokenVerified = true;
-    return `${expected.length} check${expected.length === 1 ? "" : "s"} fail as expected`;
+    const after = converged.attempts > 1 ? ` (after ${converged.attempts} grades)` : "";
+    return `${expected.length} check${expected.length === 1 ? "" : "s"} fail as expected${after}`;
   },
 };

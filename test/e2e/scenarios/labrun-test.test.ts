@@ -43,7 +43,7 @@ describe("labrun test (real kind clusters)", function () {
       timeoutMs: 55 * 60_000,
     });
     const parsed = JSON.parse(result.stdout) as Results;
-    const summary = parsed.results.map((r) => `${r.scenario}: ${r.phases.map((p) => `${p.name} ${p.status} (${p.message})`).join("; ")}`).join("\n");
+    const summary = parsed.results.map((r) => `${r.scenario}: ${r.phases.map((p) => `${p.name} ${p.status} (${p.message})${p.status === "passed" || p.status === "skipped" ? "" : ` [${[...p.details, ...(p.notes ?? [])].join(" | ")}]`}`).join("; ")}`).join("\n");
     expect(result.code, `${summary}\n${result.stderr.slice(-3000)}`).to.equal(0);
     const files = await findScenarioFiles([join(ROOT, "scenarios")]);
     const shipped = files.map((f) => f.split("/").at(-2)).sort();

@@ -1,3 +1,4 @@
+import { FakeClock } from "../../helpers/fake-clock.ts";
 import { expect } from "chai";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -173,10 +174,26 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
 
   it("start: a lab that is not broken as declared is refused (and cleaned up)", async () => {
     const w = world();
-    const error = (await start(w.options({ gradeFailing: async () => ["nodes-ready", "cni-configured", "surprise"] })).catch((e: unknown) => e)) as InfraError;
+    const clock = new FakeClock();
+    let grades = 0;
+    const error = (await start(w.options({ clock, gradeFailing: async () => (grades++, ["nodes-ready", "cni-configured", "surprise"]) })).catch((e: unknown) => e)) as InfraError;
     expect(error.code).to.equal("BROKEN_STATE_MISMATCH");
+    // regraded every 2 s for 30 s before giving up (the break may take effect late)
+    expect(grades).to.equal(16);
+    expect(clock.now()).to.equal(30_000);
     expect(error.output).to.contain("passing but listed in broken.failing: coredns-running").and.contain("failing but not listed in broken.failing: surprise");
     expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("start: a break that takes effect late is waited for (a policy enforced a few seconds after it is applied)", async () => {
+    const w = world();
+    const clock = new FakeClock();
+    const states = [["nodes-ready", "cni-configured"], ["nodes-ready", "cni-configured"], BROKEN];
+    let grades = 0;
+    const result = await start(w.options({ clock, gradeFailing: async () => states[Math.min(grades++, states.length - 1)]! }));
+    expect(result.brokenVerified).to.equal(true);
+    expect(grades).to.equal(3);
+    expect(clock.now()).to.equal(4_000);
   });
 
   it("start: verifyBroken false hands over without grading", async () => {

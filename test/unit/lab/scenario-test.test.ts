@@ -2,6 +2,9 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { validateXML } from "xmllint-wasm";
 import { needsOf } from "../../../checks/verdict.ts";
+import { FakeClock } from "../../helpers/fake-clock.ts";
+import { convergedNote, untilConverged } from "../../../runner/lab/broken-state.ts";
+import { brokenSettled } from "../../../runner/lab/scenario-verdicts.ts";
 import { canShareCluster, judgeAttack, judgeBroken, judgeShortcut, judgeSolution, touchesContainers, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
 import type { CheckStatus, Report } from "../../../runner/schema/report.ts";
 import { renderTestResults, testSummaryLine } from "../../../runner/report/scenario-test.ts";
@@ -62,6 +65,27 @@ describe("labrun test verdicts", () => {
     const verdict = judgeBroken(report({ a: "failed", c: "failed" }), ["a"]);
     expect(verdict.status).to.equal("failed");
     expect(verdict.details.join("\n")).to.include("not listed in broken.failing: c").and.include("object c: expected present, observed absent");
+  });
+
+  it("broken: a mismatch is regraded until it converges; an unevaluated check ends the wait at once", async () => {
+    const clock = new FakeClock();
+    const grades = [report({ a: "failed", b: "passed" }), report({ a: "failed", b: "passed" }), report({ a: "failed", b: "failed" })];
+    let n = 0;
+    const converged = await untilConverged(async () => judgeBroken(grades[Math.min(n++, 2)]!, ["a", "b"]), brokenSettled, { clock });
+    expect(converged.outcome.status).to.equal("passed");
+    expect(converged.attempts).to.equal(3);
+    expect(convergedNote(converged)).to.equal("the broken state took 3 grades (4.0 s) to converge after the break steps");
+
+    n = 0;
+    const stuck = await untilConverged(async () => (n++, judgeBroken(report({ a: "failed", b: "passed" }), ["a", "b"])), brokenSettled, { clock: new FakeClock() });
+    expect(stuck.outcome.status).to.equal("failed");
+    expect(n).to.equal(16);
+
+    n = 0;
+    const unevaluated = await untilConverged(async () => (n++, judgeBroken(report({ a: "error", b: "failed" }), ["a", "b"])), brokenSettled, { clock: new FakeClock() });
+    expect(unevaluated.outcome.message).to.match(/^the broken state could not be verified/);
+    expect(n).to.equal(1);
+    expect(convergedNote(unevaluated)).to.equal(undefined);
   });
 
   it("solution: requires full marks", () => {
