@@ -50,6 +50,7 @@ kind: Scenario
 metadata:
   name: ${name}
   title: "${name}: the web app is down"
+  topic: "what the lab is about, in a few words (the catalogue)"
   summary: >-
     Describe in one or two sentences what is broken and what the learner practises.
   difficulty: beginner

@@ -35,6 +35,9 @@ export const Metadata = Closed(
   {
     name: { ...Dns1123Label, description: "The scenario's name; it must equal the name of its folder (for example `beebox-cni`)." },
     title: Type.String({ minLength: 3, maxLength: 120, description: "A one-line title shown in `labrun list`." }),
+    topic: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 120, description: "What the lab is about in a few words, for the catalogue (`labrun list` and the README); every shipped scenario has one." }),
+    ),
     summary: Type.String({ minLength: 3, maxLength: 500, description: "One or two sentences on what goes wrong and what the learner practises." }),
     difficulty: Enum(["beginner", "intermediate", "advanced"], {
       description: "How hard the lab is: `beginner`, `intermediate` or `advanced`.",

@@ -1,5 +1,6 @@
 import { dirname } from "node:path";
 import { ExitCode } from "../../errors.ts";
+import { catalogueRow } from "../../scenario/catalogue.ts";
 import { findScenarioFiles, scenarioRoots, validateScenarioFile } from "../../scenario/load.ts";
 import { type Command } from "../command.ts";
 import { displayPath, table } from "../output.ts";
@@ -11,7 +12,7 @@ const command: Command = {
   name: "list",
   summary: "List the scenarios.",
   usage: "labrun list [-o text|json]",
-  description: "Lists the scenarios under ./scenarios (or $LABRUN_SCENARIOS, or those shipped with labrun). Invalid scenarios are listed as such.",
+  description: "Lists the scenarios (the README's catalogue table is generated from the same rows) under ./scenarios (or $LABRUN_SCENARIOS, or those shipped with labrun). Invalid scenarios are listed as such.",
   options: {
     output: outputOption(FORMATS),
   },
@@ -23,11 +24,13 @@ const command: Command = {
       files.map(async (file) => {
         const { scenario, problems } = await validateScenarioFile(file);
         const m = scenario?.metadata;
+        const row = scenario ? catalogueRow(scenario) : undefined;
         return {
           name: m?.name ?? dirname(file).split("/").pop()!,
-          title: m?.title ?? "",
-          difficulty: m?.difficulty ?? "",
-          estimatedMinutes: m?.estimatedMinutes ?? null,
+          title: row?.title ?? "",
+          topic: row?.topic ?? "",
+          difficulty: row?.difficulty ?? "",
+          estimatedMinutes: row?.estimatedMinutes ?? null,
           tags: m?.tags ?? [],
           nodes: scenario?.spec.cluster.nodes.length ?? null,
           checks: scenario?.spec.checks.length ?? null,
@@ -47,13 +50,14 @@ const command: Command = {
     }
     io.stdout.write(
       table(
-        ["NAME", "DIFFICULTY", "TIME", "CHECKS", "TITLE"],
+        ["NAME", "DIFFICULTY", "TIME", "CHECKS", "TITLE", "TOPIC"],
         rows.map((r) => [
           r.name,
           r.valid ? r.difficulty : "INVALID",
           r.estimatedMinutes ? `${r.estimatedMinutes}m` : "-",
           r.checks === null ? "-" : String(r.checks),
           r.valid ? r.title : `${r.problems} problem(s): run \`labrun validate ${r.path}\``,
+          r.valid ? r.topic : "",
         ]),
       ),
     );
