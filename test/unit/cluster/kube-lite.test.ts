@@ -5,50 +5,38 @@
  */
 import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClusterClient, LiteKubeClient, readKubeConfig } from "../../../runner/cluster/kube-lite.ts";
-import { encodeFrame, parseFrame } from "../../../runner/cluster/ws-exec.ts";
+import { WebSocketServer, type WebSocket } from "ws";
 import { describeClusterClient, kubeconfigFor } from "./kube-contract.ts";
 
 describeClusterClient("cluster/kube-lite LiteKubeClient", (options) => new LiteKubeClient(options));
 
-/** A fake API server whose exec endpoint speaks the channel.k8s.io WebSocket protocol. */
-async function execApi(onExec: (query: URLSearchParams, send: (channel: number, data: string | Buffer) => void, socket: Socket, received: Buffer[]) => void) {
+/** A fake API server whose exec endpoint speaks the channel.k8s.io WebSocket protocol (on ws's server). */
+async function execApi(onExec: (query: URLSearchParams, send: (channel: number, data: string | Buffer) => void, ws: WebSocket, received: Buffer[]) => void) {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.writeHead(404, { "content-type": "application/json" });
     res.end(JSON.stringify({ kind: "Status", message: `pods "${req.url}" not found`, code: 404 }));
   });
-  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => "v4.channel.k8s.io" });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     requests.push(`UPGRADE ${req.url} ${req.headers["sec-websocket-protocol"]}`);
     const url = new URL(req.url!, "http://x");
     if (url.pathname.includes("/pods/missing/")) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n\r\n{"kind":"Status","message":"pods \\"missing\\" not found","code":404}');
       return;
     }
-    const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n`);
-    const received: Buffer[] = [];
-    let buf = Buffer.alloc(0);
-    socket.on("data", (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (let f = parseFrame(buf); f; f = parseFrame(buf)) {
-        buf = buf.subarray(f.length);
-        received.push(Buffer.concat([Buffer.from([f.opcode]), f.payload]));
-      }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const received: Buffer[] = [];
+      ws.on("message", (data: Buffer) => received.push(data));
+      const send = (channel: number, data: string | Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]), { binary: true });
+      onExec(url.searchParams, send, ws, received);
     });
-    // The server's frames are unmasked: build them by hand.
-    const send = (channel: number, data: string | Buffer) => {
-      const payload = Buffer.concat([Buffer.from([channel]), Buffer.from(data)]);
-      const head = payload.length < 126 ? Buffer.from([0x82, payload.length]) : Buffer.from([0x82, 126, payload.length >> 8, payload.length & 0xff]);
-      socket.write(Buffer.concat([head, payload]));
-    };
-    onExec(url.searchParams, send, socket, received);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
@@ -65,13 +53,13 @@ describe("cluster/kube-lite exec over WebSocket", function () {
       send(1, 'ue}\n');
       send(2, "warning\n");
       send(3, JSON.stringify({ status: "Failure", reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: "1" }] } }));
-      socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+      socket.close(1000);
     });
     const c = new LiteKubeClient({ kubeconfig: kubeconfigFor(api.url) });
     const r = await c.exec({ namespace: "default", pod: "web", container: "labrun-probe-abc123" }, ["labrun-probe", "http", "--url", "http://x/"], { timeoutMs: 3000 });
     expect(r).to.deep.include({ exitCode: 1, stdout: '{"ok":true}\n', timedOut: false });
     expect(r.stderr).to.match(/^warning\n/);
-    expect(api.requests[0]).to.match(/^UPGRADE \/api\/v1\/namespaces\/default\/pods\/web\/exec\?command=labrun-probe&command=http.* v5\.channel\.k8s\.io, v4\.channel\.k8s\.io$/);
+    expect(api.requests[0]).to.match(/^UPGRADE \/api\/v1\/namespaces\/default\/pods\/web\/exec\?command=labrun-probe&command=http.* v5\.channel\.k8s\.io, ?v4\.channel\.k8s\.io$/);
     await c.close();
     api.server.close();
   });
@@ -98,32 +86,38 @@ describe("cluster/kube-lite exec over WebSocket", function () {
     api.server.close();
   });
 
-  it("sends stdin on channel 0 (masked frames)", async () => {
+  it("sends stdin on channel 0", async () => {
     let got: Buffer[] = [];
     const api = await execApi((_q, send, socket, received) => {
       got = received;
-      setTimeout(() => {
+      // like `cat`: the status once the input has arrived
+      socket.on("message", () => {
         send(3, JSON.stringify({ status: "Success" }));
-        socket.end();
-      }, 100);
+        socket.close(1000);
+      });
     });
     const c = new LiteKubeClient({ kubeconfig: kubeconfigFor(api.url) });
     const r = await c.exec({ namespace: "default", pod: "web", container: "c" }, ["cat"], { timeoutMs: 3000, stdin: "hello" });
     expect(r.exitCode).to.equal(0);
-    expect(got.map((b) => b.toString("latin1"))).to.include("\u0002\u0000hello");
+    expect(got.map((b) => b.toString("latin1"))).to.include("\u0000hello");
     await c.close();
     api.server.close();
   });
 
-  it("frames: long payloads, fragments, masking round-trip", () => {
-    const long = Buffer.alloc(70_000, 7);
-    const f = parseFrame(encodeFrame(0x2, long))!;
-    expect(f.payload.equals(long)).to.equal(true);
-    expect(f.opcode).to.equal(2);
-    const mid = Buffer.alloc(300, 1);
-    expect(parseFrame(encodeFrame(0x1, mid))!.payload.equals(mid)).to.equal(true);
-    expect(parseFrame(encodeFrame(0x1, mid).subarray(0, 10))).to.equal(undefined);
-  });
+  it("long output arrives whole (messages over 64 KiB)", async () => {
+    const long = "x".repeat(70_000);
+    const api = await execApi((_q, send, ws) => {
+      send(1, long);
+      send(3, JSON.stringify({ status: "Success" }));
+      ws.close(1000);
+    });
+    const c = new LiteKubeClient({ kubeconfig: kubeconfigFor(api.url) });
+    const r = await c.exec({ namespace: "default", pod: "web", container: "c" }, ["cat", "big"], { timeoutMs: 3000 });
+    expect(r.exitCode).to.equal(0);
+    expect(r.stdout).to.equal(long);
+    await c.close();
+    api.server.close();
+});
 });
 
 describe("cluster/kube-lite kubeconfig", () => {
