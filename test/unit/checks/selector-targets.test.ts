@@ -117,7 +117,7 @@ describe("pod targets by selector", () => {
       const c = new FakeCluster().put(client(), old, webPod("web-5d4f8b9c7-aaaaa", "10.244.0.4"));
       const urls: string[] = [];
       c.probe = ({ args }) => (urls.push(args.url!), { ok: true, status: 200, body: NGINX_PAGE });
-      const o = await observe(c, { ...httpCheck, http: { ...(httpCheck as { http: object }).http, to: { selector: { app: "web" }, via: "dns" } } } as Check);
+      const o = await observe(c, { id: "web-dns-name", title: "by pod DNS name", http: { from: { pod: "client", namespace: "shop" }, to: { selector: { app: "web" }, via: "dns" } } } as Check);
       expect(urls).to.deep.equal(["http://10-244-0-4.shop.pod.cluster.local:80/"]);
       expect(o.message).to.not.match(/old/);
     });
