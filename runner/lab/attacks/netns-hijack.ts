@@ -61,7 +61,7 @@ export const netnsHijack: Attack = {
     await ctx.ensureImages([HIJACK_SERVER_IMAGE, NETADMIN_IMAGE]);
     const done: string[] = [];
     for (const { pod, items } of bySource(found)) {
-      const plan: Plan = { loopback: new Set(), blackhole: new Set(), serve: new Map(), checks: items.map((i) => i.check) };
+      const plan: Plan = { loopback: new Set(), blackhole: new Set(), serve: new Map(), checks: [...new Set(items.map((i) => i.check))] };
       for (const i of items) {
         if (i.kind === "http") {
           plan.loopback.add(i.ip);

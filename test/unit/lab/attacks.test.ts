@@ -62,7 +62,7 @@ describe("attacks: which scenarios they apply to", () => {
     expect(table).to.deep.equal({
       "beebox-cni": ["netns-hijack", "hosts-file", "host-aliases", "host-network", "image-swap"],
       "frontend-policy": ["netns-hijack", "host-network", "image-swap"],
-      "service-selector": ["netns-hijack", "hosts-file", "host-aliases", "host-network"],
+      "service-selector": ["netns-hijack", "hosts-file", "host-aliases", "host-network", "image-swap"],
     });
   });
 });
@@ -88,6 +88,15 @@ describe("attack netns-hijack", () => {
       { pod: "intruder", image: "docker.io/curlimages/curl:7.88.1", command: "ip route add blackhole 10.244.1.4/32 && exec sleep 86400", caps: ["NET_ADMIN", "NET_RAW"] },
     ]);
     expect(c.ephemeral[1]!.spec.command.at(-1)).to.include("Welcome to nginx!").and.include("listen 80;");
+  });
+
+  it("puts every pod a selector target matches on the source's loopback (service-selector's web pods)", async () => {
+    const s = await load("service-selector");
+    const web = (name: string, ip: string) => running(name, { namespace: "shop", ip, labels: { app: "web" } });
+    const c = cluster(running("client", { namespace: "shop", ip: "10.244.0.9" }), web("web-1", "10.244.0.5"), web("web-2", "10.244.0.6"), service("web", "10.96.3.3", "shop"));
+    const { ctx } = context(c, s);
+    const outcome = await netnsHijack.apply(ctx);
+    expect(outcome).to.have.property("applied").that.matches(/^hijacked shop\/client \(web-pods-answer, client-reaches-web\): 10\.244\.0\.5, 10\.244\.0\.6, 10\.96\.3\.3 on its loopback/);
   });
 
   it("is skipped when no source pod runs in the broken state (beebox-cni: no CNI)", async () => {
