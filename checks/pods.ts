@@ -166,6 +166,30 @@ export async function resolvePod(client: ClusterClient, ref: PodRef, defaultName
   return { pod: chosen, label: podName(chosen), namespace, ...extra };
 }
 
+/**
+ * Every live (not terminating) pod in `namespace` matching `selector`, sorted by
+ * name. When the scenario declares a pod matching it (`declared`), only the pods
+ * it declares count; the others are named in `ignored`.
+ */
+export async function resolvePods(
+  client: ClusterClient,
+  selector: Record<string, string>,
+  namespace: string,
+  signal?: AbortSignal,
+  declared?: DeclaredPods,
+): Promise<{ pods: KubeObject[]; label: string; ignored: string[] }> {
+  const sel = labelSelector(selector);
+  const found = await client.list("v1", "Pod", { namespace, ...(sel ? { labelSelector: sel } : {}), ...(signal ? { signal } : {}) });
+  let pods = found.filter((p) => !podView(p).terminating);
+  let ignored: string[] = [];
+  if (declared?.declaresMatching(namespace, selector)) {
+    ignored = pods.filter((p) => declared.variantsFor(p).length === 0).map((p) => podName(p)).sort();
+    pods = pods.filter((p) => declared.variantsFor(p).length > 0);
+  }
+  pods.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return { pods, label: `${namespace}/pods with ${sel || "(any labels)"}`, ignored };
+}
+
 export interface NodeReadiness {
   ready: boolean;
   /** `Ready`, or `NotReady (KubeletNotReady): container runtime network not ready: ...` */

@@ -49,10 +49,12 @@ export interface Problem {
   /** Dotted path to the field, e.g. `spec.checks[2].http.to`; empty for the whole file. */
   path: string;
   message: string;
+  /** A machine-readable code for some findings, e.g. `XREF_UNDECLARED_POD` (`labrun validate` prints it in brackets). */
+  code?: string;
 }
 
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}  ${p.path || "(file)"}  ${p.message}`;
+  return `${p.file}:${p.line}:${p.col}  ${p.path || "(file)"}  ${p.message}${p.code ? ` [${p.code}]` : ""}`;
 }
 
 /** A scenario that cannot be used; carries every problem found, not only the first. */

@@ -7,28 +7,51 @@
  * namespace) is never a pass.
  */
 import { isIP } from "node:net";
-import type { Connectivity } from "../../runner/schema/report.ts";
+import type { Connectivity, Evidence } from "../../runner/schema/report.ts";
+import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { HttpCheck, PodRef } from "../../runner/schema/scenario.ts";
 import { clusterDns, isDnsProblem } from "../cluster-dns.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { oneLine } from "../../runner/util/text.ts";
 import { labelSelector } from "../../runner/cluster/client.ts";
-import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
+import { connectivity, hostPart, isFailure, resolveSource, resolveTargets, type ResolvedTarget } from "./network.ts";
 
 export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {
   const source = await resolveSource(ctx, spec.from);
   const toLabel = describeTo(spec.to, spec.from.namespace ?? "default");
   if (isFailure(source)) return withMatrix(source.failure, [connectivity(fromLabel(spec), toLabel, "allowed", "unknown")]);
-  const target = await resolveTarget(ctx, spec.to, source.pod.metadata.namespace ?? "default");
-  if (isFailure(target)) return withMatrix(target.failure, [connectivity(source.label, toLabel, "allowed", "unknown")]);
+  const resolved = await resolveTargets(ctx, spec.to, source.pod.metadata.namespace ?? "default");
+  if (isFailure(resolved)) return withMatrix(resolved.failure, [connectivity(source.label, toLabel, "allowed", "unknown")]);
+  const notes = [...(source.ignored ?? []), ...resolved.ignored];
+  const observations = await Promise.all(resolved.targets.map((target) => probeTarget(ctx, spec, source, target)));
+  return combine(observations, notes, spec.to.selector !== undefined ? `${resolved.targets.length} pods matching ${labelSelector(spec.to.selector)}` : undefined);
+}
 
+/**
+ * One observation out of the observations of each target: it passes when every
+ * one passes, says which failed, and keeps all evidence and matrix rows.
+ */
+export function combine(observations: Observation[], notes: Evidence[], what: string | undefined): Observation {
+  const failed = observations.filter((o) => !o.ok);
+  const evidence = [...observations.flatMap((o) => o.evidence), ...notes];
+  const matrix = observations.flatMap((o) => o.connectivity ?? []);
+  const message =
+    observations.length === 1 || what === undefined
+      ? (failed[0] ?? observations[0]!).message
+      : failed.length
+        ? `${failed.length} of ${what} failed: ${failed[0]!.message}`
+        : `all ${what} passed: ${observations[0]!.message}${observations.length > 1 ? ` (and ${observations.length - 1} more)` : ""}`;
+  return { ok: failed.length === 0, message, evidence, ...(matrix.length ? { connectivity: matrix } : {}) };
+}
+
+async function probeTarget(ctx: CheckContext, spec: HttpCheck, source: { pod: KubeObject; label: string }, target: ResolvedTarget): Promise<Observation> {
   const path = spec.path ?? "/";
   const url = `http://${hostPart(target.host)}:${target.port}${path}`;
   const wantStatus = spec.expect?.status ?? 200;
   const wantBody = spec.expect?.bodyContains;
   const expected = `HTTP ${wantStatus}${wantBody ? `, body contains ${JSON.stringify(wantBody)}` : ""}`;
   const label = `GET ${url} from ${source.label} (${target.describe})`;
-  const notes = source.ignored ?? [];
+  const notes: Evidence[] = [];
 
   // A name is resolved by the cluster's DNS, asked directly (not the pod's /etc/hosts or resolv.conf).
   let dns;
@@ -106,6 +129,7 @@ export function describeTo(to: HttpCheck["to"], sourceNamespace: string): string
   const port = to.port ?? 80;
   const ns = to.namespace ?? sourceNamespace;
   if (to.pod !== undefined) return `${ns}/${to.pod}:${port}`;
+  if (to.selector !== undefined) return `${ns}/pods with ${labelSelector(to.selector)}:${port}`;
   if (to.service !== undefined) return `${ns}/${to.service} (service):${port}`;
   return `${to.host}:${port}`;
 }

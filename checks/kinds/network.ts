@@ -4,11 +4,11 @@
  * (a pod's live IP or pod DNS name, a service's cluster IP or DNS name, a host).
  */
 import type { Connectivity, Evidence } from "../../runner/schema/report.ts";
-import type { PodRef, Target } from "../../runner/schema/scenario.ts";
+import type { HttpTarget, PodRef, Target } from "../../runner/schema/scenario.ts";
 import type { KubeObject } from "../../runner/cluster/client.ts";
 import type { CheckContext, Observation } from "../context.ts";
 import { checkPodIntegrity } from "../integrity.ts";
-import { describePod, podName, podView, resolvePod } from "../pods.ts";
+import { describePod, podName, podView, resolvePod, resolvePods } from "../pods.ts";
 import { labelSelector } from "../../runner/cluster/client.ts";
 
 export type Failure = { failure: Observation };
@@ -93,22 +93,7 @@ export async function resolveTarget(ctx: CheckContext, target: Target, sourceNam
     const name = `${namespace}/${target.pod}`;
     const pod = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: target.pod, namespace }, { signal: ctx.signal });
     if (!pod) return fail(`${role} pod ${name} not found`, { label: `${role} pod ${name}`, expected: "a running pod with an IP", observed: "not found" });
-    const v = podView(pod);
-    if (!v.podIP || v.terminating) {
-      return fail(`${role} pod ${name} has no IP: ${describePod(pod)}`, { label: `${role} pod ${name}`, expected: "a running pod with an IP", observed: describePod(pod) });
-    }
-    if (options.live && !(v.phase === "Running" && v.ready)) {
-      return fail(`${role} pod ${name} is not Ready (${describePod(pod)}): a blocked verdict needs a live target`, {
-        label: `${role} pod ${name}`,
-        expected: "Running, Ready",
-        observed: describePod(pod),
-      });
-    }
-    const untrusted = checkPodIntegrity(pod, "target", { workloads: ctx.workloads, probeImage: ctx.probes.image });
-    if (untrusted) return { failure: { ok: false, message: role === "target" ? untrusted.message : untrusted.message.replace(/^target pod/, `${role} pod`), evidence: untrusted.evidence } };
-    const via = target.via ?? "ip";
-    const host = via === "dns" ? podDnsName(v.podIP, namespace, ctx.settings.clusterDomain) : v.podIP;
-    return { label: `${name}:${port}`, host, port, describe: `pod ${name} (${v.podIP}) by ${via === "dns" ? "its pod DNS name" : "IP"}`, pod };
+    return podTarget(ctx, pod, port, target.via, role, options.live === true);
   }
   const svcName = target.service!;
   const name = `${namespace}/${svcName}`;
@@ -134,6 +119,54 @@ export async function resolveTarget(ctx: CheckContext, target: Target, sourceNam
   }
   const host = serviceDnsName(svcName, namespace, ctx.settings.clusterDomain);
   return { label: `${name} (service):${port}`, host, port, describe: `service ${name} by DNS name`, service };
+}
+
+/** A live pod as a target: it has an IP (and is Ready, when `live`), and it is the scenario's pod. */
+function podTarget(ctx: CheckContext, pod: KubeObject, port: number, via: "ip" | "dns" | undefined, role: string, live: boolean): ResolvedTarget | Failure {
+  const name = podName(pod);
+  const v = podView(pod);
+  if (!v.podIP || v.terminating) {
+    return fail(`${role} pod ${name} has no IP: ${describePod(pod)}`, { label: `${role} pod ${name}`, expected: "a running pod with an IP", observed: describePod(pod) });
+  }
+  if (live && !(v.phase === "Running" && v.ready)) {
+    return fail(`${role} pod ${name} is not Ready (${describePod(pod)}): a blocked verdict needs a live target`, { label: `${role} pod ${name}`, expected: "Running, Ready", observed: describePod(pod) });
+  }
+  const untrusted = checkPodIntegrity(pod, "target", { workloads: ctx.workloads, probeImage: ctx.probes.image });
+  if (untrusted) return { failure: { ok: false, message: role === "target" ? untrusted.message : untrusted.message.replace(/^target pod/, `${role} pod`), evidence: untrusted.evidence } };
+  const host = via === "dns" ? podDnsName(v.podIP, pod.metadata.namespace ?? "default", ctx.settings.clusterDomain) : v.podIP;
+  return { label: `${name}:${port}`, host, port, describe: `pod ${name} (${v.podIP}) by ${via === "dns" ? "its pod DNS name" : "IP"}`, pod };
+}
+
+/**
+ * The targets of an http check: one, or for a `selector` every pod the
+ * scenario deploys that matches it (each must pass). No matching pod is a
+ * failure naming the selector; so is any matching pod that cannot be a target.
+ */
+export async function resolveTargets(ctx: CheckContext, target: HttpTarget, sourceNamespace: string): Promise<{ targets: ResolvedTarget[]; ignored: Evidence[] } | Failure> {
+  if (target.selector === undefined) {
+    const one = await resolveTarget(ctx, target as Target, sourceNamespace);
+    return isFailure(one) ? one : { targets: [one], ignored: [] };
+  }
+  const namespace = target.namespace ?? sourceNamespace;
+  const found = await resolvePods(ctx.client, target.selector, namespace, ctx.signal, ctx.workloads);
+  const selector = labelSelector(target.selector) || "(any labels)";
+  const ignored = found.ignored.map((name) => ({
+    label: `pod ${name}`,
+    expected: `a pod the scenario deploys, matching ${selector}`,
+    observed: "matches the selector but the scenario does not deploy it: not a target",
+  }));
+  if (found.pods.length === 0) {
+    const failure = fail(`no target pod in namespace ${namespace} matches ${selector}`, { label: `target ${found.label}`, expected: "at least one running pod", observed: "none" });
+    failure.failure.evidence.push(...ignored);
+    return failure;
+  }
+  const targets: ResolvedTarget[] = [];
+  for (const pod of found.pods) {
+    const t = podTarget(ctx, pod, target.port ?? 80, target.via, "target", false);
+    if (isFailure(t)) return { failure: { ...t.failure, evidence: [...t.failure.evidence, ...ignored] } };
+    targets.push(t);
+  }
+  return { targets, ignored };
 }
 
 async function readyEndpoints(ctx: CheckContext, service: string, namespace: string): Promise<number> {

@@ -16,6 +16,7 @@ import { dotted } from "./schema-errors.ts";
 import { parseCidr, overlaps, type Cidr } from "./semantic-cidr.ts";
 import { CHECK_RULES, durationRule, findCycle } from "./semantic-checks.ts";
 import { manifestProblems, resolveInside } from "./semantic-files.ts";
+import { declaredBy, needsFailingProblems, referenceProblems, type AtCode } from "./semantic-xref.ts";
 import { arr, isObj, str, type Segment } from "./semantic-shape.ts";
 
 export { imagesOf, manifestProblems, resolveInside } from "./semantic-files.ts";
@@ -121,6 +122,23 @@ export async function semanticProblems(ctx: SemanticContext, data: unknown): Pro
     if (sname) shortcutNames.add(sname);
     arr(shortcut.mustFail).forEach((ref, j) => refCheck(["spec", "shortcuts", i, "mustFail", j], ref));
   });
+
+  // cross references: declared objects, needs of failing checks (semantic-xref.ts)
+  const atCode: AtCode = (path, message, code) => {
+    at(path, message);
+    problems[problems.length - 1]!.code = code;
+  };
+  arr(spec.learnerCreates).forEach((o, i) => {
+    if (!isObj(o)) return;
+    const path: Segment[] = ["spec", "learnerCreates", i];
+    if (o.kind === "Pod" && (o.name === undefined) === (o.selector === undefined)) at(path, 'a Pod needs exactly one of "name" or "selector"');
+    if (o.kind !== "Pod" && o.kind !== undefined && o.name === undefined) at(path, `a ${String(o.kind)} needs "name"`);
+    if (o.kind !== "Pod" && o.selector !== undefined) at([...path, "selector"], '"selector" is for pods only', true);
+    if (o.kind === "Namespace" && o.namespace !== undefined) at([...path, "namespace"], "a Namespace has no namespace", true);
+  });
+  needsFailingProblems(atCode, checks, arr(broken.failing));
+  const declared = await declaredBy(ctx.dir, spec);
+  if (declared) referenceProblems(declared, atCode, checks);
 
   // steps
   const stepLists: [Segment[], unknown][] = [

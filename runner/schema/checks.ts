@@ -26,23 +26,37 @@ export const NodeRef = Closed(
   { description: "One node, all nodes of a role, or all nodes." },
 );
 
+const TargetBase = {
+  namespace: Type.Optional({ ...Dns1123Label, description: "The target's namespace (default: the source pod's namespace)." }),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "The port (default 80)." })),
+  via: Type.Optional(
+    Enum(["ip", "dns"], {
+      description:
+        "For a pod target: connect to its IP (`ip`, default) or to its pod DNS name `a-b-c-d.<namespace>.pod.cluster.local` (`dns`). For a service: its cluster IP (`ip`) or its name `<service>.<namespace>.svc.cluster.local` (`dns`, default).",
+    }),
+  ),
+};
+const TargetOps = {
+  pod: { ...ObjectName, description: "A pod, by name; its live IP is used." },
+  service: { ...ObjectName, description: "A service, by name." },
+  host: Type.String({ minLength: 1, maxLength: 253, description: "A host name or IP address, used as written." }),
+};
+
 /** Where a probe connects to. */
-export const Target = ExactlyOneOf(
-  {
-    namespace: Type.Optional({ ...Dns1123Label, description: "The target's namespace (default: the source pod's namespace)." }),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "The port (default 80)." })),
-    via: Type.Optional(
-      Enum(["ip", "dns"], {
-        description: "For a pod target: connect to its IP (`ip`, default) or to its pod DNS name `a-b-c-d.<namespace>.pod.cluster.local` (`dns`). For a service: its cluster IP (`ip`) or its name `<service>.<namespace>.svc.cluster.local` (`dns`, default).",
-      }),
-    ),
-  },
-  {
-    pod: { ...ObjectName, description: "A pod, by name; its live IP is used." },
-    service: { ...ObjectName, description: "A service, by name." },
-    host: Type.String({ minLength: 1, maxLength: 253, description: "A host name or IP address, used as written." }),
-  },
-  { description: "What to connect to: exactly one of `pod`, `service` or `host`." },
+export const Target = ExactlyOneOf(TargetBase, TargetOps, { description: "What to connect to: exactly one of `pod`, `service` or `host`." });
+
+/** A pod chosen by labels, for targets and lookups: every matching pod counts, none is a failure. */
+export const PodSelector = {
+  ...Labels,
+  description:
+    "Pods, by labels (in `namespace`): for a Deployment's pods, whose names are not fixed. Every matching pod must pass (each is probed at its live IP, or its pod DNS name); when the scenario deploys pods matching the labels, pods it does not deploy are ignored. No matching pod fails the check (the learner's cluster lacks the pod), naming the selector.",
+};
+
+/** Where an http check connects to: a Target, or pods by selector. */
+export const HttpTarget = ExactlyOneOf(
+  TargetBase,
+  { ...TargetOps, selector: PodSelector },
+  { description: "What to connect to: exactly one of `pod`, `selector`, `service` or `host`." },
 );
 
 // ---------------------------------------------------------------- checks
@@ -80,7 +94,7 @@ const ProbeFrom = { ...PodRef, description: "The source pod; labrun's probe runs
 export const HttpCheck = Closed(
   {
     from: ProbeFrom,
-    to: Target,
+    to: HttpTarget,
     path: Type.Optional(Type.String({ pattern: "^/", description: "The URL path (default `/`)." })),
     expect: Type.Optional(
       Closed(
@@ -104,10 +118,11 @@ export const DnsCheck = Closed(
       },
       {
         pod: { ...ObjectName, description: "Resolve this pod's DNS name `a-b-c-d.<namespace>.pod.cluster.local`, built from its live IP; it must resolve to that IP." },
+        selector: { ...PodSelector, description: `${PodSelector.description} Each pod's DNS name must resolve to its IP.` },
         service: { ...ObjectName, description: "Resolve `<service>.<namespace>.svc.cluster.local`; it must resolve to the service's cluster IP." },
         name: Type.String({ minLength: 1, maxLength: 253, description: "Resolve this name as written." }),
       },
-      { description: "What to resolve: exactly one of `pod`, `service` or `name`." },
+      { description: "What to resolve: exactly one of `pod`, `selector`, `service` or `name`." },
     ),
     expect: Type.Optional(
       Closed(
@@ -318,6 +333,7 @@ export const Check = ExactlyOneOf(
 export type PodRef = Static<typeof PodRef>;
 export type NodeRef = Static<typeof NodeRef>;
 export type Target = Static<typeof Target>;
+export type HttpTarget = Static<typeof HttpTarget>;
 export type Check = Static<typeof Check>;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 export type NodesReadyCheck = Static<typeof NodesReadyCheck>;

@@ -237,6 +237,19 @@ export const Broken = Closed(
   { description: "What the broken state looks like; `labrun start` and `labrun test` verify it." },
 );
 
+export const LearnerObject = Closed(
+  {
+    kind: Enum(["Pod", "Service", "Namespace"], { description: "What the learner creates." }),
+    name: Type.Optional({ ...ObjectName, description: "Its name (a Pod: give `name` or `selector`)." }),
+    selector: Type.Optional({ ...Labels, description: "For pods: the labels of the pods the learner creates (for example with a Deployment)." }),
+    namespace: Type.Optional({ ...Dns1123Label, description: "Its namespace (default `default`; not for a Namespace)." }),
+  },
+  {
+    description:
+      "An object the checks refer to that the learner creates while solving the lab, so no setup or break manifest declares it: `labrun validate` accepts a check's reference to it.",
+  },
+);
+
 export const Grading = Closed(
   {
     passPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "The share of points needed to pass (default 100)." })),
@@ -262,6 +275,12 @@ export const ScenarioSpec = Closed(
     broken: Broken,
     solution: Solution,
     shortcuts: Type.Optional(Type.Array(Shortcut, { description: "Known wrong fixes that must not pass." })),
+    learnerCreates: Type.Optional(
+      Type.Array(LearnerObject, {
+        description:
+          "Pods, services and namespaces the checks refer to that the learner creates (no setup or break manifest declares them). `labrun validate` reports any other reference to a pod, service or namespace that the setup and break manifests do not declare.",
+      }),
+    ),
   },
   { description: "The lab: its cluster, its broken world, the task, the checks and the solution." },
 );
@@ -292,6 +311,7 @@ export type Step = Static<typeof Step>;
 export type StepKind = (typeof STEP_KINDS)[number];
 export type Markdown = Static<typeof Markdown>;
 export type Shortcut = Static<typeof Shortcut>;
+export type LearnerObject = Static<typeof LearnerObject>;
 
 export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;
 

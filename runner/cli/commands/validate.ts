@@ -13,7 +13,8 @@ const command: Command = {
   summary: "Check scenario files without running anything.",
   usage: "labrun validate [PATH...] [-o text|json]",
   description: `Checks each scenario: YAML syntax, the schema (unknown fields are errors, with a suggestion),
-references between checks, files that must exist inside the scenario folder, manifests
+references between checks, the pods, services and namespaces checks name (declared by a setup
+or break manifest, or in spec.learnerCreates), files that must exist inside the scenario folder, manifests
 and their image tags. Every problem is reported as FILE:LINE:COL  FIELD  MESSAGE.
 PATH is a scenario.yaml, a scenario folder, or a folder of scenario folders; by default,
 every scenario under ./scenarios (or the scenarios shipped with labrun).

@@ -6,7 +6,8 @@
  * NetworkPolicies.
  */
 import type { KubeObject } from "../../cluster/client.ts";
-import { isRunning, netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
+import { controllerOf } from "../recreate.ts";
+import { isRunning, netChecks, podKey, sourceNamespace, sourcePod, targetPods } from "./network.ts";
 import { rebuildPod } from "./pods.ts";
 import type { Attack, AttackContext, AttackOutcome } from "./types.ts";
 
@@ -20,12 +21,11 @@ export const hostNetwork: Attack = {
     const pods = new Map<string, KubeObject>();
     for (const c of netChecks(ctx.scenario.scenario)) {
       const src = await sourcePod(ctx.client, c.from, ctx.signal);
-      if (src) pods.set(podKey(src), src);
-      const targetPod = c.to?.pod ?? c.lookup?.pod;
-      if (targetPod !== undefined) {
-        const ns = c.to?.namespace ?? c.lookup?.namespace ?? src?.metadata.namespace ?? sourceNamespace(c.from);
-        const t = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: targetPod, namespace: ns }, ctx.signal ? { signal: ctx.signal } : {});
-        if (t) pods.set(podKey(t), t);
+      if (src) add(pods, src);
+      const ref = c.to ?? c.lookup;
+      if (ref && (ref.pod !== undefined || ref.selector !== undefined)) {
+        const ns = ref.namespace ?? src?.metadata.namespace ?? sourceNamespace(c.from);
+        for (const t of await targetPods(ctx.client, ref, ns, ctx.signal)) add(pods, t);
       }
     }
     if (pods.size === 0) return { skipped: "no source or target pod exists in the broken state" };
@@ -46,3 +46,10 @@ export const hostNetwork: Attack = {
     return { applied: `recreated on the host network: ${done.join(", ")} (running: ${running.join(", ") || "none"})` };
   },
 };
+
+/** Adds a pod, once per controller: rebuilding one pod of a Deployment changes the template all its pods come from. */
+function add(pods: Map<string, KubeObject>, pod: KubeObject): void {
+  const owner = controllerOf(pod);
+  const key = owner ? `${owner.kind} ${pod.metadata.namespace ?? "default"}/${owner.name}` : podKey(pod);
+  if (!pods.has(key)) pods.set(key, pod);
+}

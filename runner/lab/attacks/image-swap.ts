@@ -6,7 +6,7 @@
  * fools a check that trusts the source's own tools.
  */
 import type { KubeObject } from "../../cluster/client.ts";
-import { isRunning, netChecks, podKey, sourceNamespace, sourcePod } from "./network.ts";
+import { isRunning, netChecks, podKey, sourceNamespace, sourcePod, targetPods } from "./network.ts";
 import { mainContainer, rebuildPod, specOf } from "./pods.ts";
 import type { Attack, AttackContext, AttackOutcome } from "./types.ts";
 
@@ -15,15 +15,16 @@ const SWAPPED = ["image", "command", "args"] as const;
 export const imageSwap: Attack = {
   name: "image-swap",
   description: "The source and target pods of a check recreated with each other's container (image, command, arguments), names and labels kept.",
-  appliesTo: (scenario) => netChecks(scenario).some((c) => (c.kind === "http" || c.kind === "blocked") && c.to?.pod !== undefined),
+  appliesTo: (scenario) => netChecks(scenario).some((c) => (c.kind === "http" || c.kind === "blocked") && (c.to?.pod !== undefined || c.to?.selector !== undefined)),
   async apply(ctx: AttackContext): Promise<AttackOutcome> {
     const pairs = new Map<string, [KubeObject, KubeObject]>();
     const skipped: string[] = [];
     for (const c of netChecks(ctx.scenario.scenario)) {
-      if ((c.kind !== "http" && c.kind !== "blocked") || c.to?.pod === undefined) continue;
+      if ((c.kind !== "http" && c.kind !== "blocked") || (c.to?.pod === undefined && c.to?.selector === undefined)) continue;
       const src = await sourcePod(ctx.client, c.from, ctx.signal);
       const ns = c.to.namespace ?? src?.metadata.namespace ?? sourceNamespace(c.from);
-      const dst = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: c.to.pod, namespace: ns }, ctx.signal ? { signal: ctx.signal } : {});
+      // A selector target: the first matching pod (a Deployment's template change reaches all of them).
+      const dst = (await targetPods(ctx.client, c.to, ns, ctx.signal))[0];
       if (!src || !dst) {
         skipped.push(`${c.id}: its source or target pod does not exist`);
         continue;

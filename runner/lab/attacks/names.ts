@@ -9,7 +9,7 @@
 import type { KubeObject } from "../../cluster/client.ts";
 import { podDnsName, serviceDnsName } from "../../../checks/kinds/network.ts";
 import { podView } from "../../../checks/pods.ts";
-import { isRunning, netChecks, podKey, resolveEndpoint, resolvesName, servingPodIp, sourceNamespace, sourcePod } from "./network.ts";
+import { isRunning, netChecks, podKey, resolveEndpoints, resolvesName, servingPodIp, sourceNamespace, sourcePod, targetPods } from "./network.ts";
 import type { AttackContext } from "./types.ts";
 
 export interface NameMapping {
@@ -31,41 +31,41 @@ export async function nameMappings(ctx: AttackContext): Promise<{ sources: NameM
       continue;
     }
     const ns = src.metadata.namespace ?? sourceNamespace(c.from);
-    let name: string | undefined;
-    let ip: string | undefined;
+    const pairs: { name: string; ip: string }[] = [];
+    const push = (name: string | undefined, ip: string | undefined) => name && ip && pairs.push({ name, ip });
     if (c.kind === "dns" && c.lookup) {
       const lns = c.lookup.namespace ?? ns;
-      if (c.lookup.pod !== undefined) {
-        const pod = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: c.lookup.pod, namespace: lns }, ctx.signal ? { signal: ctx.signal } : {});
-        ip = pod ? podView(pod).podIP : undefined;
-        if (ip) name = podDnsName(ip, lns, ctx.clusterDomain);
+      if (c.lookup.pod !== undefined || c.lookup.selector !== undefined) {
+        // A selector: every matching pod's name must resolve, so every one is pointed at.
+        for (const pod of await targetPods(ctx.client, c.lookup, lns, ctx.signal)) {
+          const ip = podView(pod).podIP;
+          if (ip) push(podDnsName(ip, lns, ctx.clusterDomain), ip);
+        }
       } else if (c.lookup.service !== undefined) {
         const svc = await ctx.client.get({ apiVersion: "v1", kind: "Service", name: c.lookup.service, namespace: lns }, ctx.signal ? { signal: ctx.signal } : {});
         const clusterIP = (svc?.spec as { clusterIP?: string } | undefined)?.clusterIP;
-        name = serviceDnsName(c.lookup.service, lns, ctx.clusterDomain);
-        ip = clusterIP && clusterIP !== "None" ? clusterIP : ANY_ADDRESS;
+        push(serviceDnsName(c.lookup.service, lns, ctx.clusterDomain), clusterIP && clusterIP !== "None" ? clusterIP : ANY_ADDRESS);
       } else if (c.lookup.name !== undefined) {
-        name = c.lookup.name;
-        ip = c.expectAddresses?.find((a) => !a.includes(":")) ?? ANY_ADDRESS;
+        push(c.lookup.name, c.expectAddresses?.find((a) => !a.includes(":")) ?? ANY_ADDRESS);
       }
     } else if (c.kind === "http" && c.to) {
-      if (c.to.host !== undefined) {
-        name = c.to.host;
-        ip = ANY_ADDRESS;
-      } else {
-        const ep = await resolveEndpoint(ctx.client, c.to, ns, ctx.clusterDomain, ctx.signal);
-        name = ep?.name;
-        ip = ep?.service ? ((await servingPodIp(ctx.client, ep.service, ep.port, ctx.signal)) ?? ep.ip) : ep?.ip;
+      if (c.to.host !== undefined) push(c.to.host, ANY_ADDRESS);
+      else {
+        for (const ep of await resolveEndpoints(ctx.client, c.to, ns, ctx.clusterDomain, ctx.signal)) {
+          push(ep.name, ep.service ? ((await servingPodIp(ctx.client, ep.service, ep.port, ctx.signal)) ?? ep.ip) : ep.ip);
+        }
       }
     }
-    if (!name || !ip) {
+    if (pairs.length === 0) {
       skipped.push(`${c.id}: nothing to point its name at in the broken state`);
       continue;
     }
     const key = podKey(src);
     const entry = bySource.get(key) ?? { pod: src, names: new Map<string, string>(), fromHttp: new Set<string>() };
-    if (c.kind === "http" || !entry.fromHttp.has(name)) entry.names.set(name, ip);
-    if (c.kind === "http") entry.fromHttp.add(name);
+    for (const { name, ip } of pairs) {
+      if (c.kind === "http" || !entry.fromHttp.has(name)) entry.names.set(name, ip);
+      if (c.kind === "http") entry.fromHttp.add(name);
+    }
     bySource.set(key, entry);
   }
   return { sources: [...bySource.values()].map(({ pod, names }) => ({ pod, names })), skipped };

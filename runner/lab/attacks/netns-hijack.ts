@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import type { KubeObject } from "../../cluster/client.ts";
 import { errorMessage } from "../../util/text.ts";
 import type { Scenario } from "../../schema/scenario.ts";
-import { bySource, isRunning, netChecks, podKey, resolveEndpoint, sourceNamespace, sourcePod } from "./network.ts";
+import { bySource, isRunning, netChecks, podKey, resolveEndpoints, sourceNamespace, sourcePod } from "./network.ts";
 import { AttackError, type Attack, type AttackContext, type AttackOutcome } from "./types.ts";
 
 export const HIJACK_SERVER_IMAGE = "docker.io/library/nginx:1.22.1";
@@ -47,18 +47,21 @@ export const netnsHijack: Attack = {
         skipped.push(`${c.id}: its source pod does not run in the broken state`);
         continue;
       }
-      const ep = await resolveEndpoint(ctx.client, c.to, src.metadata.namespace ?? sourceNamespace(c.from), ctx.clusterDomain, ctx.signal);
-      if (!ep) {
+      // A selector target: every matching pod must pass, so every one is hijacked.
+      const eps = await resolveEndpoints(ctx.client, c.to, src.metadata.namespace ?? sourceNamespace(c.from), ctx.clusterDomain, ctx.signal);
+      if (eps.length === 0) {
         skipped.push(`${c.id}: its target has no address in the broken state`);
         continue;
       }
-      found.push({ pod: src, item: { check: c.id, kind: c.kind, ip: ep.ip, port: ep.port, status: c.expectStatus ?? 200, ...(c.bodyContains !== undefined ? { body: c.bodyContains } : {}) } });
+      for (const ep of eps) {
+        found.push({ pod: src, item: { check: c.id, kind: c.kind, ip: ep.ip, port: ep.port, status: c.expectStatus ?? 200, ...(c.bodyContains !== undefined ? { body: c.bodyContains } : {}) } });
+      }
     }
     if (found.length === 0) return { skipped: `nothing to hijack: ${skipped.join("; ")}` };
     await ctx.ensureImages([HIJACK_SERVER_IMAGE, NETADMIN_IMAGE]);
     const done: string[] = [];
     for (const { pod, items } of bySource(found)) {
-      const plan: Plan = { loopback: new Set(), blackhole: new Set(), serve: new Map(), checks: items.map((i) => i.check) };
+      const plan: Plan = { loopback: new Set(), blackhole: new Set(), serve: new Map(), checks: [...new Set(items.map((i) => i.check))] };
       for (const i of items) {
         if (i.kind === "http") {
           plan.loopback.add(i.ip);

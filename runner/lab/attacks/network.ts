@@ -5,14 +5,14 @@
  */
 import type { ClusterClient, KubeObject } from "../../cluster/client.ts";
 import { podDnsName, serviceDnsName } from "../../../checks/kinds/network.ts";
-import { podView, resolvePod } from "../../../checks/pods.ts";
-import type { DnsCheck, PodRef, Scenario, Target } from "../../schema/scenario.ts";
+import { podView, resolvePod, resolvePods } from "../../../checks/pods.ts";
+import type { DnsCheck, HttpTarget, PodRef, Scenario } from "../../schema/scenario.ts";
 
 export interface NetCheck {
   id: string;
   kind: "http" | "dns" | "blocked";
   from: PodRef;
-  to?: Target;
+  to?: HttpTarget;
   lookup?: DnsCheck["lookup"];
   expectAddresses?: string[];
   expectStatus?: number;
@@ -47,7 +47,7 @@ export function netChecks(scenario: Scenario): NetCheck[] {
 export function resolvesName(c: NetCheck): boolean {
   if (c.kind === "dns") return true;
   if (c.kind !== "http" || !c.to) return false;
-  if (c.to.pod !== undefined) return c.to.via === "dns";
+  if (c.to.pod !== undefined || c.to.selector !== undefined) return c.to.via === "dns";
   if (c.to.service !== undefined) return c.to.via !== "ip";
   return c.to.host !== undefined && !/^[0-9.:]+$/.test(c.to.host);
 }
@@ -76,25 +76,45 @@ export interface Endpoint {
   service?: KubeObject;
 }
 
-/** Where a target is right now (a pod's IP, a service's cluster IP); undefined when it has none yet. */
-export async function resolveEndpoint(client: ClusterClient, to: Target, sourceNs: string, domain: string, signal?: AbortSignal): Promise<Endpoint | undefined> {
+/**
+ * The pods a target or lookup names: the pod by name, or every live pod
+ * matching the selector (sorted by name); empty when there is none.
+ */
+export async function targetPods(client: ClusterClient, ref: { pod?: string; selector?: Record<string, string> }, ns: string, signal?: AbortSignal): Promise<KubeObject[]> {
+  if (ref.pod !== undefined) {
+    const pod = await client.get({ apiVersion: "v1", kind: "Pod", name: ref.pod, namespace: ns }, signal ? { signal } : {});
+    return pod ? [pod] : [];
+  }
+  if (ref.selector !== undefined) return (await resolvePods(client, ref.selector, ns, signal)).pods;
+  return [];
+}
+
+/** Where a target is right now: its first address (see resolveEndpoints). */
+export async function resolveEndpoint(client: ClusterClient, to: HttpTarget, sourceNs: string, domain: string, signal?: AbortSignal): Promise<Endpoint | undefined> {
+  return (await resolveEndpoints(client, to, sourceNs, domain, signal))[0];
+}
+
+/** Where a target is right now (a pod's IP, each selected pod's IP, a service's cluster IP); empty when it has none yet. */
+export async function resolveEndpoints(client: ClusterClient, to: HttpTarget, sourceNs: string, domain: string, signal?: AbortSignal): Promise<Endpoint[]> {
   const port = to.port ?? 80;
   const ns = to.namespace ?? sourceNs;
   const opts = signal ? { signal } : {};
-  if (to.pod !== undefined) {
-    const pod = await client.get({ apiVersion: "v1", kind: "Pod", name: to.pod, namespace: ns }, opts);
-    const ip = pod ? podView(pod).podIP : undefined;
-    if (!pod || !ip) return undefined;
-    return { ip, port, pod, ...(to.via === "dns" ? { name: podDnsName(ip, ns, domain) } : {}) };
+  if (to.pod !== undefined || to.selector !== undefined) {
+    const out: Endpoint[] = [];
+    for (const pod of await targetPods(client, to, ns, signal)) {
+      const ip = podView(pod).podIP;
+      if (ip) out.push({ ip, port, pod, ...(to.via === "dns" ? { name: podDnsName(ip, ns, domain) } : {}) });
+    }
+    return out;
   }
   if (to.service !== undefined) {
     const service = await client.get({ apiVersion: "v1", kind: "Service", name: to.service, namespace: ns }, opts);
     const ip = (service?.spec as { clusterIP?: string } | undefined)?.clusterIP;
-    if (!service || !ip || ip === "None") return undefined;
-    return { ip, port, service, ...(to.via !== "ip" ? { name: serviceDnsName(to.service, ns, domain) } : {}) };
+    if (!service || !ip || ip === "None") return [];
+    return [{ ip, port, service, ...(to.via !== "ip" ? { name: serviceDnsName(to.service, ns, domain) } : {}) }];
   }
-  if (to.host !== undefined && /^[0-9.]+$/.test(to.host)) return { ip: to.host, port };
-  return undefined;
+  if (to.host !== undefined && /^[0-9.]+$/.test(to.host)) return [{ ip: to.host, port }];
+  return [];
 }
 
 /**

@@ -9,6 +9,7 @@ import { hostAliases } from "../../../runner/lab/attacks/host-aliases.ts";
 import { hostNetwork } from "../../../runner/lab/attacks/host-network.ts";
 import { hostsFile } from "../../../runner/lab/attacks/hosts-file.ts";
 import { imageSwap } from "../../../runner/lab/attacks/image-swap.ts";
+import { nameMappings } from "../../../runner/lab/attacks/names.ts";
 import { netnsHijack, nginxScript } from "../../../runner/lab/attacks/netns-hijack.ts";
 import type { AttackContext } from "../../../runner/lab/attacks/types.ts";
 import { loadScenario, type LoadedScenario } from "../../../runner/scenario/load.ts";
@@ -62,7 +63,7 @@ describe("attacks: which scenarios they apply to", () => {
     expect(table).to.deep.equal({
       "beebox-cni": ["netns-hijack", "hosts-file", "host-aliases", "host-network", "image-swap"],
       "frontend-policy": ["netns-hijack", "host-network", "image-swap"],
-      "service-selector": ["netns-hijack", "hosts-file", "host-aliases", "host-network"],
+      "service-selector": ["netns-hijack", "hosts-file", "host-aliases", "host-network", "image-swap"],
     });
   });
 });
@@ -88,6 +89,15 @@ describe("attack netns-hijack", () => {
       { pod: "intruder", image: "docker.io/curlimages/curl:7.88.1", command: "ip route add blackhole 10.244.1.4/32 && exec sleep 86400", caps: ["NET_ADMIN", "NET_RAW"] },
     ]);
     expect(c.ephemeral[1]!.spec.command.at(-1)).to.include("Welcome to nginx!").and.include("listen 80;");
+  });
+
+  it("puts every pod a selector target matches on the source's loopback (service-selector's web pods)", async () => {
+    const s = await load("service-selector");
+    const web = (name: string, ip: string) => running(name, { namespace: "shop", ip, labels: { app: "web" } });
+    const c = cluster(running("client", { namespace: "shop", ip: "10.244.0.9" }), web("web-1", "10.244.0.5"), web("web-2", "10.244.0.6"), service("web", "10.96.3.3", "shop"));
+    const { ctx } = context(c, s);
+    const outcome = await netnsHijack.apply(ctx);
+    expect(outcome).to.have.property("applied").that.matches(/^hijacked shop\/client \(web-pods-answer, client-reaches-web\): 10\.244\.0\.5, 10\.244\.0\.6, 10\.96\.3\.3 on its loopback/);
   });
 
   it("is skipped when no source pod runs in the broken state (beebox-cni: no CNI)", async () => {
@@ -186,5 +196,30 @@ describe("attacks on pods: host-network and image-swap", () => {
     expect((live(c, "shop", "client").spec as { containers: unknown[] }).containers).to.deep.equal([{ name: "curl", image: "docker.io/library/nginx:1.22.1" }]);
     expect((live(c, "shop", "frontend").spec as { containers: unknown[] }).containers).to.deep.equal([{ name: "nginx", image: "docker.io/curlimages/curl:7.88.1", command: ["sleep", "infinity"] }]);
     expect(live(c, "shop", "frontend").metadata.labels).to.deep.equal({ app: "frontend" });
+  });
+});
+
+describe("attacks on selector targets", () => {
+  it("points the name of every pod a dns.lookup or http.to selector matches (via: dns) at that pod", async () => {
+    const s = await load("service-selector");
+    const from = { pod: "client", namespace: "shop" };
+    const checks = [
+      { id: "pods-dns", title: "each web pod's DNS name resolves", dns: { from, lookup: { selector: { app: "web" } } } },
+      { id: "pods-http", title: "each web pod answers by DNS name", http: { from, to: { selector: { app: "web" }, via: "dns" } } },
+    ];
+    const scenario = { ...s, scenario: { ...s.scenario, spec: { ...s.scenario.spec, checks } } } as LoadedScenario;
+    const web = (name: string, ip: string) => running(name, { namespace: "shop", ip, labels: { app: "web" } });
+    const c = cluster(running("client", { namespace: "shop", ip: "10.244.0.9" }), web("web-1", "10.244.0.5"), web("web-2", "10.244.0.6"), running("other", { namespace: "shop", ip: "10.244.0.7" }));
+    const { sources, skipped } = await nameMappings(context(c, scenario).ctx);
+    expect(skipped).to.deep.equal([]);
+    expect(sources.map((m) => [m.pod.metadata.name, [...m.names]])).to.deep.equal([
+      [
+        "client",
+        [
+          ["10-244-0-5.shop.pod.cluster.local", "10.244.0.5"],
+          ["10-244-0-6.shop.pod.cluster.local", "10.244.0.6"],
+        ],
+      ],
+    ]);
   });
 });

@@ -33,7 +33,10 @@ describe("docs/authoring.md", () => {
     writeFileSync(join(dir, "scenario.yaml"), complete);
     writeFileSync(join(dir, "task.md"), "# Task\n");
     const pod = "apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: shop }\nspec: { containers: [{ name: c, image: docker.io/library/nginx:1.22.1 }] }\n";
-    for (const f of ["manifests/app.yaml", "manifests/deny-all.yaml", "solution/allow-client.yaml"]) writeFileSync(join(dir, f), pod);
+    for (const f of ["manifests/deny-all.yaml", "solution/allow-client.yaml"]) writeFileSync(join(dir, f), pod);
+    // What the checks name must be declared (labrun validate's cross references).
+    const shop = ["apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n", ...["frontend", "client", "intruder"].map((name) => pod.replace("name: p,", `name: ${name},`))];
+    writeFileSync(join(dir, "manifests/app.yaml"), shop.join("---\n"));
     const result = await validateScenarioFile(join(dir, "scenario.yaml"));
     expect(result.problems).to.deep.equal([]);
   });
