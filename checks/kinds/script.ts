@@ -10,12 +10,12 @@
  */
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Shell } from "zx";
-import { pathToFileURL } from "node:url";
 import type { Evidence } from "../../runner/schema/report.ts";
 import type { Check, ScriptCheck } from "../../runner/schema/scenario.ts";
 import type { ClusterClient } from "../../runner/cluster/client.ts";
 import { CheckEvalError, type CheckContext, type LabInfo, type Logger, type Observation } from "../context.ts";
 import { errorMessage, oneLine } from "../../runner/util/text.ts";
+import { importScript } from "../script-import.ts";
 
 /** What a script check's default export receives. */
 export interface ScriptCheckContext {
@@ -51,7 +51,7 @@ export async function evaluate(ctx: CheckContext, spec: ScriptCheck): Promise<Ob
   if (rel.startsWith("..") || isAbsolute(rel)) throw new CheckEvalError(`script ${spec.file} is outside the scenario folder`, { final: true });
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = await importScript(file);
   } catch (error) {
     throw new CheckEvalError(`cannot load script ${spec.file}: ${oneLine(errorMessage(error), 300)}`, { final: true, cause: error });
   }

@@ -16,6 +16,7 @@ export const VERBS: Verb[] = [
   { name: "validate", summary: "Check scenario files without running anything.", load: () => import("./commands/validate.ts") },
   { name: "new", summary: "Create a scenario folder to start from.", load: () => import("./commands/new.ts") },
   { name: "start", summary: "Create a lab: a broken cluster and its task.", load: () => import("./commands/start.ts") },
+  { name: "doctor", summary: "Check that this machine can run labs, and say how to fix what is missing.", load: () => import("./commands/doctor.ts") },
   { name: "status", summary: "Show labs and their clusters.", load: () => import("./commands/status.ts") },
   { name: "shell", summary: "Open a shell (or run a command) with a lab's KUBECONFIG.", load: () => import("./commands/shell.ts") },
   { name: "node", summary: "Open a root shell (or run a command) on a lab's node.", load: () => import("./commands/node.ts") },

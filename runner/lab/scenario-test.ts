@@ -56,7 +56,7 @@ import { parseManifests } from "./addons.ts";
 import { ATTACKS, type Attack } from "./attacks/index.ts";
 import type { LabEvent } from "./events.ts";
 import type { GradeOptions } from "../../checks/grade.ts";
-import { imagesFor } from "./actions/images.ts";
+import { imagesFor, loadLabImages } from "./actions/images.ts";
 import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
 import { down } from "./down.ts";
 import { LAB_NAME_MAX } from "./names.ts";
@@ -251,7 +251,7 @@ async function inLab(
         ensureImages: async (images) => {
           const missing = images.filter((i) => !loadedImages.has(i));
           if (!missing.length) return;
-          await loadInto(provider, current.cluster, missing, options.signal);
+          await loadInto(provider, current.cluster, missing, options.env ?? process.env, options.signal);
           for (const i of missing) loadedImages.add(i);
         },
         log: (phase, line) => onEvent({ type: "log", phase, line }),
@@ -294,9 +294,9 @@ async function inLab(
   return phases;
 }
 
-async function loadInto(provider: ClusterProvider, cluster: string, images: string[], signal?: AbortSignal): Promise<void> {
+async function loadInto(provider: ClusterProvider, cluster: string, images: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
   if (!provider.capabilities().loadImages) return; // someone else's cluster pulls its images
-  await provider.loadImages(cluster, images, signal ? { signal } : {});
+  await loadLabImages(provider, cluster, images, env, signal);
 }
 
 /** The objects of the scenario's setup and break `apply` steps, with the namespace each step defaults to. */

@@ -246,6 +246,12 @@ export class KindProvider implements ClusterProvider {
     if (result.exitCode !== 0) throw new InfraError(`failed to load images into cluster "${cluster}"`, { code: "IMAGE_LOAD_FAILED", output: outputOf(result) });
   }
 
+  async loadImageArchive(cluster: string, archivePath: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const result = await this.#kind(["load", "image-archive", "--name", cluster, archivePath], options.signal ? { signal: options.signal } : {});
+    if (result.aborted) throw abortError(options.signal);
+    if (result.exitCode !== 0) throw new InfraError(`failed to load image archive ${archivePath} into cluster "${cluster}"`, { code: "IMAGE_LOAD_FAILED", output: outputOf(result) });
+  }
+
   /** The images of the list that the local Docker does not have. */
   async missingImages(images: string[], signal?: AbortSignal): Promise<string[]> {
     if (images.length === 0) return [];

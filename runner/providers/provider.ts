@@ -72,6 +72,8 @@ export interface ClusterProvider {
   execOnNode(cluster: string, node: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** Load local images (by reference) into every node of a cluster. */
   loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<void>;
+  /** Load an image archive (a `docker save`-format tar) into every node, without Docker's image store (providers that load images). */
+  loadImageArchive?(cluster: string, archivePath: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** The command that opens an interactive shell (or runs `command`) on a node, when the provider can. */
   interactiveCommand?(cluster: string, node: string, command: string[], options: { tty: boolean }): InteractiveCommand;
 }

@@ -3,9 +3,11 @@
  * while kind starts the control plane; otherwise the cluster must pull them.
  */
 import { PROBE_IMAGE } from "../../cluster/images.ts";
+import type { ClusterProvider } from "../../providers/provider.ts";
 import type { Scenario, Step } from "../../schema/scenario.ts";
 import { ADDONS, addonImages, type AddonName } from "../addons.ts";
 import { step } from "../events.ts";
+import { loadProbeImage, probeBinary } from "../probe-image.ts";
 import type { Action, LoadOutcome, StartContext } from "./action.ts";
 
 export const loadImages: Action = {
@@ -20,7 +22,7 @@ export const loadImages: Action = {
         ctx.onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${images.map(shortImage).join(", ")} (while the cluster started)` });
       } else {
         if (early && !early.ok) ctx.onEvent?.({ type: "log", phase: "images", line: `loading images during create failed (${early.error}); loading again` });
-        await step(ctx.onEvent, "images", what, () => ctx.provider.loadImages(ctx.cluster, images, ctx.signal ? { signal: ctx.signal } : {}), () => images.map(shortImage).join(", "));
+        await step(ctx.onEvent, "images", what, () => loadLabImages(ctx.provider, ctx.cluster, images, ctx.env, ctx.signal), () => images.map(shortImage).join(", "));
       }
     } else if (!ctx.can.loadImages && ctx.loaded.scenario.spec.images?.length) {
       ctx.onEvent?.({ type: "warning", message: `the cluster must be able to pull: ${ctx.loaded.scenario.spec.images.join(", ")}` });
@@ -38,11 +40,28 @@ export function startEarlyLoad(ctx: StartContext): void {
 async function timedLoad(ctx: StartContext): Promise<LoadOutcome> {
   const t0 = performance.now();
   try {
-    await ctx.provider.loadImages(ctx.cluster, ctx.images, ctx.signal ? { signal: ctx.signal } : {});
+    await loadLabImages(ctx.provider, ctx.cluster, ctx.images, ctx.env, ctx.signal);
     return { ok: true, durationMs: Math.round(performance.now() - t0) };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Where each image comes from: the probe from the binary the package ships
+ * (when it ships one for this host and the provider loads archives), every
+ * other image from the local Docker.
+ */
+export function imageSources(provider: ClusterProvider, images: readonly string[], env: NodeJS.ProcessEnv): { docker: string[]; probeBinary?: string } {
+  const binary = images.includes(PROBE_IMAGE) && provider.loadImageArchive ? probeBinary(env) : undefined;
+  return binary ? { docker: images.filter((i) => i !== PROBE_IMAGE), probeBinary: binary } : { docker: [...images] };
+}
+
+/** Loads the images into every node of the cluster, each from where it comes from (see imageSources). */
+export async function loadLabImages(provider: ClusterProvider, cluster: string, images: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+  const sources = imageSources(provider, images, env);
+  if (sources.docker.length) await provider.loadImages(cluster, sources.docker, signal ? { signal } : {});
+  if (sources.probeBinary) await loadProbeImage(provider, cluster, sources.probeBinary, signal);
 }
 
 /** Every image the lab needs in its nodes: the scenario's, labrun's probe, and the add-ons any step uses. */

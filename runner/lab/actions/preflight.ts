@@ -2,6 +2,7 @@
 import { UsageError } from "../../errors.ts";
 import { assertPreflight, hostProbes, preflight } from "../preflight.ts";
 import type { Action } from "./action.ts";
+import { imageSources } from "./images.ts";
 
 export const checkHost: Action = {
   name: "check the host (docker, kind, memory, inotify, images)",
@@ -9,7 +10,7 @@ export const checkHost: Action = {
   status: () => ({ phase: "preflight", title: "check the host" }),
   async execute(ctx) {
     const probes = ctx.options.probes ?? hostProbes({ env: ctx.env, ...ctx.provider.hostTools?.() });
-    const results = await preflight({ nodes: ctx.loaded.scenario.spec.cluster.nodes.length, images: [ctx.nodeImage!, ...ctx.images] }, probes);
+    const results = await preflight({ nodes: ctx.loaded.scenario.spec.cluster.nodes.length, images: [ctx.nodeImage!, ...imageSources(ctx.provider, ctx.images, ctx.env).docker] }, probes);
     for (const r of results) if (r.warning) ctx.onEvent?.({ type: "warning", message: r.warning });
     assertPreflight(results);
     return results

@@ -18,6 +18,8 @@ import { KindProvider } from "../../../runner/providers/kind.ts";
 import { loadScenario } from "../../../runner/scenario/load.ts";
 import { fakeRunner } from "../providers/fake-runner.ts";
 import { fakeClient, node, pod } from "./fakes.ts";
+import { nodeArchitecture } from "../../../runner/lab/probe-image.ts";
+import { untar } from "../../helpers/untar.ts";
 
 const SCENARIO = new URL("../../../scenarios/beebox-cni/", import.meta.url).pathname;
 const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns", "pod-network"];
@@ -59,7 +61,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       clientFactory: async () => cluster.client,
       gradeFailing: async () => BROKEN,
       onEvent: (e) => events.push(e),
-      env: {},
+      env: { LABRUN_PROBE_DIR: path.join(dir, "no-probe") }, // no packaged probe: every image from Docker
       settleMs: 0,
       ...over,
     });
@@ -204,6 +206,25 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(graded).to.equal(false);
     expect(result.brokenVerified).to.equal(false);
     expect(w.events.some((e) => e.type === "step-end" && e.phase === "verify")).to.equal(false);
+  });
+
+  it("start: with a packaged probe binary, the probe image is written as an archive and loaded with kind load image-archive", async () => {
+    let archive: Buffer | undefined;
+    const w = world([[/kind load image-archive/, async (call) => ((archive = await readFile(call.args.at(-1)!)), {})]]);
+    const probeDir = path.join(dir, "probe");
+    await mkdir(path.join(probeDir, `linux-${nodeArchitecture()}`), { recursive: true });
+    await writeFile(path.join(probeDir, `linux-${nodeArchitecture()}`, "labrun-probe"), "#!fake probe");
+    await start(w.options({ env: { LABRUN_PROBE_DIR: probeDir }, probes: { ...goodProbes, missingImages: async (images) => images.filter((i) => i === PROBE_IMAGE) } }));
+    const lines = w.fake.lines();
+    expect(lines.slice(3, 5)).to.deep.equal([
+      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel:v0.28.10",
+    ]);
+    expect(lines[5]).to.match(/^kind load image-archive --name labrun-beebox-cni \S+probe\.tar$/);
+    const files = untar(archive!);
+    expect(JSON.parse(files.find((f) => f.path === "manifest.json")!.data.toString())[0].RepoTags).to.deep.equal([PROBE_IMAGE]);
+    const layer = untar(files.find((f) => f.path.startsWith("blobs/") && f.data.length > 1024)!.data);
+    expect(layer.find((f) => f.path === "usr/local/bin/labrun-probe")!.data.toString()).to.equal("#!fake probe");
   });
 
   it("start: images load while kind starts the cluster when kind reports its nodes prepared", async () => {

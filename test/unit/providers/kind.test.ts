@@ -195,6 +195,16 @@ describe("providers/kind", () => {
       expect(fake.lines()).to.have.length(1);
     });
 
+    it("an image archive: kind load image-archive, and a failure carries kind's output", async () => {
+      const { fake, kind } = provider([[/\/bad\.tar/, { exitCode: 1, stderr: "ERROR: failed to load image: unrecognized image format" }]]);
+      await kind.loadImageArchive("labrun-x", "/tmp/probe.tar");
+      expect(fake.lines()).to.deep.equal(["kind load image-archive --name labrun-x /tmp/probe.tar"]);
+      const error = (await kind.loadImageArchive("labrun-x", "/bad.tar").catch((e: unknown) => e)) as InfraError;
+      expect(error).to.be.instanceOf(InfraError);
+      expect(error.code).to.equal("IMAGE_LOAD_FAILED");
+      expect(error.output).to.contain("unrecognized image format");
+    });
+
     it("nothing to load: no command", async () => {
       const { fake, kind } = provider();
       await kind.loadImages("labrun-x", []);
