@@ -3,6 +3,7 @@ import { failingChecks } from "../../../checks/grade.ts";
 import { InfraError } from "../../errors.ts";
 import { abortError } from "../../providers/kind.ts";
 import type { Action } from "./action.ts";
+import { outsideHostsOf } from "../outside.ts";
 
 export const verifyBroken: Action = {
   name: "verify the broken state",
@@ -10,8 +11,9 @@ export const verifyBroken: Action = {
   status: () => ({ phase: "verify", title: "verify the broken state" }),
   async execute(ctx) {
     const gradeFailing = ctx.options.gradeFailing ?? failingChecks;
+    const outside = outsideHostsOf(ctx.provider, ctx.cluster, ctx.loaded.scenario);
     const expected = [...ctx.loaded.scenario.spec.broken.failing].sort();
-    const failing = [...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(ctx.signal ? { signal: ctx.signal } : {}) }))].sort();
+    const failing = [...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(outside ? { outside } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) }))].sort();
     if (ctx.signal?.aborted) throw abortError(ctx.signal);
     const unexpectedFail = failing.filter((id) => !expected.includes(id));
     const unexpectedPass = expected.filter((id) => !failing.includes(id));
