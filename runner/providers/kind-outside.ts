@@ -109,13 +109,15 @@ export class KindOutsideHosts {
     return hosts.map((h) => ({ ...h, network })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Force-remove every outside host of `cluster`; returns the container names. */
+  /** Force-remove every outside host of `cluster`; returns the container IDs. */
   async remove(cluster: string, signal?: AbortSignal): Promise<string[]> {
-    const hosts = await this.list(cluster, signal);
-    if (!hosts.length) return [];
-    const rm = await this.#docker(["rm", "-f", "-v", ...hosts.map((h) => h.container)], signal ? { signal } : {});
-    if (rm.exitCode !== 0 && !/No such container/i.test(rm.stderr)) throw new InfraError(`failed to remove the outside hosts of cluster "${cluster}"`, { output: outputOf(rm) });
-    return hosts.map((h) => h.container);
+    const ps = await this.#docker(["ps", "-aq", "--filter", `label=${OUTSIDE_CLUSTER_LABEL}=${cluster}`], signal ? { signal } : {});
+    if (ps.exitCode !== 0) throw new InfraError("failed to list containers", { output: outputOf(ps), hint: "check that Docker runs: `docker info`" });
+    const ids = lines(ps.stdout);
+    if (!ids.length) return [];
+    const rm = await this.#docker(["rm", "-f", "-v", ...ids], signal ? { signal } : {});
+    if (rm.exitCode !== 0 && !/No such container/i.test(rm.stderr)) throw new InfraError(`failed to remove the hosts outside cluster "${cluster}"`, { output: outputOf(rm) });
+    return ids;
   }
 
   async exec(cluster: string, name: string, command: string[], options: ExecOptions): Promise<ExecResult> {

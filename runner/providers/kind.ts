@@ -181,8 +181,8 @@ export class KindProvider implements ClusterProvider {
    * (in-flight `docker run` of a killed create), and its hosts outside the cluster.
    */
   async sweep(name: string, signal?: AbortSignal): Promise<string[]> {
-    const outside = await this.#outside.remove(name, signal);
     const ids = await this.containerIds(name, signal);
+    const outside = await this.#outside.remove(name, signal);
     if (ids.length === 0) return outside;
     const result = await this.#docker(["rm", "-f", "-v", ...ids], signal ? { signal } : {});
     if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) {

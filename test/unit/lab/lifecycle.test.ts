@@ -132,9 +132,10 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     };
     const error = (await start(w.options()).catch((e: unknown) => e)) as InfraError;
     expect(error.message).to.equal('setup step "deploy the BeeBox workloads" failed: admission webhook denied the request');
-    expect(w.fake.lines().slice(-2)).to.deep.equal([
+    expect(w.fake.lines().slice(-3)).to.deep.equal([
       `kind delete cluster --name labrun-beebox-cni --kubeconfig ${path.join(dir, "labs", "beebox-cni", "kubeconfig")}`,
       "docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni",
+      "docker ps -aq --filter label=dev.labrun.outside-of=labrun-beebox-cni",
     ]);
     expect(await store.list()).to.deep.equal([]);
     expect(w.events.at(-1)).to.include({ type: "step-end", phase: "cleanup", name: "delete cluster labrun-beebox-cni", status: "ok" });
@@ -301,7 +302,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ]);
       const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
       const dry = await gc({ store, kind, dryRun: true });
-      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
+      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
       expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
       await gc({ store, kind });
       // the orphan's lab directory is gone: kind gets a throwaway kubeconfig path, never the learner's
