@@ -17,16 +17,17 @@ import { ATTACKS } from "../../../runner/lab/attacks/index.ts";
 import type { PhaseResult, ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
 import { findScenarioFiles, loadScenario } from "../../../runner/scenario/load.ts";
 import { ROOT, runCliProcess } from "../../helpers/cli.ts";
+import { OUTSIDE_CLUSTER_LABEL } from "../../../runner/providers/kind-outside.ts";
 
 interface Results {
   passed: boolean;
   results: ScenarioTestResult[];
 }
 
+/** Node containers of `labrun test` labs, and their hosts outside the cluster (spec.outside). */
 function labrunContainers(): string[] {
-  return execFileSync("docker", ["ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format", "{{.Names}}"], { encoding: "utf8" })
-    .split("\n")
-    .filter((n) => n.startsWith("labrun-t-"));
+  const names = (label: string) => execFileSync("docker", ["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"], { encoding: "utf8" }).split("\n");
+  return [...names("io.x-k8s.kind.cluster"), ...names(OUTSIDE_CLUSTER_LABEL)].filter((n) => n.startsWith("labrun-t-"));
 }
 
 /** The ids among `ids` that the phase's grade did not prove failing. */

@@ -198,3 +198,14 @@ function flags(command: string[]): Record<string, string> {
 function withIP(n: ReturnType<typeof node>, ip: string): ReturnType<typeof node> {
   return { ...n, status: { ...(n.status as object), addresses: [{ type: "InternalIP", address: ip }] } };
 }
+
+describe("attacks and hosts outside the cluster", () => {
+  it("a check whose probe starts in an outside host has no learner pod to attack: netChecks leaves it out", async () => {
+    const { netChecks } = await import("../../../runner/lab/attacks/network.ts");
+    const scenario = scenarioWith([
+      { id: "a", title: "from outside", http: { from: { outside: "monitor" }, to: { node: "worker", port: 8080 }, expect: { echoFrom: { pod: "agent" } } } } as Check,
+      { id: "b", title: "to outside", http: { from: { pod: "testclient" }, to: { outside: "partner" } } } as Check,
+    ]).scenario;
+    expect(netChecks(scenario).map((c) => c.id)).to.deep.equal(["b"]);
+  });
+});
