@@ -310,6 +310,25 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(2);
       expect((await store.list()).map((l) => l.name).sort()).to.deep.equal(["alive", "busy"]);
     });
+
+    it("removes the hosts outside the cluster whose cluster is gone, and leaves those of a live cluster", async () => {
+      await store.create({ name: "alive", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-alive", context: "kind-labrun-alive", status: "ready" });
+      const mark = path.join(dir, "labs", "alive", "mark");
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n" }],
+        ["docker inspect --format {{.Id}}", { stdout: `1\t/labrun-alive-control-plane\tlabrun-alive\trunning\t${mark}|/kind/labrun;\n` }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of=labrun-gone", { stdout: "o2\n" }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of", { stdout: "o1\no2\n" }],
+        ["docker inspect --format {{.Name}}", { stdout: "/labrun-alive-outside-partner\tpartner\tlabrun-alive\trunning\tkind=172.18.0.5;\n/labrun-gone-outside-partner\tpartner\tlabrun-gone\texited\tkind=;\n" }],
+      ]);
+      const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
+      const dry = await gc({ store, kind, dryRun: true });
+      expect(dry.outside).to.deep.equal(["labrun-gone-outside-partner"]);
+      expect(fake.lines().some((l) => l.startsWith("docker rm"))).to.equal(false);
+      await gc({ store, kind });
+      expect(fake.lines().filter((l) => l.startsWith("docker rm"))).to.deep.equal(["docker rm -f -v o2"]);
+    });
   });
 
   describe("status", () => {
