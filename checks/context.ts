@@ -12,7 +12,7 @@
  */
 import type { Connectivity, Evidence } from "../runner/schema/report.ts";
 import type { Check, Scenario } from "../runner/schema/scenario.ts";
-import type { ClusterClient } from "../runner/cluster/client.ts";
+import type { ClusterClient, ExecOptions, ExecResult } from "../runner/cluster/client.ts";
 import type { OwnedPods } from "./owned.ts";
 import type { ProbeManager } from "./probe.ts";
 import type { WorkloadIndex } from "./workloads.ts";
@@ -82,6 +82,26 @@ export const DEFAULT_SETTINGS: CheckSettings = {
   commandTimeoutMs: 20_000,
 };
 
+/** Where a host outside the cluster (`spec.outside`) answers, or why it cannot. */
+export interface OutsideAddress {
+  /** IPv4 address on the lab's Docker network ("" with `problem`). */
+  ip: string;
+  /** Its echo server's port. */
+  port: number;
+  /** The host name its echo answers carry. */
+  hostname: string;
+  /** Why the host cannot answer (its container stopped or gone). */
+  problem?: string;
+}
+
+/** A lab's hosts outside the cluster, as checks reach them (runner/lab/outside.ts makes one). */
+export interface OutsideHosts {
+  /** undefined: the scenario declares no host of that name. */
+  address(name: string, signal?: AbortSignal): Promise<OutsideAddress | undefined>;
+  /** Run a command (labrun's probe) in the host's container. */
+  exec(name: string, command: string[], options: ExecOptions): Promise<ExecResult>;
+}
+
 export interface CheckContext {
   client: ClusterClient;
   scenario: ScenarioSource;
@@ -101,6 +121,8 @@ export interface CheckContext {
    * an evaluator makes its own for one attempt.
    */
   owned?: OwnedPods;
+  /** The lab's hosts outside the cluster; absent when there are none (or the grade is not of a lab). */
+  outside?: OutsideHosts;
 }
 
 export type Evaluator = (ctx: CheckContext) => Promise<Observation>;

@@ -34,7 +34,7 @@ import type { CheckResult, Connectivity, Evidence, Report } from "../runner/sche
 import { InfraError } from "../runner/errors.ts";
 import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
 import type { ClusterClient } from "../runner/cluster/client.ts";
-import { DEFAULT_SETTINGS, type CheckSettings, type LabInfo, type Logger, type ScenarioSource } from "./context.ts";
+import { DEFAULT_SETTINGS, type CheckSettings, type LabInfo, type Logger, type OutsideHosts, type ScenarioSource } from "./context.ts";
 import { runAttempt, type AttemptOutcome } from "./engine-attempt.ts";
 import { checkResultOf, type CheckOutcome } from "./engine-report.ts";
 import { OwnedPods } from "./owned.ts";
@@ -89,6 +89,8 @@ export interface EngineOptions {
   probes?: ProbeManager;
   /** The scenario's declared workloads (default: read from its apply manifests). */
   workloads?: WorkloadIndex;
+  /** The lab's hosts outside the cluster (`spec.outside`). */
+  outside?: OutsideHosts;
   /** At most this many checks are evaluated at once (default 16). */
   concurrency?: number;
   /** A limit on the whole grade: checks still polling then report what they last saw. */
@@ -341,6 +343,7 @@ class Engine {
         settings: this.#settings,
         attempt,
         owned: this.#owned,
+        ...(this.#o.outside ? { outside: this.#o.outside } : {}),
       },
       ensureReachable: () => this.#ensureReachable(),
     });

@@ -12,7 +12,7 @@
  */
 import type { Report } from "../runner/schema/report.ts";
 import type { ClusterClient } from "../runner/cluster/client.ts";
-import type { LabInfo, ScenarioSource } from "./context.ts";
+import type { LabInfo, OutsideHosts, ScenarioSource } from "./context.ts";
 import { buildReport, runChecks, type EngineOptions, type GradeEvent } from "./engine.ts";
 import { ProbeManager, type ProbeSettings } from "./probe.ts";
 import { realClock, type Clock } from "../runner/util/clock.ts";
@@ -89,6 +89,8 @@ export async function failingChecks(ctx: {
   onEvent?: (event: GradeEvent) => void;
   /** Injected time (tests). */
   clock?: Clock;
+  /** The lab's hosts outside the cluster. */
+  outside?: OutsideHosts;
 }): Promise<string[]> {
   const report = await grade({
     scenario: ctx.loaded,
@@ -98,6 +100,7 @@ export async function failingChecks(ctx: {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
+    ...(ctx.outside ? { outside: ctx.outside } : {}),
   });
   const unevaluated = unevaluatedChecks(report.checks, needsOf(ctx.loaded.scenario.spec.checks));
   if (unevaluated.length) {

@@ -46,6 +46,34 @@ export interface TcpProbeResult extends ConnectionFacts {
   durationMs?: number;
 }
 
+/** `labrun-probe echo`: a GET of labrun's echo server with a nonce (tools/images/probe/echo.go). */
+export interface EchoProbeResult extends ConnectionFacts {
+  /** HTTP 200, the nonce came back, and from the expected host name when one was given. */
+  ok: boolean;
+  status?: number;
+  nonceMatch: boolean;
+  /** The host name the echo reported (a pod's name, an outside host's name). */
+  hostname?: string;
+  /** The client address the echo server saw. */
+  peer?: string;
+  error?: string;
+  durationMs?: number;
+}
+
+/** An echo result line → EchoProbeResult. */
+export function echoResult(r: Record<string, unknown>): EchoProbeResult {
+  return {
+    ok: r.ok === true,
+    ...(typeof r.status === "number" && r.status > 0 ? { status: r.status } : {}),
+    nonceMatch: r.nonceMatch === true,
+    ...(typeof r.hostname === "string" && r.hostname ? { hostname: r.hostname } : {}),
+    ...(typeof r.peer === "string" && r.peer ? { peer: r.peer } : {}),
+    ...connectionFacts(r),
+    ...(typeof r.error === "string" && r.error ? { error: r.error } : {}),
+    ...(typeof r.durationMs === "number" ? { durationMs: r.durationMs } : {}),
+  };
+}
+
 /** Where names are resolved: a DNS server (`IP:53`) and the search list a pod of that namespace would use. */
 export interface ProbeDns {
   server: string;
@@ -80,7 +108,7 @@ export const DEFAULT_PROBE_SETTINGS: ProbeSettings = {
 export class ProbeError extends CheckEvalError {}
 
 /** One probe of a batch: `kind` plus the options of that probe command, in the batch spec's field names. */
-export type ProbeItem = { kind: "http" | "dns" | "tcp" } & Record<string, unknown>;
+export type ProbeItem = { kind: "http" | "dns" | "tcp" | "echo" } & Record<string, unknown>;
 
 export function parseLine(line: string): Record<string, unknown> | undefined {
   try {

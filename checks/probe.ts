@@ -31,10 +31,10 @@ import { formatDuration } from "../runner/util/duration.ts";
 import { abortReason } from "../runner/util/sleep.ts";
 import { clip, oneLine } from "../runner/util/text.ts";
 import { PROBE_BINARY, PROBE_SECURITY_CONTEXT, holdCommand, runningProbeContainers, stopContainers, DEFAULT_CONTAINER_ANNOTATION, PROBE_CONTAINER_PREFIX, type ContainerState, type Started } from "./probe-container.ts";
-import { connectionFacts, DEFAULT_PROBE_SETTINGS, dnsFields, parseLine, ProbeError, probeArgs, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeItem, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
+import { connectionFacts, DEFAULT_PROBE_SETTINGS, dnsFields, echoResult, type EchoProbeResult, parseLine, ProbeError, probeArgs, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeItem, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
 
 export { DEFAULT_CONTAINER_ANNOTATION, holdCommand, isLabrunProbeContainer, PROBE_BINARY, PROBE_CONTAINER_PREFIX, PROBE_IMAGE, PROBE_SECURITY_CONTEXT, runningProbeContainers, stopLabProbes } from "./probe-container.ts";
-export { DEFAULT_PROBE_SETTINGS, goDuration, ProbeError, probeArgs, type ConnectionFacts, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
+export { DEFAULT_PROBE_SETTINGS, echoResult, goDuration, type EchoProbeResult, ProbeError, probeArgs, type ConnectionFacts, type DnsProbeResult, type HttpProbeResult, type ProbeDns, type ProbeSettings, type TcpProbeResult } from "./probe-protocol.ts";
 
 interface Queued {
   item: ProbeItem;
@@ -297,6 +297,12 @@ export class ProbeManager {
       ...(typeof r.name === "string" && r.name ? { name: r.name } : {}),
       ...(r.localTarget === true ? { localTarget: true } : {}),
     };
+  }
+
+  /** labrun's echo at `url` with `nonce`; `expectHostname`: the answer must come from that host name. */
+  async echo(pod: KubeObject, url: string, options: { nonce: string; expectHostname?: string; timeoutMs: number; signal?: AbortSignal }): Promise<EchoProbeResult> {
+    const r = await this.#run(pod, { kind: "echo", url, nonce: options.nonce, ...(options.expectHostname ? { expectHostname: options.expectHostname } : {}) }, options.timeoutMs, options.signal);
+    return echoResult(r);
   }
 
   async tcp(pod: KubeObject, addr: string, options: { timeoutMs: number; signal?: AbortSignal; dns?: ProbeDns }): Promise<TcpProbeResult> {

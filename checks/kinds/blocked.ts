@@ -16,7 +16,12 @@
 import type { BlockedCheck } from "../../runner/schema/scenario.ts";
 import { clusterDns, isDnsProblem } from "../cluster-dns.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
+import { randomBytes } from "node:crypto";
 import type { TcpProbeResult } from "../probe.ts";
+import { echoProblem } from "./http-echo.ts";
+
+/** A TCP connection, or for a host outside the cluster its echo (`impostor`: something else answered there). */
+type Reach = TcpProbeResult & { impostor?: boolean };
 import { oneLine } from "../../runner/util/text.ts";
 import { describeTo, fromLabel, isIpAddress, withMatrix } from "./http.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTarget } from "./network.ts";
@@ -53,19 +58,25 @@ export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<O
   // Names are resolved by the cluster's DNS, asked directly (not the pod's /etc/hosts).
   const dns = isIpAddress(target.host) && isIpAddress(control.host) ? undefined : await clusterDns(ctx, ns);
   const withDns = dns && !isDnsProblem(dns) ? { dns } : {};
-  const probe = (pod: typeof source.pod, addr: string): Promise<TcpProbeResult> => ctx.probes.tcp(pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, ...withDns });
-  let t: TcpProbeResult;
-  let c: TcpProbeResult;
-  let a: TcpProbeResult;
+  // A host outside the cluster is reached only when its echo carries the nonce back (anything may answer on an address).
+  const probe = async (pod: typeof source.pod, to: typeof target, addr: string): Promise<Reach> => {
+    if (!to.outside) return ctx.probes.tcp(pod, addr, { timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal, ...withDns });
+    const r = await ctx.probes.echo(pod, `http://${addr}`, { nonce: randomBytes(12).toString("hex"), expectHostname: to.outside.hostname, timeoutMs: ctx.settings.probeTimeoutMs, signal: ctx.signal });
+    if (r.ok) return { ok: true, ...(r.remoteAddr ? { remoteAddr: r.remoteAddr } : {}), ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}) };
+    return { ok: false, error: echoProblem(r, to.outside.hostname), ...(r.localTarget ? { localTarget: true } : {}), ...(r.status !== undefined ? { impostor: true } : {}) };
+  };
+  let t: Reach;
+  let c: Reach;
+  let a: Reach;
   try {
-    [t, c, a] = await Promise.all([probe(source.pod, targetAddr), probe(source.pod, controlAddr), probe(allowedSource.pod, targetAddr)]);
+    [t, c, a] = await Promise.all([probe(source.pod, target, targetAddr), probe(source.pod, control, controlAddr), probe(allowedSource.pod, target, targetAddr)]);
   } catch (error) {
     if (error instanceof CheckEvalError) {
       throw new CheckEvalError(error.message, { final: error.final, cause: error, evidence: error.evidence, connectivity: unknown(source.label, allowedSource.label) });
     }
     throw error;
   }
-  const describe = (r: TcpProbeResult) => (r.ok ? `connected${r.durationMs !== undefined ? ` in ${r.durationMs}ms` : ""}` : `failed: ${oneLine(r.error ?? "unknown error", 160)}`);
+  const describe = (r: Reach) => (r.ok ? `connected${r.durationMs !== undefined ? ` in ${r.durationMs}ms` : ""}` : `failed: ${oneLine(r.error ?? "unknown error", 160)}`);
   const evidence = [
     { label: `TCP ${targetAddr} from ${source.label} (${target.describe})`, expected: "blocked", observed: describe(t) },
     { label: `control: TCP ${controlAddr} from ${source.label} (${control.describe})`, expected: "connected", observed: describe(c) },
@@ -83,6 +94,9 @@ export async function evaluate(ctx: CheckContext, spec: BlockedCheck): Promise<O
     return { ok: false, message: `${local.remoteAddr ?? "the destination"} is an address of ${source.label}'s own network namespace (a hijack): the verdict cannot be trusted`, evidence, connectivity: matrix };
   }
   if (t.ok) return { ok: false, message: `${source.label} can connect to ${target.label}: it should be blocked`, evidence, connectivity: matrix };
+  if (t.impostor) {
+    return { ok: false, message: `something answered ${source.label} at ${targetAddr} that is not ${target.label}: whether the host itself is blocked cannot be told`, evidence, connectivity: matrix };
+  }
   if (!c.ok) {
     return {
       ok: false,

@@ -15,8 +15,10 @@ import { CheckEvalError, type CheckContext, type Observation } from "../context.
 import { oneLine } from "../../runner/util/text.ts";
 import { labelSelector } from "../../runner/cluster/client.ts";
 import { connectivity, hostPart, isFailure, resolveSource, resolveTargets, type ResolvedTarget } from "./network.ts";
+import { evaluateEcho, usesEcho } from "./http-echo.ts";
 
 export async function evaluate(ctx: CheckContext, spec: HttpCheck): Promise<Observation> {
+  if (usesEcho(spec)) return evaluateEcho(ctx, spec);
   const source = await resolveSource(ctx, spec.from);
   const toLabel = describeTo(spec.to, spec.from.namespace ?? "default");
   if (isFailure(source)) return withMatrix(source.failure, [connectivity(fromLabel(spec), toLabel, "allowed", "unknown")]);

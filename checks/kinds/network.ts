@@ -6,7 +6,8 @@
 import type { Connectivity, Evidence } from "../../runner/schema/report.ts";
 import type { HttpTarget, PodRef, Target } from "../../runner/schema/scenario.ts";
 import type { KubeObject } from "../../runner/cluster/client.ts";
-import type { CheckContext, Observation } from "../context.ts";
+import { CheckEvalError, type CheckContext, type Observation, type OutsideAddress } from "../context.ts";
+import { nodeInfo, selectNodes } from "../../runner/cluster/nodes.ts";
 import { checkPodIntegrity } from "../integrity.ts";
 import { describePod, podName, podView, resolvePod, resolvePods } from "../pods.ts";
 import { labelSelector } from "../../runner/cluster/client.ts";
@@ -61,6 +62,8 @@ export interface ResolvedTarget {
   describe: string;
   pod?: KubeObject;
   service?: KubeObject;
+  /** A host outside the cluster: only an echo answer from `hostname` counts as reaching it. */
+  outside?: { name: string; hostname: string };
 }
 
 /** `a-b-c-d.<ns>.pod.<domain>` for an IPv4 address; colons become dashes for IPv6. */
@@ -84,7 +87,9 @@ export function hostPart(host: string): string {
  */
 export async function resolveTarget(ctx: CheckContext, target: Target, sourceNamespace: string, options: { live?: boolean; role?: string } = {}): Promise<ResolvedTarget | Failure> {
   const role = options.role ?? "target";
+  if (target.outside !== undefined) return resolveOutside(ctx, target.outside, target.port, role);
   const port = target.port ?? 80;
+  if (target.node !== undefined) return resolveNode(ctx, target.node, port, role);
   const namespace = target.namespace ?? sourceNamespace;
   if (target.host !== undefined) {
     return { label: `${target.host}:${port}`, host: target.host, port, describe: `host ${target.host}` };
@@ -167,6 +172,34 @@ export async function resolveTargets(ctx: CheckContext, target: HttpTarget, sour
     targets.push(t);
   }
   return { targets, ignored };
+}
+
+/** A host outside the cluster (`spec.outside`) at its address on the lab's Docker network. */
+export async function resolveOutside(ctx: CheckContext, name: string, port: number | undefined, role = "target"): Promise<ResolvedTarget | Failure> {
+  const address = await outsideAddress(ctx, name);
+  if (address.problem) return fail(`${role} outside host ${name} cannot answer: ${address.problem}`, { label: `${role} outside host ${name}`, expected: "running", observed: address.problem });
+  const p = port ?? address.port;
+  return { label: `outside/${name}:${p}`, host: address.ip, port: p, describe: `outside host ${name} (${address.ip})`, outside: { name, hostname: address.hostname } };
+}
+
+/** The address of an outside host; CheckEvalError (final) when the grade has no outside hosts or the name is not declared. */
+export async function outsideAddress(ctx: CheckContext, name: string): Promise<OutsideAddress> {
+  if (!ctx.outside) throw new CheckEvalError(`this check needs the host outside the cluster "${name}" (spec.outside), which only a kind lab started by labrun has`, { final: true });
+  const address = await ctx.outside.address(name, ctx.signal);
+  if (!address) throw new CheckEvalError(`no host outside the cluster is named "${name}" (spec.outside)`, { final: true });
+  return address;
+}
+
+/** A node (by name or role: the first such node) at its InternalIP. */
+async function resolveNode(ctx: CheckContext, ref: string, port: number, role: string): Promise<ResolvedTarget | Failure> {
+  const all = await ctx.client.list("v1", "Node", { signal: ctx.signal });
+  const node = selectNodes(all, ref, nodeInfo)[0];
+  if (!node) return fail(`${role} node ${ref} not found`, { label: `${role} node ${ref}`, expected: "a node", observed: "not found" });
+  const name = node.metadata.name;
+  const addresses = ((node.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).filter((a) => a.type === "InternalIP");
+  const ip = (addresses.find((a) => !a.address.includes(":")) ?? addresses[0])?.address;
+  if (!ip) return fail(`${role} node ${name} has no InternalIP`, { label: `${role} node ${name}`, expected: "an InternalIP", observed: "none" });
+  return { label: `node/${name}:${port}`, host: ip, port, describe: `node ${name} (${ip})` };
 }
 
 async function readyEndpoints(ctx: CheckContext, service: string, namespace: string): Promise<number> {

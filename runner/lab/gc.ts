@@ -13,6 +13,8 @@ export interface GcResult {
   clusters: string[];
   /** Lab records whose cluster is gone: removed (or to remove). */
   labs: string[];
+  /** Hosts outside a cluster (`spec.outside`) whose cluster is gone: removed (or to remove). */
+  outside: string[];
   /** `labrun-*` clusters left alone, with the reason. */
   kept: { cluster: string; reason: string }[];
 }
@@ -27,7 +29,7 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
   const kind = kindOf(options);
   const onEvent = options.onEvent;
-  const result: GcResult = { clusters: [], labs: [], kept: [] };
+  const result: GcResult = { clusters: [], labs: [], outside: [], kept: [] };
   const containers = await kind.nodeContainers(options.signal);
   const labs = await store.list();
 
@@ -49,6 +51,13 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
       const kubeconfigPath = (await exists(labDir)) ? path.join(labDir, "kubeconfig") : undefined;
       await step(onEvent, "gc", `delete cluster ${cluster}`, () => kind.delete(cluster, kubeconfigPath ? { kubeconfigPath } : {}));
     }
+  }
+
+  // Outside hosts whose cluster has no node left (a delete that died between kind and the sweep).
+  const outside = await kind.outsideHosts(undefined, options.signal ? { signal: options.signal } : {});
+  for (const cluster of [...new Set(outside.filter((h) => !clusters.has(h.cluster)).map((h) => h.cluster))].sort()) {
+    result.outside.push(...outside.filter((h) => h.cluster === cluster).map((h) => h.container));
+    if (!options.dryRun) await step(onEvent, "gc", `remove the outside hosts of ${cluster}`, () => kind.sweep(cluster, options.signal));
   }
 
   for (const lab of labs) {

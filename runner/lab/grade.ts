@@ -16,6 +16,8 @@ import type { Report } from "../schema/report.ts";
 import type { KindProvider } from "../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import { isLabName } from "./names.ts";
+import type { OutsideHosts } from "../../checks/context.ts";
+import { outsideHostsOf } from "./outside.ts";
 import { LabStore, resolveLab, type LabRecord } from "./state.ts";
 
 // Start-up matters here (a grade should beat a kubectl script): the kind provider (execa) is loaded
@@ -73,6 +75,7 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.settleMs !== undefined ? { settle: options.settleMs > 0 ? { windowMs: options.settleMs } : false } : {}),
+      ...(target.outside ? { outside: target.outside } : {}),
       // A lab's probes hold until `labrun down`; on a cluster that is not a lab, they end by themselves.
       ...(target.record ? {} : { probeSettings: { holdMax: UNRECORDED_PROBE_HOLD } }),
     });
@@ -101,6 +104,8 @@ interface Target {
   attempt: number;
   store?: LabStore;
   record?: LabRecord;
+  /** The lab's hosts outside the cluster (kind labs whose scenario declares some). */
+  outside?: OutsideHosts;
 }
 
 /** A lab from the store: by name, the one lab of a scenario of that name, or the only lab. */
@@ -121,7 +126,8 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
     createClusterClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) }),
     store.nextAttempt(record.name),
   ]);
-  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record };
+  const outside = record.provider === "kind" && loaded.scenario.spec.outside?.length ? outsideHostsOf(await kindProvider(env), cluster, loaded.scenario) : undefined;
+  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record, ...(outside ? { outside } : {}) };
 }
 
 async function findLab(store: LabStore, ref: string): Promise<LabRecord> {

@@ -29,6 +29,8 @@ export interface RunContext {
   signal: AbortSignal | undefined;
   needs: NeedsOf;
   declaredNamespaces: Set<string>;
+  /** The objects of the setup and break `apply` steps, placeholders filled. */
+  manifests: { objects: KubeObject[]; namespace: string }[];
   grade(): Promise<Report>;
   run(steps: readonly Step[], phase: "solution"): Promise<void>;
   ensureImages(images: readonly string[]): Promise<void>;

@@ -53,6 +53,8 @@ import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "..
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut } from "../schema/scenario.ts";
 import { parseManifests } from "./addons.ts";
+import { outsideHostsOf, outsideVars } from "./outside.ts";
+import { fillOutside, type OutsideVars } from "../scenario/placeholders.ts";
 import { ATTACKS, type Attack } from "./attacks/index.ts";
 import type { LabEvent } from "./events.ts";
 import type { GradeOptions } from "../../checks/grade.ts";
@@ -175,7 +177,7 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     }
     // The broken state's objects; after each restore, the restored (equivalent) objects with their new uids.
     let baseline = await snapshot(ctx.client, options.signal);
-    const declared = declaredObjects(await scenarioManifests(loaded));
+    const declared = declaredObjects(ctx.manifests);
     for (const [i, item] of items.entries()) {
       if (item.type === "solution") {
         ctx.record(await solutionPhase(ctx));
@@ -237,7 +239,9 @@ async function inLab(
       const current = lab;
       const vars = { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster) };
       const loadedImages = new Set(await imagesFor(loaded.scenario));
-      const manifests = await scenarioManifests(loaded);
+      const outside = await outsideVars(provider, current.cluster, loaded.scenario, options.signal);
+      const outsideHosts = outsideHostsOf(provider, current.cluster, loaded.scenario);
+      const manifests = await scenarioManifests(loaded, outside);
       await body({
         lab: current,
         loaded,
@@ -245,9 +249,10 @@ async function inLab(
         signal: options.signal,
         needs: needsOf(loaded.scenario.spec.checks),
         declaredNamespaces: new Set(manifests.flatMap((m) => m.objects.map((o) => o.metadata?.namespace ?? m.namespace))),
+        manifests,
         grade: () =>
-          grade({ ...options.gradeOptions, scenario: loaded, client, lab: { name: current.name, cluster: current.cluster, provider: current.provider }, ...(options.signal ? { signal: options.signal } : {}) }),
-        run: (steps, phase) => runSteps(steps, { client, provider, cluster: current.cluster, scenarioDir: loaded.dir, vars, phase, onEvent, ...(options.signal ? { signal: options.signal } : {}) }),
+          grade({ ...options.gradeOptions, scenario: loaded, client, lab: { name: current.name, cluster: current.cluster, provider: current.provider }, ...(outsideHosts ? { outside: outsideHosts } : {}), ...(options.signal ? { signal: options.signal } : {}) }),
+        run: (steps, phase) => runSteps(steps, { client, provider, cluster: current.cluster, scenarioDir: loaded.dir, vars, ...(outside ? { outside } : {}), phase, onEvent, ...(options.signal ? { signal: options.signal } : {}) }),
         ensureImages: async (images) => {
           const missing = images.filter((i) => !loadedImages.has(i));
           if (!missing.length) return;
@@ -299,13 +304,13 @@ async function loadInto(provider: ClusterProvider, cluster: string, images: stri
   await loadLabImages(provider, cluster, images, env, signal);
 }
 
-/** The objects of the scenario's setup and break `apply` steps, with the namespace each step defaults to. */
-export async function scenarioManifests(loaded: LoadedScenario): Promise<{ objects: KubeObject[]; namespace: string }[]> {
+/** The objects of the scenario's setup and break `apply` steps, with the namespace each step defaults to (outside hosts' placeholders filled). */
+export async function scenarioManifests(loaded: LoadedScenario, outside?: OutsideVars): Promise<{ objects: KubeObject[]; namespace: string }[]> {
   const out: { objects: KubeObject[]; namespace: string }[] = [];
   for (const s of [...(loaded.scenario.spec.setup ?? []), ...(loaded.scenario.spec.break ?? [])]) {
     if (!s.apply) continue;
     const file = path.resolve(loaded.dir, s.apply.file);
-    out.push({ objects: parseManifests(await readFile(file, "utf8"), s.apply.file), namespace: s.apply.namespace ?? "default" });
+    out.push({ objects: parseManifests(fillOutside(await readFile(file, "utf8"), s.apply.file, outside), s.apply.file), namespace: s.apply.namespace ?? "default" });
   }
   return out;
 }

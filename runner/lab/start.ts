@@ -27,6 +27,7 @@ import { step } from "./events.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
 import type { PreflightProbes } from "./preflight.ts";
 import { nodeImageFor } from "./render.ts";
+import { startOutsideHosts } from "./outside.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
 export interface StartOptions extends LifecycleOptions {
@@ -85,6 +86,7 @@ export const START_ACTIONS: readonly Action[] = [
   connect,
   waitForNodes,
   loadImages,
+  startOutsideHosts,
   setupSteps,
   breakSteps,
   verifyBroken,

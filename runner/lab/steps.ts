@@ -15,6 +15,7 @@ import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
 import { poll } from "../util/poll.ts";
+import { fillOutside, PlaceholderError, type OutsideVars } from "../scenario/placeholders.ts";
 import { labelSelector } from "../cluster/client.ts";
 import { isControlPlane, listNodes, selectNodes } from "../cluster/nodes.ts";
 
@@ -30,6 +31,8 @@ export interface StepContext {
   scenarioDir: string;
   /** Values for add-on placeholders. */
   vars: AddonVars;
+  /** Values for the `{{ .Outside.NAME }}` placeholders of `apply` manifests (scenarios with spec.outside). */
+  outside?: OutsideVars;
   phase: LabPhase;
   signal?: AbortSignal;
   onEvent?: LabEventListener;
@@ -180,6 +183,12 @@ async function applyStep(a: NonNullable<Step["apply"]>, ctx: StepContext, signal
     text = await readFile(file, "utf8");
   } catch (error) {
     throw new StepFailure(`cannot read ${a.file}: ${(error as Error).message}`);
+  }
+  try {
+    text = fillOutside(text, a.file, ctx.outside);
+  } catch (error) {
+    if (error instanceof PlaceholderError) throw new StepFailure(error.message);
+    throw error;
   }
   const n = await applyObjects(parseManifests(text, a.file), ctx.client, a.namespace ?? "default", signal);
   return `${n} object${n === 1 ? "" : "s"}`;

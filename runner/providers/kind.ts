@@ -21,7 +21,8 @@ import { stringify as toYaml } from "yaml";
 import { InfraError, InterruptedError, UsageError } from "../errors.ts";
 import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
-import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, ProviderCapabilities } from "./provider.ts";
+import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, OutsideHostInfo, OutsideHostRequest, ProviderCapabilities } from "./provider.ts";
+import { KindOutsideHosts } from "./kind-outside.ts";
 import type { Clock } from "../util/clock.ts";
 import { poll } from "../util/poll.ts";
 
@@ -80,6 +81,7 @@ export class KindProvider implements ClusterProvider {
   readonly #pollMs: number;
   readonly #onCommand: ((line: string) => void) | undefined;
   readonly #clock: Clock | undefined;
+  readonly #outside: KindOutsideHosts;
 
   constructor(options: KindProviderOptions = {}) {
     const env = options.env ?? process.env;
@@ -90,6 +92,7 @@ export class KindProvider implements ClusterProvider {
     this.#pollMs = options.pollMs ?? 1_000;
     this.#onCommand = options.onCommand;
     this.#clock = options.clock;
+    this.#outside = new KindOutsideHosts((args, opts) => this.#docker(args, opts), env);
   }
 
   capabilities(): ProviderCapabilities {
@@ -173,15 +176,32 @@ export class KindProvider implements ClusterProvider {
     await this.sweep(name, options.signal);
   }
 
-  /** Force-remove any node container of the cluster that is still there (in-flight `docker run` of a killed create). */
+  /**
+   * Force-remove any node container of the cluster that is still there
+   * (in-flight `docker run` of a killed create), and its hosts outside the cluster.
+   */
   async sweep(name: string, signal?: AbortSignal): Promise<string[]> {
     const ids = await this.containerIds(name, signal);
-    if (ids.length === 0) return [];
+    const outside = await this.#outside.remove(name, signal);
+    if (ids.length === 0) return outside;
     const result = await this.#docker(["rm", "-f", "-v", ...ids], signal ? { signal } : {});
     if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) {
       throw new InfraError(`failed to remove the nodes of cluster "${name}"`, { output: outputOf(result) });
     }
-    return ids;
+    return [...outside, ...ids];
+  }
+
+  startOutsideHost(cluster: string, request: OutsideHostRequest, options: { signal?: AbortSignal } = {}): Promise<OutsideHostInfo> {
+    return this.#outside.start(cluster, request, options.signal);
+  }
+
+  /** The cluster's outside hosts; every cluster's (with its name) when `cluster` is undefined (`labrun gc`). */
+  outsideHosts(cluster: string | undefined, options: { signal?: AbortSignal } = {}): Promise<(OutsideHostInfo & { cluster: string })[]> {
+    return this.#outside.list(cluster, options.signal);
+  }
+
+  execOutside(cluster: string, name: string, command: string[], options: ExecOptions): Promise<ExecResult> {
+    return this.#outside.exec(cluster, name, command, options);
   }
 
   /** IDs of every container (running or not) labelled as a node of the cluster. */

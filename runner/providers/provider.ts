@@ -35,6 +35,28 @@ export interface ClusterCreateRequest {
   onNodesStarted?: () => void;
 }
 
+/** A host outside the cluster to start (`spec.outside`): a container on the cluster's network. */
+export interface OutsideHostRequest {
+  /** The scenario's name for it; also the container's host name. */
+  name: string;
+  image: string;
+  /** The command of the container (the image's entrypoint is kept). */
+  command: string[];
+  /** A host directory to mount read-only at LABRUN_MARK_PATH (the lab that owns it). */
+  markDir?: string;
+}
+
+/** A running (or stopped) host outside the cluster. */
+export interface OutsideHostInfo {
+  name: string;
+  container: string;
+  /** Its IPv4 address on the cluster's network ("" when it has none). */
+  ip: string;
+  /** The network's IPv4 CIDR ("" when unknown). */
+  network: string;
+  state: string;
+}
+
 /** A command to spawn with inherited stdio for an interactive shell on a node (`labrun node`). */
 export interface InteractiveCommand {
   file: string;
@@ -74,6 +96,12 @@ export interface ClusterProvider {
   loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<void>;
   /** Load an image archive (a `docker save`-format tar) into every node, without Docker's image store (providers that load images). */
   loadImageArchive?(cluster: string, archivePath: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Start a host outside the cluster on the cluster's network (kind: a container on the `kind` network). */
+  startOutsideHost?(cluster: string, request: OutsideHostRequest, options?: { signal?: AbortSignal }): Promise<OutsideHostInfo>;
+  /** The cluster's hosts outside it (none when the provider has no such hosts). */
+  outsideHosts?(cluster: string, options?: { signal?: AbortSignal }): Promise<OutsideHostInfo[]>;
+  /** Run a command in a host outside the cluster. */
+  execOutside?(cluster: string, name: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** The command that opens an interactive shell (or runs `command`) on a node, when the provider can. */
   interactiveCommand?(cluster: string, node: string, command: string[], options: { tty: boolean }): InteractiveCommand;
 }

@@ -20,22 +20,57 @@ function podRefRule(at: At, path: Segment[], ref: unknown) {
   if (ref.pod !== undefined && ref.selector !== undefined) at(path, 'give "pod" or "selector", not both');
 }
 
-function targetRule(at: At, path: Segment[], target: unknown) {
+function targetRule(at: At, path: Segment[], target: unknown, spec: Obj) {
   if (!isObj(target)) return;
-  if (target.host !== undefined && target.via !== undefined) at([...path, "via"], '"via" applies to pod and service targets, not "host"', true);
-  if (target.host !== undefined && target.namespace !== undefined) at([...path, "namespace"], '"namespace" applies to pod and service targets, not "host"', true);
+  for (const kind of ["host", "outside", "node"]) {
+    if (target[kind] === undefined) continue;
+    if (target.via !== undefined) at([...path, "via"], `"via" applies to pod and service targets, not "${kind}"`, true);
+    if (target.namespace !== undefined) at([...path, "namespace"], `"namespace" applies to pod and service targets, not "${kind}"`, true);
+  }
+  outsideRule(at, [...path, "outside"], target.outside, spec);
+}
+
+/** An `outside` reference must name a host of spec.outside. */
+function outsideRule(at: At, path: Segment[], name: unknown, spec: Obj) {
+  if (typeof name !== "string") return;
+  const declared = arr(spec.outside).flatMap((h) => (isObj(h) && typeof h.name === "string" ? [h.name] : []));
+  if (declared.includes(name)) return;
+  if (!declared.length) at(path, `names the outside host "${name}", but the scenario declares none: add it to spec.outside`);
+  else {
+    const guess = closest(name, declared);
+    at(path, `names no host of spec.outside: "${name}"${guess ? ` (did you mean "${guess}"?)` : ` (declared: ${declared.join(", ")})`}`);
+  }
+}
+
+function httpRule(at: At, p: Segment[], v: unknown, spec: Obj) {
+  if (!isObj(v)) return;
+  const from = v.from;
+  if (isObj(from) && from.outside !== undefined) {
+    if (from.pod !== undefined || from.selector !== undefined) at([...p, "from"], 'give "pod", "selector" or "outside", not several');
+    if (from.namespace !== undefined || from.container !== undefined) at([...p, "from"], '"namespace" and "container" apply to a pod source, not "outside"');
+    outsideRule(at, [...p, "from", "outside"], from.outside, spec);
+  } else podRefRule(at, [...p, "from"], from);
+  targetRule(at, [...p, "to"], v.to, spec);
+  const expect = isObj(v.expect) ? v.expect : {};
+  const echo = (isObj(v.to) && v.to.outside !== undefined) || expect.echoFrom !== undefined;
+  if (echo && (expect.status !== undefined || expect.bodyContains !== undefined)) {
+    at([...p, "expect"], 'an echo answer (a target "outside", or "echoFrom") is judged by its nonce and host name: drop "status" and "bodyContains"');
+  }
+  if (isObj(v.to) && v.to.outside !== undefined && expect.echoFrom !== undefined) at([...p, "expect", "echoFrom"], 'an outside host answers for itself: "echoFrom" is for pods', true);
+  if (expect.echoFrom !== undefined) podRefRule(at, [...p, "expect", "echoFrom"], expect.echoFrom);
+  if (echo && v.path !== undefined) at([...p, "path"], "an echo goes to labrun's echo path: drop \"path\"", true);
 }
 
 export const CHECK_RULES: { key: string; check: (at: At, path: Segment[], value: unknown, spec: Obj) => void }[] = [
-  { key: "http", check: (at, p, v) => isObj(v) && (podRefRule(at, [...p, "from"], v.from), targetRule(at, [...p, "to"], v.to)) },
+  { key: "http", check: httpRule },
   { key: "dns", check: (at, p, v) => isObj(v) && podRefRule(at, [...p, "from"], v.from) },
   {
     key: "blocked",
-    check: (at, p, v) => {
+    check: (at, p, v, spec) => {
       if (!isObj(v)) return;
       podRefRule(at, [...p, "from"], v.from);
-      targetRule(at, [...p, "to"], v.to);
-      targetRule(at, [...p, "control"], v.control);
+      targetRule(at, [...p, "to"], v.to, spec);
+      targetRule(at, [...p, "control"], v.control, spec);
       if (v.allowedFrom === undefined) {
         at(
           p,

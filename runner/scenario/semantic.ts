@@ -18,6 +18,7 @@ import { CHECK_RULES, durationRule, findCycle } from "./semantic-checks.ts";
 import { manifestProblems, resolveInside } from "./semantic-files.ts";
 import { declaredBy, needsFailingProblems, referenceProblems, type AtCode } from "./semantic-xref.ts";
 import { arr, isObj, str, type Segment } from "./semantic-shape.ts";
+import { placeholderNames } from "./placeholders.ts";
 
 export { imagesOf, manifestProblems, resolveInside } from "./semantic-files.ts";
 
@@ -76,6 +77,15 @@ export async function semanticProblems(ctx: SemanticContext, data: unknown): Pro
       if (key in cluster.kind) at(["spec", "cluster", "kind", key], `labrun sets ${key} itself; remove it`, true);
     }
   }
+
+  // hosts outside the cluster
+  const outsideNames = new Set<string>();
+  arr(spec.outside).forEach((h, i) => {
+    const hname = isObj(h) ? str(h.name) : undefined;
+    if (hname === undefined) return;
+    if (outsideNames.has(hname)) at(["spec", "outside", i, "name"], `duplicate outside host name "${hname}"`);
+    outsideNames.add(hname);
+  });
 
   // images
   arr(spec.images).forEach((image, i) => {
@@ -184,7 +194,14 @@ export async function semanticProblems(ctx: SemanticContext, data: unknown): Pro
       const read = await readTextFile(resolved, LIMITS.fileBytes);
       problems.push(...read.problems);
     }
-    if (ref.kind === "manifest") problems.push(...(await manifestProblems(resolved)));
+    if (ref.kind === "manifest") {
+      problems.push(...(await manifestProblems(resolved)));
+      const read = await readTextFile(resolved, LIMITS.fileBytes);
+      for (const placeholder of placeholderNames(read.text ?? "")) {
+        if (placeholder === "" ? outsideNames.size > 0 : outsideNames.has(placeholder)) continue;
+        at(ref.path, placeholder === "" ? `${ref.rel} uses {{ .OutsideNetwork }}, but the scenario declares no host outside the cluster (spec.outside)` : `${ref.rel} uses {{ .Outside.${placeholder} }}, but spec.outside declares no host "${placeholder}"`);
+      }
+    }
   }
   return problems;
 }

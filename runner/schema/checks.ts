@@ -9,15 +9,14 @@ import { Closed, Dns1123Label, Duration, Enum, ExactlyOneOf, FilePath, Labels, O
 
 // ---------------------------------------------------------------- references
 
-export const PodRef = Closed(
-  {
-    pod: Type.Optional({ ...ObjectName, description: "The pod's name." }),
-    selector: Type.Optional({ ...Labels, description: "Labels selecting the pod (the first ready pod matching them is used)." }),
-    namespace: Type.Optional({ ...Dns1123Label, description: "The pod's namespace (default `default`)." }),
-    container: Type.Optional({ ...Dns1123Label, description: "A container of the pod (default: the first)." }),
-  },
-  { description: "A pod, by name or by label selector (give one of `pod` or `selector`)." },
-);
+const PodRefFields = {
+  pod: Type.Optional({ ...ObjectName, description: "The pod's name." }),
+  selector: Type.Optional({ ...Labels, description: "Labels selecting the pod (the first ready pod matching them is used)." }),
+  namespace: Type.Optional({ ...Dns1123Label, description: "The pod's namespace (default `default`)." }),
+  container: Type.Optional({ ...Dns1123Label, description: "A container of the pod (default: the first)." }),
+};
+
+export const PodRef = Closed(PodRefFields, { description: "A pod, by name or by label selector (give one of `pod` or `selector`)." });
 
 export const NodeRef = Closed(
   {
@@ -40,10 +39,20 @@ const TargetOps = {
   pod: { ...ObjectName, description: "A pod, by name; its live IP is used." },
   service: { ...ObjectName, description: "A service, by name." },
   host: Type.String({ minLength: 1, maxLength: 253, description: "A host name or IP address, used as written." }),
+  outside: {
+    ...Dns1123Label,
+    description:
+      "A host outside the cluster that the scenario declares (`spec.outside`), at its address on the lab's Docker network; the port defaults to the host's. labrun sends a fresh nonce and counts only an answer that carries it back from that host: anything else that answers on the address is not the host.",
+  },
+  node: Type.String({
+    minLength: 1,
+    maxLength: 253,
+    description: "A node, by name or role (`control-plane`, `worker`: the first such node), at its InternalIP: for example to reach a `hostPort` from outside the pod network.",
+  }),
 };
 
 /** Where a probe connects to. */
-export const Target = ExactlyOneOf(TargetBase, TargetOps, { description: "What to connect to: exactly one of `pod`, `service` or `host`." });
+export const Target = ExactlyOneOf(TargetBase, TargetOps, { description: "What to connect to: exactly one of `pod`, `service`, `host`, `outside` or `node`." });
 
 /** A pod chosen by labels, for targets and lookups: every matching pod counts, none is a failure. */
 export const PodSelector = {
@@ -56,7 +65,7 @@ export const PodSelector = {
 export const HttpTarget = ExactlyOneOf(
   TargetBase,
   { ...TargetOps, selector: PodSelector },
-  { description: "What to connect to: exactly one of `pod`, `selector`, `service` or `host`." },
+  { description: "What to connect to: exactly one of `pod`, `selector`, `service`, `host`, `outside` or `node`." },
 );
 
 // ---------------------------------------------------------------- checks
@@ -91,9 +100,23 @@ export const CniConfiguredCheck = Closed(
 
 const ProbeFrom = { ...PodRef, description: "The source pod; labrun's probe runs inside its network namespace (an ephemeral container), so NetworkPolicies see the source pod." };
 
+const HttpFrom = Closed(
+  {
+    ...PodRefFields,
+    outside: Type.Optional({
+      ...Dns1123Label,
+      description: "Instead of a pod: a host outside the cluster that the scenario declares (`spec.outside`); labrun's probe runs in that host's container, outside the pod network.",
+    }),
+  },
+  {
+    description:
+      "The source: a pod (`pod` or `selector`; labrun's probe runs inside its network namespace, an ephemeral container, so NetworkPolicies see the source pod) or a host outside the cluster (`outside`).",
+  },
+);
+
 export const HttpCheck = Closed(
   {
-    from: ProbeFrom,
+    from: HttpFrom,
     to: HttpTarget,
     path: Type.Optional(Type.String({ pattern: "^/", description: "The URL path (default `/`)." })),
     expect: Type.Optional(
@@ -101,12 +124,17 @@ export const HttpCheck = Closed(
         {
           status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, description: "The HTTP status (default 200)." })),
           bodyContains: Type.Optional(Type.String({ minLength: 1, description: "Text the response body must contain." })),
+          echoFrom: Type.Optional({
+            ...PodRef,
+            description:
+              "The answer must be labrun's echo (the probe image serving `labrun-probe hold --listen`) from this pod: labrun asks with a fresh nonce and requires it back with the pod's host name (its name). A pod on the host network answers with the node's name and fails. Instead of `status` and `bodyContains`.",
+          }),
         },
         { description: "What the response must look like." },
       ),
     ),
   },
-  { description: "An HTTP request from a pod to a pod, a service or a host succeeds." },
+  { description: "An HTTP request from a pod (or a host outside the cluster) to a pod, a service, a host, a node or a host outside the cluster succeeds." },
 );
 
 export const DnsCheck = Closed(

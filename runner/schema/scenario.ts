@@ -257,9 +257,31 @@ export const Grading = Closed(
   { description: "How points become a verdict." },
 );
 
+export const OutsideHost = Closed(
+  {
+    name: {
+      ...Dns1123Label,
+      description: "The host's name: checks name it (`to: { outside: NAME }`, `from: { outside: NAME }`), and `apply` manifests get its IPv4 address as `{{ .Outside.NAME }}`.",
+    },
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: "The TCP port its HTTP echo server listens on (default 80)." })),
+  },
+  {
+    description:
+      "A host outside the cluster: a container labrun starts on the lab's Docker network (kind's `kind` network) from its probe image, serving labrun's HTTP echo (`/labrun/echo?nonce=N`, answered with the nonce and the host's name). It starts before the setup steps and is deleted with the lab (`labrun down`, `labrun gc`, `labrun test`). Needs a kind lab.",
+  },
+);
+
 export const ScenarioSpec = Closed(
   {
     cluster: Cluster,
+    outside: Type.Optional(
+      Type.Array(OutsideHost, {
+        minItems: 1,
+        maxItems: 5,
+        description:
+          "Hosts outside the cluster (for ipBlock policies, hostPort, egress). `apply` manifests may write `\"{{ .Outside.NAME }}\"` (the host's IPv4 address) and `\"{{ .OutsideNetwork }}\"` (the Docker network's IPv4 CIDR); quote them so the file stays valid YAML.",
+      }),
+    ),
     images: Type.Optional(
       Type.Array(Type.String({ pattern: "^[^\\s]+:[^\\s:/]+$", description: "An image reference with an explicit tag." }), {
         uniqueItems: true,
@@ -312,6 +334,7 @@ export type StepKind = (typeof STEP_KINDS)[number];
 export type Markdown = Static<typeof Markdown>;
 export type Shortcut = Static<typeof Shortcut>;
 export type LearnerObject = Static<typeof LearnerObject>;
+export type OutsideHost = Static<typeof OutsideHost>;
 
 export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;
 

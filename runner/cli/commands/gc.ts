@@ -8,7 +8,7 @@ const command: Command = {
   summary: "Remove leftover clusters and stale labs.",
   usage: "labrun gc [--dry-run]",
   description:
-    "Deletes kind clusters labrun created whose lab is gone (an interrupted start, a lost state directory), and forgets labs whose cluster is gone. Clusters labrun did not create are never touched.",
+    "Deletes kind clusters labrun created whose lab is gone (an interrupted start, a lost state directory), forgets labs whose cluster is gone, and removes hosts outside the cluster (spec.outside) whose cluster is gone. Clusters labrun did not create are never touched.",
   options: {
     "dry-run": { type: "boolean", description: "Only say what would be removed." },
   },
@@ -25,8 +25,9 @@ const command: Command = {
     const verb = dryRun ? "would remove" : "removed";
     if (result.clusters.length) io.stdout.write(`${verb} cluster${result.clusters.length > 1 ? "s" : ""}: ${result.clusters.join(", ")}\n`);
     if (result.labs.length) io.stdout.write(`${verb} lab${result.labs.length > 1 ? "s" : ""} without a cluster: ${result.labs.join(", ")}\n`);
+    if (result.outside.length) io.stdout.write(`${verb} host${result.outside.length > 1 ? "s" : ""} outside a deleted cluster: ${result.outside.join(", ")}\n`);
     for (const k of result.kept) io.stderr.write(`kept ${k.cluster}: ${k.reason}\n`);
-    if (!result.clusters.length && !result.labs.length) io.stdout.write("nothing to clean up\n");
+    if (!result.clusters.length && !result.labs.length && !result.outside.length) io.stdout.write("nothing to clean up\n");
     return ExitCode.ok;
   },
 };

@@ -4,18 +4,21 @@ import type { LabPhase } from "../events.ts";
 import { podSubnetOf, serviceSubnetOf } from "../render.ts";
 import { runSteps } from "../steps.ts";
 import type { Action, StartContext } from "./action.ts";
+import { outsideVars } from "../outside.ts";
 
 function scenarioSteps(phase: Extract<LabPhase, "setup" | "break">, pick: (ctx: StartContext) => readonly Step[] | undefined): Action {
   return {
     name: `run the ${phase} steps`,
     async execute(ctx) {
       const cluster = ctx.loaded.scenario.spec.cluster;
+      const outside = await outsideVars(ctx.provider, ctx.cluster, ctx.loaded.scenario, ctx.signal);
       await runSteps(pick(ctx) ?? [], {
         client: ctx.client!,
         provider: ctx.provider,
         cluster: ctx.cluster,
         scenarioDir: ctx.loaded.dir,
         vars: { PodSubnet: podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) },
+        ...(outside ? { outside } : {}),
         phase,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),

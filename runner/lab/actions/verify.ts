@@ -4,6 +4,7 @@ import { InfraError } from "../../errors.ts";
 import { abortError } from "../../providers/kind.ts";
 import type { Action } from "./action.ts";
 import { untilConverged } from "../broken-state.ts";
+import { outsideHostsOf } from "../outside.ts";
 
 export const verifyBroken: Action = {
   name: "verify the broken state",
@@ -11,11 +12,12 @@ export const verifyBroken: Action = {
   status: () => ({ phase: "verify", title: "verify the broken state" }),
   async execute(ctx) {
     const gradeFailing = ctx.options.gradeFailing ?? failingChecks;
+    const outside = outsideHostsOf(ctx.provider, ctx.cluster, ctx.loaded.scenario);
     const expected = [...ctx.loaded.scenario.spec.broken.failing].sort();
     const mismatch = (failing: string[]) => ({ unexpectedFail: failing.filter((id) => !expected.includes(id)), unexpectedPass: expected.filter((id) => !failing.includes(id)) });
     // The break may take a few seconds to take effect (broken-state.ts): grade until it has.
     const converged = await untilConverged(
-      async () => mismatch([...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(ctx.signal ? { signal: ctx.signal } : {}) }))]),
+      async () => mismatch([...(await gradeFailing({ loaded: ctx.loaded, lab: ctx.lab!, client: ctx.client!, provider: ctx.provider, ...(outside ? { outside } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) }))]),
       (m) => !m.unexpectedFail.length && !m.unexpectedPass.length,
       { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.options.clock ? { clock: ctx.options.clock } : {}) },
     );

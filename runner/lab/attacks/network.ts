@@ -24,6 +24,8 @@ export interface NetCheck {
 export function netChecks(scenario: Scenario): NetCheck[] {
   const out: NetCheck[] = [];
   for (const c of scenario.spec.checks) {
+    // A probe from a host outside the cluster runs in labrun's container there: no pod of the learner's to attack.
+    if (c.http?.from.outside !== undefined) continue;
     if (c.http) {
       out.push({
         id: c.id,

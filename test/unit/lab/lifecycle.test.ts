@@ -135,9 +135,10 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     };
     const error = (await start(w.options()).catch((e: unknown) => e)) as InfraError;
     expect(error.message).to.equal('setup step "deploy the BeeBox workloads" failed: admission webhook denied the request');
-    expect(w.fake.lines().slice(-2)).to.deep.equal([
+    expect(w.fake.lines().slice(-3)).to.deep.equal([
       `kind delete cluster --name labrun-beebox-cni --kubeconfig ${path.join(dir, "labs", "beebox-cni", "kubeconfig")}`,
       "docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni",
+      "docker ps -aq --filter label=dev.labrun.outside-of=labrun-beebox-cni",
     ]);
     expect(await store.list()).to.deep.equal([]);
     expect(w.events.at(-1)).to.include({ type: "step-end", phase: "cleanup", name: "delete cluster labrun-beebox-cni", status: "ok" });
@@ -339,13 +340,32 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ]);
       const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
       const dry = await gc({ store, kind, dryRun: true });
-      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
+      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
       expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
       await gc({ store, kind });
       // the orphan's lab directory is gone: kind gets a throwaway kubeconfig path, never the learner's
       expect(fake.lines().find((l) => l.startsWith("kind delete cluster --name labrun-orphan"))).to.match(/^kind delete cluster --name labrun-orphan --kubeconfig .*labrun-kind-delete-\d+\.kubeconfig$/);
       expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(2);
       expect((await store.list()).map((l) => l.name).sort()).to.deep.equal(["alive", "busy"]);
+    });
+
+    it("removes the hosts outside the cluster whose cluster is gone, and leaves those of a live cluster", async () => {
+      await store.create({ name: "alive", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-alive", context: "kind-labrun-alive", status: "ready" });
+      const mark = path.join(dir, "labs", "alive", "mark");
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n" }],
+        ["docker inspect --format {{.Id}}", { stdout: `1\t/labrun-alive-control-plane\tlabrun-alive\trunning\t${mark}|/kind/labrun;\n` }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of=labrun-gone", { stdout: "o2\n" }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of", { stdout: "o1\no2\n" }],
+        ["docker inspect --format {{.Name}}", { stdout: "/labrun-alive-outside-partner\tpartner\tlabrun-alive\trunning\tkind=172.18.0.5;\n/labrun-gone-outside-partner\tpartner\tlabrun-gone\texited\tkind=;\n" }],
+      ]);
+      const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
+      const dry = await gc({ store, kind, dryRun: true });
+      expect(dry.outside).to.deep.equal(["labrun-gone-outside-partner"]);
+      expect(fake.lines().some((l) => l.startsWith("docker rm"))).to.equal(false);
+      await gc({ store, kind });
+      expect(fake.lines().filter((l) => l.startsWith("docker rm"))).to.deep.equal(["docker rm -f -v o2"]);
     });
   });
 

@@ -86,11 +86,17 @@ describe("providers/kind", () => {
 
   describe("delete", () => {
     it("gives kind the lab's kubeconfig, then sweeps leftover node containers", async () => {
-      const { fake, kind } = provider([["docker ps", { stdout: "abc\ndef\n" }]]);
+      const { fake, kind } = provider([
+        ["docker ps -aq --filter label=io.x-k8s", { stdout: "abc\ndef\n" }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of", { stdout: "out1\n" }],
+      ]);
       await kind.delete("labrun-x", { kubeconfigPath: "/state/labs/x/kubeconfig" });
       expect(fake.lines()).to.deep.equal([
         "kind delete cluster --name labrun-x --kubeconfig /state/labs/x/kubeconfig",
         "docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-x",
+        // the cluster's hosts outside it (spec.outside) go with it
+        "docker ps -aq --filter label=dev.labrun.outside-of=labrun-x",
+        "docker rm -f -v out1",
         "docker rm -f -v abc def",
       ]);
     });
@@ -100,7 +106,7 @@ describe("providers/kind", () => {
       await kind.delete("labrun-x");
       expect(fake.calls[0]!.args.slice(0, 5)).to.deep.equal(["delete", "cluster", "--name", "labrun-x", "--kubeconfig"]);
       expect(fake.calls[0]!.args[5]).to.match(/labrun-kind-delete-\d+\.kubeconfig$/);
-      expect(fake.lines()).to.have.length(2, "no rm when nothing is left");
+      expect(fake.lines()).to.have.length(3, "no rm when nothing is left");
     });
 
     it("wraps a failure", async () => {
