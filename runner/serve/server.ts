@@ -4,6 +4,7 @@
  * handlers call the LabManager, and every error is a JSON body with a code.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { renderReportLazily } from "../report/lazy.ts";
@@ -47,10 +48,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 16 * 1024,
-    // Unknown fields are refused, not silently removed; no type coercion of bodies.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Unknown fields are refused, not silently removed; a body's types are never coerced (path and query parameters are text, so they are).
+  const strict = new Ajv({ strict: false, removeAdditional: false, coerceTypes: false });
+  const coercing = new Ajv({ strict: false, removeAdditional: false, coerceTypes: true });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema));
   // Answers are plain JSON: the response schemas document them (and tests check them), they do not filter them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
