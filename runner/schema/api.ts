@@ -89,6 +89,7 @@ export const CreatedLab = Type.Object(
   {
     lab: LabView,
     learnerToken: Type.String({ description: "A token that reaches only this lab (status, events, grade, attempts, reports): give it to the learner, never the platform token." }),
+    learnerPath: Type.String({ description: "The learner's link to the lab page, relative to the server: `/v1/labs/{lab}/page#token=...` (the token is in the fragment, which browsers never send)." }),
   },
   { additionalProperties: false },
 );
@@ -200,6 +201,15 @@ export const ROUTES = [
     auth: "lab",
     params: LabParams,
     answers: { 200: { description: "An event stream; each `data:` line is a JSON LabView (`state`) or ProgressStep (`progress`).", contentType: "text/event-stream" }, ...LAB_ERRORS },
+  },
+  {
+    id: "labPage",
+    method: "GET",
+    url: `${API_PREFIX}/labs/:lab/page`,
+    summary: "The learner's lab page (HTML): task, state, grade button, report and attempts. It holds no lab data; its script reads the learner token from the link's fragment.",
+    auth: "none",
+    params: LabParams,
+    answers: { 200: { description: "The page.", contentType: "text/html" } },
   },
   {
     id: "gradeLab",

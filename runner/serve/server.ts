@@ -11,6 +11,7 @@ import { renderReportLazily } from "../report/lazy.ts";
 import { ROUTES, type ApiRoute, type CreateLabBody, type ReportFormatName, type RouteId } from "../schema/api.ts";
 import { openApiDocument } from "../schema/openapi.ts";
 import { ApiError, toApiError } from "./errors.ts";
+import { labPageHtml, PAGE_CSP } from "./page.ts";
 import type { LabManager, LabUpdate } from "./labs.ts";
 
 export interface ServerOptions {
@@ -80,9 +81,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const body = request.body as CreateLabBody;
       const created = await manager.create(body.scenario, body.ttlSeconds);
       void reply.code(202).header("location", `/v1/labs/${created.lab.id}`);
-      return created;
+      return { ...created, learnerPath: `/v1/labs/${created.lab.id}/page#token=${created.learnerToken}` };
     },
     getLab: async (request) => manager.view(request.params.lab!),
+    labPage: async (request, reply) => reply.type("text/html; charset=utf-8").header("content-security-policy", PAGE_CSP).header("cache-control", "no-store").send(labPageHtml(request.params.lab!)),
     labEvents: async (request, reply) => streamEvents(manager, request, reply),
     gradeLab: async (request) => {
       const controller = new AbortController();

@@ -46,7 +46,7 @@ describe("serve: the HTTP API", () => {
       for (const route of ROUTES) {
         const url = route.url.replace(":lab", "one-node-1").replace(":attempt", "1");
         const res = await h.call(route.method, url, { token: null });
-        expect(res.json<{ error?: { code: string } }>().error?.code ?? "", `${route.method} ${url}`).not.to.equal("NO_SUCH_ROUTE");
+        expect(res.body, `${route.method} ${url}`).not.to.include("NO_SUCH_ROUTE");
       }
     });
   });
@@ -119,6 +119,7 @@ describe("serve: the HTTP API", () => {
       expect(answerProblems("createLab", 202, res.json())).to.deep.equal([]);
       const { lab } = res.json();
       expect(res.headers.location).to.equal(`/v1/labs/${lab.id}`);
+      expect(res.json().learnerPath).to.equal(`/v1/labs/${lab.id}/page#token=${res.json().learnerToken}`);
       expect(lab).to.include({ state: "starting", scenario: "one-node", expiresAt: "2026-03-01T10:10:00.000Z" });
       const start = h.backend.startOf(lab.id);
       expect(start.file).to.equal("/s/one-node/scenario.yaml");
