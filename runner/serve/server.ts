@@ -86,10 +86,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     getLab: async (request) => manager.view(request.params.lab!),
     labPage: async (request, reply) => reply.type("text/html; charset=utf-8").header("content-security-policy", PAGE_CSP).header("cache-control", "no-store").send(labPageHtml(request.params.lab!)),
     labEvents: async (request, reply) => streamEvents(manager, request, reply),
-    gradeLab: async (request) => {
+    gradeLab: async (request, reply) => {
+      // A caller that hangs up before the answer ends the grade (it is not recorded).
       const controller = new AbortController();
-      request.raw.once("close", () => {
-        if (request.raw.destroyed && !request.raw.complete) controller.abort("client went away");
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) controller.abort("the client went away");
       });
       return manager.grade(request.params.lab!, controller.signal);
     },
