@@ -25,5 +25,6 @@ export const VERBS: Verb[] = [
   { name: "addon", summary: "Print a network add-on's manifest (its images work offline).", load: () => import("./commands/addon.ts") },
   { name: "grade", summary: "Grade a lab: run the scenario's checks and print the report.", load: () => import("./commands/grade.ts") },
   { name: "history", summary: "List a lab's graded attempts and their scores.", load: () => import("./commands/history.ts") },
+  { name: "serve", summary: "Serve the HTTP API for course platforms (start, grade, delete labs).", load: () => import("./commands/serve.ts") },
   { name: "test", summary: "Prove scenarios on real clusters: broken at start, fixed by the solution, shortcuts fail.", load: () => import("./commands/test.ts") },
 ];

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Report } from "./report.ts";
 import { withReference } from "./docs.ts";
+import { openApiDocument } from "./openapi.ts";
 import { Scenario } from "./scenario.ts";
 
 /** A schema as it is committed under schemas/: pretty JSON with a trailing newline. */
@@ -19,5 +20,5 @@ export function publishedSchemas(): { file: string; text: string }[] {
 /** Every file generated from the schemas: the JSON Schemas and the field reference in docs/authoring.md. */
 export function generatedFiles(root: string): { file: string; text: string }[] {
   const authoring = "docs/authoring.md";
-  return [...publishedSchemas(), { file: authoring, text: withReference(readFileSync(root + authoring, "utf8")) }];
+  return [...publishedSchemas(), { file: "schemas/openapi.json", text: JSON.stringify(openApiDocument(), null, 2) + "\n" }, { file: authoring, text: withReference(readFileSync(root + authoring, "utf8")) }];
 }

@@ -13,7 +13,8 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Highest first. A file belongs to the first area whose prefix it has. */
 export const LAYERS: { layer: number; areas: string[] }[] = [
-  { layer: 7, areas: ["runner/cli/"] },
+  { layer: 8, areas: ["runner/cli/"] },
+  { layer: 7, areas: ["runner/serve/"] },
   { layer: 6, areas: ["runner/lab/", "runner/index.ts"] },
   { layer: 5, areas: ["runner/providers/", "checks/"] },
   { layer: 4, areas: ["runner/cluster/"] },
