@@ -191,6 +191,20 @@ export class KindProvider implements ClusterProvider {
     return lines(result.stdout);
   }
 
+  /**
+   * The node containers of a cluster and their Docker state (`running`,
+   * `exited`, `paused`, ...), by name; bounded by `timeoutMs` (default 5 s):
+   * an engine that does not answer is an InfraError, not a wait.
+   */
+  async nodeStates(name: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Map<string, string>> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const result = await this.#docker(["ps", "-a", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`, "--format", "{{.Names}}\t{{.State}}"], { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    if (result.aborted) throw abortError(options.signal);
+    if (result.timedOut) throw new InfraError(`Docker did not answer within ${Math.round(timeoutMs / 1000)}s (\`${this.docker} ps\`)`, { code: "DOCKER_UNRESPONSIVE", hint: "check that Docker runs: `docker info`" });
+    if (result.exitCode !== 0) throw new InfraError("failed to list the lab's node containers", { code: "DOCKER_FAILED", output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return new Map(lines(result.stdout).map((l) => l.split("\t") as [string, string]));
+  }
+
   async list(options: { signal?: AbortSignal } = {}): Promise<string[]> {
     const result = await this.#kind(["get", "clusters"], options.signal ? { signal: options.signal } : {});
     if (result.exitCode !== 0) throw new InfraError("failed to list kind clusters", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
@@ -220,8 +234,12 @@ export class KindProvider implements ClusterProvider {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.stdin !== undefined ? { input: options.stdin } : {}),
     });
-    if (result.exitCode !== 0 && /No such container|is not running/i.test(result.stderr)) {
-      throw new InfraError(`node "${node}" is not running`, { output: outputOf(result), hint: "see `labrun status`" });
+    if (result.exitCode !== 0 && /No such container|is not running|is paused/i.test(result.stderr)) {
+      throw new InfraError(`the node container "${node}" is not running`, { code: "NODE_CONTAINER_DOWN", output: outputOf(result), hint: "see `labrun status`" });
+    }
+    // Docker itself failed (not the command on the node): labrun's infrastructure, not a check that fails.
+    if (result.exitCode !== 0 && DOCKER_CLIENT_ERROR.test(result.stderr)) {
+      throw new InfraError(`\`docker exec\` on node "${node}" failed: ${result.stderr.trim().split("\n")[0]}`, { code: "DOCKER_FAILED", output: outputOf(result), hint: "check that Docker runs: `docker info`" });
     }
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut === true };
   }
@@ -303,6 +321,9 @@ export class KindProvider implements ClusterProvider {
     }
   }
 }
+
+/** What the docker client prints when it, not the command it runs, failed. */
+const DOCKER_CLIENT_ERROR = /^(Error response from daemon:|Cannot connect to the Docker daemon|error during connect:|OCI runtime exec failed:)/m;
 
 /** A node of cluster `c` is `c-control-plane`, `c-worker`, `c-worker2`, ...: refuse any other container. */
 function assertNodeOf(cluster: string, node: string): void {
