@@ -5,7 +5,7 @@ import type { KindProvider } from "../providers/kind.ts";
 import { defaultClientFactory, kindOf, type LifecycleOptions } from "./client.ts";
 import { KubeconfigProvider } from "../providers/kubeconfig.ts";
 import { stopProbesOfLab } from "./probes.ts";
-import { step } from "./events.ts";
+import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
 import { pidAlive } from "../util/files.ts";
@@ -24,7 +24,7 @@ export interface DownResult {
 /** Deletes a lab's cluster (kind) and forgets the lab. Idempotent: a missing lab is not an error. */
 export async function down(options: LifecycleOptions & { name: string }): Promise<DownResult> {
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
-  const onEvent = options.onEvent;
+  const onEvent = safeListener(options.onEvent);
   validateLabName(options.name);
   const lab = await store.get(options.name);
   const kind = kindOf(options);

@@ -76,4 +76,30 @@ describe("lab infrastructure: kind node containers", () => {
     }
     expect(await kind.execOnNode(CLUSTER, "labrun-x-worker", ["false"], { timeoutMs: 1_000 })).to.deep.include({ exitCode: 1, stderr: "boom\n" });
   });
+
+  it("every kind and docker call has a deadline; one that runs out is an InfraError naming the call, and cleanup says how to remove what is left", async () => {
+    const { fake, kind } = kindWith([
+      ["kind get clusters", { exitCode: null, timedOut: true }],
+      ["kind delete", { exitCode: null, timedOut: true }],
+    ]);
+    const error = await kind.list().catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InfraError);
+    expect((error as InfraError).code).to.equal("COMMAND_TIMEOUT");
+    expect((error as Error).message).to.equal("`kind get clusters` did not finish within 60s");
+    const del = await kind.delete("labrun-x").catch((e: unknown) => e);
+    expect((del as InfraError).code).to.equal("CLUSTER_DELETE_FAILED");
+    expect((del as InfraError).hint).to.match(/docker rm -f \$\(docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-x\)/);
+    await kind.loadImages("labrun-x", ["a:1"]).catch(() => undefined);
+    const deadlines = Object.fromEntries(fake.calls.map((c) => [`${c.file} ${c.args.slice(0, 2).join(" ")}`, c.options.timeoutMs]));
+    expect(deadlines).to.deep.equal({ "kind get clusters": 60_000, "kind delete cluster": 180_000, "docker image inspect": 60_000, "kind load docker-image": 600_000 });
+  });
+
+  it("--debug (LABRUN_DEBUG=1) shows each call and how it ended, with its duration", async () => {
+    const fake = fakeRunner([["docker ps", { stdout: "" }]]);
+    const seen: string[] = [];
+    const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker", env: {}, onCommand: (l) => seen.push(l) });
+    await kind.containerIds("labrun-x");
+    expect(seen[0]).to.equal("docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-x");
+    expect(seen[1]).to.match(/^ {2}↳ exit 0 after \d+ms$/);
+  });
 });
