@@ -1,6 +1,6 @@
 /** `labrun down`: delete a lab's cluster (kind) and forget the lab. */
 import path from "node:path";
-import { UsageError } from "../errors.ts";
+import { InfraError, UsageError } from "../errors.ts";
 import type { KindProvider } from "../providers/kind.ts";
 import { defaultClientFactory, kindOf, type LifecycleOptions } from "./client.ts";
 import { KubeconfigProvider } from "../providers/kubeconfig.ts";
@@ -26,9 +26,15 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
   const onEvent = safeListener(options.onEvent);
   validateLabName(options.name);
-  const lab = await store.get(options.name);
+  // A corrupt record is removed like a lab: its cluster is found by labrun's mark on the nodes.
+  let corrupt = false;
+  const lab = await store.get(options.name).catch((error: unknown) => {
+    if (!(error instanceof InfraError && error.code === "LAB_RECORD_CORRUPT")) throw error;
+    corrupt = true;
+    return undefined;
+  });
   const kind = kindOf(options);
-  const result: DownResult = { name: options.name, found: lab !== undefined, clusterDeleted: false };
+  const result: DownResult = { name: options.name, found: lab !== undefined || corrupt, clusterDeleted: false };
   if (lab) {
     if (lab.status === "creating" && lab.pid && lab.pid !== process.pid && pidAlive(lab.pid)) {
       throw new UsageError(`lab "${lab.name}" is being created by process ${lab.pid}`, { hint: `interrupt that \`labrun start\` (Ctrl-C) and it cleans up; or wait and run \`labrun down ${lab.name}\` again` });
@@ -55,7 +61,7 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
     const merged = lab.merged;
     if (await unmergeContext(merged.file, merged.context)) result.unmerged = merged.file;
   }
-  if (lab) await step(onEvent, "down", `forget lab ${lab.name}`, () => store.remove(lab.name));
+  if (lab || corrupt) await step(onEvent, "down", `forget lab ${options.name}`, () => store.remove(options.name));
   return result;
 }
 

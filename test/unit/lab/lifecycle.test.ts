@@ -274,15 +274,21 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(await store.list()).to.deep.equal([]);
   });
 
+  it("down removes a lab whose record is corrupt (as its error's hint says), and its cluster found by labrun's mark", async () => {
+    const w = world();
+    await mkdir(store.labDir("broken-rec"), { recursive: true });
+    await writeFile(store.recordPath("broken-rec"), "{ not json");
+    const hint = (await store.get("broken-rec").catch((e: unknown) => e)) as InfraError;
+    expect(hint.hint).to.contain("labrun down broken-rec");
+    const result = await down({ name: "broken-rec", store, kind: w.kind });
+    expect(result.found).to.equal(true);
+    expect(await store.get("broken-rec")).to.equal(undefined);
+  });
+
   it("a library listener that throws does not turn a step that worked into a failure", async () => {
     const w = world();
-    const result = await start(
-      w.options({
-        onEvent: () => {
-          throw new Error("listener bug");
-        },
-      }),
-    );
+    const listener = () => void JSON.parse("a listener's bug");
+    const result = await start(w.options({ onEvent: listener }));
     expect(result.lab.status).to.equal("ready");
     expect(w.fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
   });
