@@ -17,6 +17,9 @@ const { ExitCode } = await import("../errors.ts");
 const { main } = await import("./main.ts");
 const { releaseHeldLocksSync } = await import("../util/file-lock.ts");
 
+// --debug reaches every layer (the API client prints its calls when LABRUN_DEBUG is set).
+if (process.argv.includes("--debug")) process.env.LABRUN_DEBUG = "1";
+
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
