@@ -38,7 +38,7 @@ let home: string;
 const times: string[] = [];
 
 function labrun(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1", HOME: home, KUBECONFIG: path.join(home, "kubeconfig"), ...env }, reject: false, stdin: "ignore" });
+  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, LABRUN_KIND: KIND, NO_COLOR: "1", KUBECONFIG: path.join(home, "kubeconfig"), ...env }, reject: false, stdin: "ignore" });
 }
 
 function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
@@ -189,38 +189,40 @@ describe("e2e: faults on kind", function () {
     });
   });
 
-  it("SIGKILL of `labrun start` during create, then `labrun gc`: no container, record or lock left", async () => {
-    const lab = LABS[1]!;
-    const start = labrun(["start", SCENARIO, "--name", lab]);
-    await waitForContainers(`labrun-${lab}`);
-    start.kill("SIGKILL");
-    await start;
-    const t0 = performance.now();
-    const gc = await labrun(["gc"]);
-    times.push(`SIGKILL during start, then gc: gc exit ${gc.exitCode} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-    expect(gc.exitCode, show(gc)).to.equal(0);
-    await noLeftovers(lab);
-  });
+  describe("start stopped during kind create", () => {
+    it("SIGKILL of `labrun start` during create, then `labrun gc`: no container, record or lock left", async () => {
+      const lab = LABS[1]!;
+      const start = labrun(["start", SCENARIO, "--name", lab]);
+      await waitForContainers(`labrun-${lab}`);
+      start.kill("SIGKILL");
+      await start;
+      const t0 = performance.now();
+      const gc = await labrun(["gc"]);
+      times.push(`SIGKILL during start, then gc: gc exit ${gc.exitCode} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      expect(gc.exitCode, show(gc)).to.equal(0);
+      await noLeftovers(lab);
+    });
 
-  it("SIGINT twice during start (with --merge-kubeconfig): exit 130 at once, no lock left; `labrun gc` removes the rest", async () => {
-    const lab = LABS[2]!;
-    const kubeconfig = path.join(home, "kubeconfig");
-    await writeFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\ncurrent-context: \"\"\n");
-    const start = labrun(["start", SCENARIO, "--name", lab, "--merge-kubeconfig"]);
-    await waitForContainers(`labrun-${lab}`);
-    const t0 = performance.now();
-    start.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 300));
-    start.kill("SIGINT");
-    const r = await start;
-    times.push(`SIGINT twice during start: exit ${r.exitCode} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-    expect(r.exitCode, show(r)).to.equal(130);
-    expect(r.stderr).to.contain("labrun gc");
-    expect((await readdir(home)).filter((f) => f.endsWith(".lock"))).to.deep.equal([]);
-    const gc = await labrun(["gc"]);
-    expect(gc.exitCode, show(gc)).to.equal(0);
-    await noLeftovers(lab);
-    expect(await readFile(kubeconfig, "utf8")).to.not.contain(`labrun-${lab}`);
+    it("SIGINT twice during start (with --merge-kubeconfig): exit 130 at once, no lock left; `labrun gc` removes the rest", async () => {
+      const lab = LABS[2]!;
+      const kubeconfig = path.join(home, "kubeconfig");
+      await writeFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\ncurrent-context: \"\"\n");
+      const start = labrun(["start", SCENARIO, "--name", lab, "--merge-kubeconfig"]);
+      await waitForContainers(`labrun-${lab}`);
+      const t0 = performance.now();
+      start.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      start.kill("SIGINT");
+      const r = await start;
+      times.push(`SIGINT twice during start: exit ${r.exitCode} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      expect(r.exitCode, show(r)).to.equal(130);
+      expect(r.stderr).to.contain("labrun gc");
+      expect((await readdir(home)).filter((f) => f.endsWith(".lock"))).to.deep.equal([]);
+      const gc = await labrun(["gc"]);
+      expect(gc.exitCode, show(gc)).to.equal(0);
+      await noLeftovers(lab);
+      expect(await readFile(kubeconfig, "utf8")).to.not.contain(`labrun-${lab}`);
+    });
   });
 });
 
