@@ -49,10 +49,14 @@ export class CheckEvalError extends Error {
   readonly final: boolean;
   readonly evidence: Evidence[];
   readonly connectivity: Connectivity[] | undefined;
-  constructor(message: string, options: { final?: boolean; evidence?: Evidence[]; connectivity?: Connectivity[]; cause?: unknown } = {}) {
+  /** labrun's infrastructure failed, not the learner's cluster (e.g. the probe image is missing): the grade ends with exit 3. */
+  readonly infrastructure: boolean;
+  constructor(message: string, options: { final?: boolean; evidence?: Evidence[]; connectivity?: Connectivity[]; cause?: unknown; infrastructure?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CheckEvalError";
     this.final = options.final ?? false;
+    // A wrapper (a kind adding its evidence) keeps its cause's verdict.
+    this.infrastructure = options.infrastructure ?? (options.cause instanceof CheckEvalError && options.cause.infrastructure);
     this.evidence = options.evidence ?? [];
     this.connectivity = options.connectivity;
   }

@@ -8,6 +8,7 @@ import type { CheckKind } from "../runner/schema/scenario.ts";
 import type { Clock } from "../runner/util/clock.ts";
 import { formatDuration } from "../runner/util/duration.ts";
 import { errorMessage } from "../runner/util/text.ts";
+import { InfraError } from "../runner/errors.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "./context.ts";
 import { evaluateCheck } from "./kinds/index.ts";
 
@@ -23,8 +24,13 @@ export interface AttemptOptions {
   graceMs: number;
   /** The evaluator's context, but for its signal (the attempt's own). */
   context: Omit<CheckContext, "signal">;
-  /** After an unexpected error: throws when the cluster is unreachable (which ends the grade). */
-  ensureReachable(): Promise<void>;
+  /**
+   * After an unexpected error: throws when the cluster is unreachable or labrun's
+   * infrastructure failed (which ends the grade). An InfraError (a node container
+   * that is not running) or an infrastructure CheckEvalError is passed as `fault`
+   * and ends the grade at once.
+   */
+  ensureReachable(fault?: Error): Promise<void>;
 }
 
 /** One attempt until `end` (plus the grace period). Errors become outcomes (or abort the grade). */
@@ -63,6 +69,10 @@ export async function runAttempt(kind: CheckKind, end: number, options: AttemptO
     if ("observation" in first) return { type: "observed", observation: first.observation, at };
     const error = first.error;
     if (internal.aborted) return { type: "error", message: "aborted", final: true, evidence: [], at };
+    if (error instanceof InfraError || (error instanceof CheckEvalError && error.infrastructure)) {
+      await options.ensureReachable(error);
+      return { type: "error", message: "aborted", final: true, evidence: [], at };
+    }
     if (error instanceof CheckEvalError) {
       return { type: "error", message: error.message, final: error.final, evidence: error.evidence, ...(error.connectivity ? { connectivity: error.connectivity } : {}), at };
     }

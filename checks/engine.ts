@@ -75,6 +75,9 @@ export type GradeEvent =
   | { type: "log"; level: "debug" | "info" | "warn"; id?: string; message: string }
   | { type: "grade-finished"; report: Report };
 
+/** A health check of labrun's infrastructure (not the learner's cluster): rejects with an InfraError naming what failed. */
+export type InfraCheck = (signal: AbortSignal) => Promise<void>;
+
 export interface EngineOptions {
   client: ClusterClient;
   scenario: ScenarioSource;
@@ -108,6 +111,8 @@ export interface EngineOptions {
   settle?: Partial<SettleOptions> | SettleTracker | false;
   /** Deadline for the pings that tell an unreachable cluster from a failed request (default 5 s). */
   pingTimeoutMs?: number;
+  /** labrun's infrastructure besides the API (a lab's node containers): rejects with an InfraError when it failed. */
+  infra?: InfraCheck;
   /**
    * Ids of checks to evaluate once, without polling (a snapshot): `labrun start`
    * uses it to verify the broken state, where the checks listed in
@@ -345,15 +350,16 @@ class Engine {
         owned: this.#owned,
         ...(this.#o.outside ? { outside: this.#o.outside } : {}),
       },
-      ensureReachable: () => this.#ensureReachable(),
+      ensureReachable: (fault) => this.#ensureReachable(fault),
     });
   }
 
-  /** Ping (shared by concurrent callers); on failure record the InfraError and abort every check. */
-  async #ensureReachable(): Promise<void> {
+  /** Ping and check the infrastructure (shared by concurrent callers); on failure (or a `fault`) record the InfraError and abort every check. */
+  async #ensureReachable(fault?: Error): Promise<void> {
+    if (fault && !this.#fatal && !this.#internal.signal.aborted) this.#internal.abort((this.#fatal = fault instanceof InfraError ? fault : new InfraError(fault.message, { code: "INFRASTRUCTURE", cause: fault })));
     if (this.#fatal) throw this.#fatal;
-    this.#ping ??= this.#o.client
-      .ping({ timeoutMs: this.#o.pingTimeoutMs ?? 5_000, signal: this.#internal.signal })
+    const infra = this.#o.infra;
+    this.#ping ??= Promise.all([this.#o.client.ping({ timeoutMs: this.#o.pingTimeoutMs ?? 5_000, signal: this.#internal.signal }), infra?.(this.#internal.signal)])
       .then(
         () => undefined,
         (error: unknown) => {

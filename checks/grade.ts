@@ -20,6 +20,7 @@ import { abortReason } from "../runner/util/sleep.ts";
 import { needsOf, unevaluatedChecks } from "./verdict.ts";
 import { InfraError } from "../runner/errors.ts";
 import { ReadCache } from "./read-cache.ts";
+import { errorMessage } from "../runner/util/text.ts";
 
 export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "client"> {
   /** The scenario (a LoadedScenario from runner/scenario/load.ts fits). */
@@ -30,9 +31,18 @@ export interface GradeOptions extends Omit<EngineOptions, "scenario" | "lab" | "
   attempt?: number;
   /** Probe container settings (image, start timeout, ...). */
   probeSettings?: Partial<ProbeSettings>;
+  /**
+   * How often the grade checks, while checks run, that the API answers and
+   * `infra` holds (default 2 s; 0: never). A failure ends the grade with that
+   * InfraError within an interval plus the ping's deadline.
+   */
+  watchIntervalMs?: number;
 }
 
-export type { GradeEvent } from "./engine.ts";
+export type { GradeEvent, InfraCheck } from "./engine.ts";
+
+/** How often a grade checks that the API answers and the infrastructure holds. */
+export const DEFAULT_WATCH_INTERVAL_MS = 2_000;
 
 export async function grade(options: GradeOptions): Promise<Report> {
   const clock = options.clock ?? realClock;
@@ -50,12 +60,28 @@ export async function grade(options: GradeOptions): Promise<Report> {
   emit({ type: "grade-started", scenario: scenario.metadata.name, lab: options.lab.name, checks: scenario.spec.checks.length, at: startedAt.toISOString() });
 
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
-  await options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  // labrun's own infrastructure (a lab's node containers) is checked at the same time.
+  await healthy(options, options.signal ?? new AbortController().signal);
 
+  // A watchdog ends the grade with an InfraError when the API stops answering or the infrastructure fails.
+  const watch = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, watch.signal]) : watch.signal;
+  const watching = watchdog(options, watch, clock);
   // Checks running at the same time share their reads (checks/read-cache.ts).
-  const client = new ReadCache(options.client, options.signal ? { signal: options.signal } : {});
-  const probes = options.probes ?? new ProbeManager(client, options.probeSettings, options.signal ? { signal: options.signal } : {});
-  const results = await runChecks({ ...options, client, probes });
+  const client = new ReadCache(options.client, { signal });
+  const probes = options.probes ?? new ProbeManager(client, options.probeSettings, { signal });
+  let results;
+  try {
+    results = await runChecks({ ...options, signal, client, probes });
+    // A check that could not be evaluated may be the infrastructure's doing: never a grade of a cluster labrun lost.
+    if (results.some((r) => r.status === "error")) await healthy(options, signal);
+  } catch (error) {
+    if (watch.signal.aborted && !options.signal?.aborted) throw abortReason(watch.signal);
+    throw error;
+  } finally {
+    watch.abort("the grade ended");
+    await watching;
+  }
   const report = buildReport({
     scenario: { name: scenario.metadata.name, title: scenario.metadata.title },
     lab: options.lab,
@@ -67,6 +93,33 @@ export async function grade(options: GradeOptions): Promise<Report> {
   });
   emit({ type: "grade-finished", report });
   return report;
+}
+
+/** The API answers and the infrastructure holds; rejects with an InfraError otherwise. */
+async function healthy(options: GradeOptions, signal: AbortSignal): Promise<void> {
+  const [api, infra] = await Promise.allSettled([options.client.ping({ ...(options.pingTimeoutMs ? { timeoutMs: options.pingTimeoutMs } : {}), signal }), options.infra?.(signal)]);
+  // A stopped node container explains an API that does not answer: name it first.
+  if (infra.status === "rejected") throw infra.reason;
+  if (api.status === "rejected") {
+    const error: unknown = api.reason;
+    throw error instanceof InfraError || signal.aborted ? error : new InfraError(`the cluster's API stopped answering: ${errorMessage(error)}`, { code: "CLUSTER_UNREACHABLE", cause: error });
+  }
+}
+
+/** Until `watch` aborts: every interval, check health; on failure abort `watch` with the InfraError. */
+async function watchdog(options: GradeOptions, watch: AbortController, clock: Clock): Promise<void> {
+  const intervalMs = options.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
+  if (intervalMs <= 0) return;
+  const stop = options.signal ? AbortSignal.any([options.signal, watch.signal]) : watch.signal;
+  for (;;) {
+    try {
+      await clock.sleep(intervalMs, stop);
+      await healthy(options, stop);
+    } catch (error) {
+      if (!stop.aborted) watch.abort(error instanceof InfraError ? error : new InfraError(errorMessage(error), { cause: error }));
+      return;
+    }
+  }
 }
 
 /**

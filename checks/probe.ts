@@ -155,6 +155,8 @@ export class ProbeManager {
         throw new ProbeError(`labrun's probe could not start in ${where}: ${error.message}`, {
           final: error.reason !== "PodGone",
           cause: error,
+          // labrun's image not on the node is labrun's infrastructure, not the cluster's networking: exit 3, no grade.
+          infrastructure: imageProblem,
           evidence: [
             {
               label: `probe container ${name} in ${where}`,

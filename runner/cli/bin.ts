@@ -15,6 +15,10 @@ try {
 }
 const { ExitCode } = await import("../errors.ts");
 const { main } = await import("./main.ts");
+const { releaseHeldLocksSync } = await import("../util/file-lock.ts");
+
+// --debug reaches every layer (the API client prints its calls when LABRUN_DEBUG is set).
+if (process.argv.includes("--debug")) process.env.LABRUN_DEBUG = "1";
 
 const controller = new AbortController();
 let signals = 0;
@@ -22,7 +26,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals++;
     if (signals > 1) {
-      process.stderr.write(`\n${signal} again: exiting without cleanup\n`);
+      // No cleanup, but never a held lock: kubectl would refuse a kubeconfig with a `.lock` left beside it.
+      const released = releaseHeldLocksSync();
+      process.stderr.write(`\n${signal} again: exiting without cleanup${released.length ? ` (released ${released.join(", ")})` : ""}; \`labrun gc\` removes what a stopped command left\n`);
       process.exit(ExitCode.interrupted);
     }
     process.stderr.write(`\n${signal}: stopping (press Ctrl-C again to exit at once)\n`);

@@ -38,6 +38,8 @@ export async function main(argv: string[], partialIO: Partial<CommandIO> = {}): 
     signal: partialIO.signal ?? controller.signal,
   };
   const debug = argv.includes("--debug") || io.env.LABRUN_DEBUG === "1";
+  // Deeper layers (the kind provider) show their calls when LABRUN_DEBUG is set.
+  if (debug && io.env.LABRUN_DEBUG !== "1") io.env = { ...io.env, LABRUN_DEBUG: "1" };
   const [verb, ...rest] = argv;
   try {
     if (verb === undefined || verb === "-h" || verb === "--help" || verb === "help") {

@@ -89,6 +89,8 @@ export class LiteKubeClient implements ClusterClient {
     if (signal?.aborted) throw abortReason(signal);
     const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
     const linked = linkedSignal([signal], timeoutMs);
+    const t0 = performance.now();
+    let outcome = "failed";
     const url = new URL(path, this.server);
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     try {
@@ -110,6 +112,7 @@ export class LiteKubeClient implements ClusterClient {
             } catch {
               // not JSON: keep the text
             }
+            outcome = String(res.statusCode ?? 0);
             resolvePromise({ status: res.statusCode ?? 0, json });
           });
           res.on("error", reject);
@@ -132,6 +135,8 @@ export class LiteKubeClient implements ClusterClient {
         cause: error,
       });
     } finally {
+      // --debug: every API call with its status and duration.
+      if (process.env.LABRUN_DEBUG === "1") process.stderr.write(`debug: API ${what} → ${outcome} after ${Math.round(performance.now() - t0)}ms\n`);
       linked.dispose();
     }
   }

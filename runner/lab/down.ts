@@ -1,11 +1,11 @@
 /** `labrun down`: delete a lab's cluster (kind) and forget the lab. */
 import path from "node:path";
-import { UsageError } from "../errors.ts";
+import { InfraError, UsageError } from "../errors.ts";
 import type { KindProvider } from "../providers/kind.ts";
 import { defaultClientFactory, kindOf, type LifecycleOptions } from "./client.ts";
 import { KubeconfigProvider } from "../providers/kubeconfig.ts";
 import { stopProbesOfLab } from "./probes.ts";
-import { step } from "./events.ts";
+import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
 import { pidAlive } from "../util/files.ts";
@@ -24,11 +24,17 @@ export interface DownResult {
 /** Deletes a lab's cluster (kind) and forgets the lab. Idempotent: a missing lab is not an error. */
 export async function down(options: LifecycleOptions & { name: string }): Promise<DownResult> {
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
-  const onEvent = options.onEvent;
+  const onEvent = safeListener(options.onEvent);
   validateLabName(options.name);
-  const lab = await store.get(options.name);
+  // A corrupt record is removed like a lab: its cluster is found by labrun's mark on the nodes.
+  let corrupt = false;
+  const lab = await store.get(options.name).catch((error: unknown) => {
+    if (!(error instanceof InfraError && error.code === "LAB_RECORD_CORRUPT")) throw error;
+    corrupt = true;
+    return undefined;
+  });
   const kind = kindOf(options);
-  const result: DownResult = { name: options.name, found: lab !== undefined, clusterDeleted: false };
+  const result: DownResult = { name: options.name, found: lab !== undefined || corrupt, clusterDeleted: false };
   if (lab) {
     if (lab.status === "creating" && lab.pid && lab.pid !== process.pid && pidAlive(lab.pid)) {
       throw new UsageError(`lab "${lab.name}" is being created by process ${lab.pid}`, { hint: `interrupt that \`labrun start\` (Ctrl-C) and it cleans up; or wait and run \`labrun down ${lab.name}\` again` });
@@ -55,7 +61,7 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
     const merged = lab.merged;
     if (await unmergeContext(merged.file, merged.context)) result.unmerged = merged.file;
   }
-  if (lab) await step(onEvent, "down", `forget lab ${lab.name}`, () => store.remove(lab.name));
+  if (lab || corrupt) await step(onEvent, "down", `forget lab ${options.name}`, () => store.remove(options.name));
   return result;
 }
 

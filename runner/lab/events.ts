@@ -21,6 +21,24 @@ export type LabEvent =
 export type LabEventListener = (event: LabEvent) => void;
 
 /**
+ * A library caller's listener, made harmless: one that throws must not turn a
+ * step that worked into a failure (and a deleted cluster). Its error is
+ * printed once to stderr, the work goes on.
+ */
+export function safeListener<E>(listener: ((event: E) => void) | undefined): ((event: E) => void) | undefined {
+  if (!listener) return undefined;
+  let reported = false;
+  return (event) => {
+    try {
+      listener(event);
+    } catch (error) {
+      if (!reported) process.stderr.write(`warning: an event listener threw (ignored): ${error instanceof Error ? error.message : String(error)}\n`);
+      reported = true;
+    }
+  };
+}
+
+/**
  * Runs `fn` as one step: emits step-start, then step-end with its duration and
  * status, and rethrows a failure after reporting it.
  */
@@ -31,6 +49,7 @@ export async function step<T>(
   fn: () => Promise<T>,
   detail?: (value: T) => string | undefined,
 ): Promise<T> {
+  onEvent = safeListener(onEvent);
   const started = performance.now();
   onEvent?.({ type: "step-start", phase, name });
   try {

@@ -2,7 +2,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { kindOf, type LifecycleOptions } from "./client.ts";
-import { step } from "./events.ts";
+import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { CLUSTER_PREFIX } from "./names.ts";
 import { exists, pidAlive } from "../util/files.ts";
@@ -28,7 +28,7 @@ export interface GcResult {
 export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Promise<GcResult> {
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
   const kind = kindOf(options);
-  const onEvent = options.onEvent;
+  const onEvent = safeListener(options.onEvent);
   const result: GcResult = { clusters: [], labs: [], outside: [], kept: [] };
   const containers = await kind.nodeContainers(options.signal);
   const labs = await store.list();

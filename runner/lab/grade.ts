@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { GradeEvent } from "../../checks/engine.ts";
+import type { GradeEvent, InfraCheck } from "../../checks/engine.ts";
 import { grade } from "../../checks/grade.ts";
 import type { NodeRunner } from "../cluster/kube-common.ts";
 import { createClusterClient, readKubeConfig, type ClosableClusterClient } from "../cluster/kube-lite.ts";
@@ -15,6 +15,7 @@ import { InfraError, InterruptedError, NotFoundError, UsageError } from "../erro
 import type { Report } from "../schema/report.ts";
 import type { KindProvider } from "../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
+import { kindNodesCheck } from "./infra.ts";
 import { isLabName } from "./names.ts";
 import type { OutsideHosts } from "../../checks/context.ts";
 import { outsideHostsOf } from "./outside.ts";
@@ -67,6 +68,7 @@ export async function gradeLab(options: GradeLabOptions = {}): Promise<GradeLabR
   let report: Report;
   try {
     report = await grade({
+      ...(target.infra ? { infra: target.infra } : {}),
       scenario: target.loaded,
       client: target.client,
       lab: { name: target.lab.name, cluster: target.lab.cluster, provider: target.lab.provider },
@@ -106,6 +108,8 @@ interface Target {
   record?: LabRecord;
   /** The lab's hosts outside the cluster (kind labs whose scenario declares some). */
   outside?: OutsideHosts;
+  /** labrun's infrastructure besides the API: a kind lab's node containers. */
+  infra?: InfraCheck;
 }
 
 /** A lab from the store: by name, the one lab of a scenario of that name, or the only lab. */
@@ -126,8 +130,10 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
     createClusterClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) }),
     store.nextAttempt(record.name),
   ]);
-  const outside = record.provider === "kind" && loaded.scenario.spec.outside?.length ? outsideHostsOf(await kindProvider(env), cluster, loaded.scenario) : undefined;
-  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record, ...(outside ? { outside } : {}) };
+  const kind = record.provider === "kind" ? await kindProvider(env) : undefined;
+  const outside = kind && loaded.scenario.spec.outside?.length ? outsideHostsOf(kind, cluster, loaded.scenario) : undefined;
+  const infra = kind ? kindNodesCheck(kind, cluster, { lab: record.name, ...(record.nodes ? { nodes: record.nodes } : {}) }) : undefined;
+  return { loaded, client, lab: { name: record.name, cluster: record.cluster, provider: record.provider }, attempt, store, record, ...(outside ? { outside } : {}), ...(infra ? { infra } : {}) };
 }
 
 async function findLab(store: LabStore, ref: string): Promise<LabRecord> {
@@ -152,13 +158,13 @@ async function kubeconfigTarget(ref: string | undefined, kubeconfig: string, con
   const kc = readKubeConfig(file, context);
   const contextName = kc.context;
   const clusterName = kc.cluster || contextName;
-  const nodeRunner = await kindNodeRunner(clusterName, io);
-  const client = await createClusterClient({ kubeconfig: file, ...(context ? { context } : {}), ...(nodeRunner ? { nodeRunner } : {}) });
-  return { loaded, client, lab: { name: contextName, cluster: clusterName, provider: "kubeconfig" }, attempt: 1 };
+  const kind = await kindNodes(clusterName, io);
+  const client = await createClusterClient({ kubeconfig: file, ...(context ? { context } : {}), ...(kind ? { nodeRunner: kind.nodeRunner } : {}) });
+  return { loaded, client, lab: { name: contextName, cluster: clusterName, provider: "kubeconfig" }, attempt: 1, ...(kind ? { infra: kind.infra } : {}) };
 }
 
-/** `kind-<name>` clusters that kind knows: run node commands with `docker exec`. */
-async function kindNodeRunner(cluster: string, io: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<NodeRunner | undefined> {
+/** `kind-<name>` clusters that kind knows: run node commands with `docker exec`, and watch the node containers. */
+async function kindNodes(cluster: string, io: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ nodeRunner: NodeRunner; infra: InfraCheck } | undefined> {
   if (!cluster.startsWith("kind-")) return undefined;
   const name = cluster.slice("kind-".length);
   const kind = await kindProvider(io.env);
@@ -167,6 +173,6 @@ async function kindNodeRunner(cluster: string, io: { env: NodeJS.ProcessEnv; sig
   } catch {
     return undefined;
   }
-  return (node, argv, opts) => kind.execOnNode(name, node, argv, opts);
+  return { nodeRunner: (node, argv, opts) => kind.execOnNode(name, node, argv, opts), infra: kindNodesCheck(kind, name) };
 }
 

@@ -56,7 +56,7 @@ import { parseManifests } from "./addons.ts";
 import { outsideHostsOf, outsideVars } from "./outside.ts";
 import { fillOutside, type OutsideVars } from "../scenario/placeholders.ts";
 import { ATTACKS, type Attack } from "./attacks/index.ts";
-import type { LabEvent } from "./events.ts";
+import { safeListener, type LabEvent } from "./events.ts";
 import type { GradeOptions } from "../../checks/grade.ts";
 import { imagesFor, loadLabImages } from "./actions/images.ts";
 import { defaultClientFactory, providerFor, type LifecycleOptions } from "./client.ts";
@@ -220,14 +220,15 @@ async function inLab(
   body: (ctx: RunContext) => Promise<void>,
 ): Promise<PhaseResult[]> {
   const name = labName(loaded.name, run);
-  const onEvent = (event: LabEvent) => options.onEvent?.({ type: "lab", scenario: loaded.name, run, event });
-  options.onEvent?.({ type: "run-start", scenario: loaded.name, run, lab: name });
+  const emit = safeListener(options.onEvent);
+  const onEvent = (event: LabEvent) => emit?.({ type: "lab", scenario: loaded.name, run, event });
+  emit?.({ type: "run-start", scenario: loaded.name, run, lab: name });
   const started = performance.now();
   const lifecycle = { ...options, onEvent };
   const phases: PhaseResult[] = [];
   const record = (p: PhaseResult) => {
     phases.push(p);
-    options.onEvent?.({ type: "phase-end", scenario: loaded.name, phase: p });
+    emit?.({ type: "phase-end", scenario: loaded.name, phase: p });
   };
   let lab: LabRecord | undefined;
   try {
@@ -261,7 +262,7 @@ async function inLab(
         },
         log: (phase, line) => onEvent({ type: "log", phase, line }),
         phase: async (kind, phaseName, fn) => {
-          options.onEvent?.({ type: "phase-start", scenario: loaded.name, name: phaseName, lab: name });
+          emit?.({ type: "phase-start", scenario: loaded.name, name: phaseName, lab: name });
           return { ...(await phase(kind, phaseName, options.signal, fn)), lab: name };
         },
         record,
@@ -294,7 +295,7 @@ async function inLab(
     const keep = failed && options.keepOnFailure === true && lab !== undefined;
     if (keep) kept.push(name);
     else await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
-    options.onEvent?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
+    emit?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
   }
   return phases;
 }

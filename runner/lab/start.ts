@@ -7,12 +7,14 @@
 import type { Clock } from "../util/clock.ts";
 import path from "node:path";
 import type { NodeInfo } from "../cluster/nodes.ts";
-import { InterruptedError, UsageError } from "../errors.ts";
+import { InfraError, InterruptedError, UsageError } from "../errors.ts";
 import { KindProvider, abortError } from "../providers/kind.ts";
 import { KubeconfigProvider, defaultKubeconfigPath } from "../providers/kubeconfig.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
 import { loadScenario, readTask, type LoadedScenario } from "../scenario/load.ts";
 import { sleep } from "../util/sleep.ts";
+import { errorMessage } from "../util/text.ts";
+import { unmergeContext } from "./kubeconfig-merge.ts";
 import { runActions, type Action, type StartContext } from "./actions/action.ts";
 import { connect, createCluster, useContext } from "./actions/cluster.ts";
 import { imagesFor, loadImages } from "./actions/images.ts";
@@ -23,7 +25,7 @@ import { markReady, recordLab } from "./actions/record.ts";
 import { breakSteps, setupSteps } from "./actions/steps.ts";
 import { verifyBroken } from "./actions/verify.ts";
 import type { LabClient, LifecycleOptions } from "./client.ts";
-import { step } from "./events.ts";
+import { safeListener, step } from "./events.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
 import type { PreflightProbes } from "./preflight.ts";
 import { nodeImageFor } from "./render.ts";
@@ -140,7 +142,7 @@ async function prepare(options: StartOptions): Promise<StartContext> {
     env,
     store,
     signal: options.signal,
-    onEvent: options.onEvent,
+    onEvent: safeListener(options.onEvent),
     loaded,
     name,
     provider,
@@ -174,11 +176,18 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
     return;
   }
   const deleting = ctx.can.createClusters && ctx.created;
+  const merged = ctx.merged;
+  if (merged) {
+    await step(onEvent, "cleanup", `remove context ${merged.context} from ${merged.file}`, () => unmergeContext(merged.file, merged.context)).catch((e: unknown) => {
+      onEvent?.({ type: "warning", message: `could not remove context ${merged.context} from ${merged.file}: ${errorMessage(e)}; remove it with \`kubectl config delete-context ${merged.context} --kubeconfig ${merged.file}\`` });
+    });
+  }
   await step(onEvent, "cleanup", deleting ? `delete cluster ${ctx.cluster}` : `forget lab ${name}`, async () => {
     if (deleting) await deleteCluster(ctx.provider, ctx.cluster, ctx.kubeconfig, interrupted ? (ctx.options.settleMs ?? 4000) : 0);
     await store.remove(name);
   }).catch((cleanupError: unknown) => {
-    onEvent?.({ type: "warning", message: `cleanup failed: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}; run \`labrun gc\`` });
+    const hint = cleanupError instanceof InfraError && cleanupError.hint ? ` (${cleanupError.hint})` : "";
+    onEvent?.({ type: "warning", message: `cleanup failed: ${errorMessage(cleanupError)}; the lab "${name}" is left: run \`labrun gc\`${hint}` });
   });
 }
 

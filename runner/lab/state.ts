@@ -158,6 +158,7 @@ export class LabStore {
       return JSON.parse(text) as LabRecord;
     } catch (error) {
       throw new InfraError(`lab "${name}" has a corrupt record ${this.recordPath(name)}`, {
+        code: "LAB_RECORD_CORRUPT",
         cause: error,
         hint: `remove it with \`labrun down ${name}\` or delete ${this.labDir(name)}`,
       });

@@ -90,7 +90,8 @@ export class KindProvider implements ClusterProvider {
     this.#run = options.run ?? execaRunner;
     this.#apiTimeoutMs = options.apiTimeoutMs ?? 90_000;
     this.#pollMs = options.pollMs ?? 1_000;
-    this.#onCommand = options.onCommand;
+    // --debug (LABRUN_DEBUG=1): every kind and docker call on stderr, with its exit code and duration.
+    this.#onCommand = options.onCommand ?? (env.LABRUN_DEBUG === "1" ? (line) => process.stderr.write(`debug: ${line}\n`) : undefined);
     this.#clock = options.clock;
     this.#outside = new KindOutsideHosts((args, opts) => this.#docker(args, opts), env);
   }
@@ -168,10 +169,14 @@ export class KindProvider implements ClusterProvider {
     // kind removes the cluster's context from the kubeconfig it is given; give it
     // the lab's own file (or a throwaway path), never the learner's.
     const kubeconfig = options.kubeconfigPath ?? path.join(tmpdir(), `labrun-kind-delete-${process.pid}.kubeconfig`);
-    const result = await this.#kind(["delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], options.signal ? { signal: options.signal } : {});
+    const removeHint = `retry with \`labrun down\`; or remove the nodes: \`docker rm -f $(docker ps -aq --filter label=${KIND_CLUSTER_LABEL}=${name})\``;
+    const result = await this.#kind(["delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+      if (error instanceof InfraError && error.code === "COMMAND_TIMEOUT") throw new InfraError(`deleting cluster "${name}": ${error.message}`, { code: "CLUSTER_DELETE_FAILED", cause: error, hint: removeHint });
+      throw error;
+    });
     if (result.aborted) throw abortError(options.signal);
     if (result.exitCode !== 0) {
-      throw new InfraError(`failed to delete cluster "${name}"`, { code: "CLUSTER_DELETE_FAILED", output: outputOf(result), hint: `retry with \`labrun down\`; or remove the nodes: \`docker rm -f $(docker ps -aq --filter label=${KIND_CLUSTER_LABEL}=${name})\`` });
+      throw new InfraError(`failed to delete cluster "${name}"`, { code: "CLUSTER_DELETE_FAILED", output: outputOf(result), hint: removeHint });
     }
     await this.sweep(name, options.signal);
   }
@@ -211,6 +216,20 @@ export class KindProvider implements ClusterProvider {
     return lines(result.stdout);
   }
 
+  /**
+   * The node containers of a cluster and their Docker state (`running`,
+   * `exited`, `paused`, ...), by name; bounded by `timeoutMs` (default 5 s):
+   * an engine that does not answer is an InfraError, not a wait.
+   */
+  async nodeStates(name: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Map<string, string>> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const result = await this.#docker(["ps", "-a", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`, "--format", "{{.Names}}\t{{.State}}"], { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    if (result.aborted) throw abortError(options.signal);
+    if (result.timedOut) throw new InfraError(`Docker did not answer within ${Math.round(timeoutMs / 1000)}s (\`${this.docker} ps\`)`, { code: "DOCKER_UNRESPONSIVE", hint: "check that Docker runs: `docker info`" });
+    if (result.exitCode !== 0) throw new InfraError("failed to list the lab's node containers", { code: "DOCKER_FAILED", output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return new Map(lines(result.stdout).map((l) => l.split("\t") as [string, string]));
+  }
+
   async list(options: { signal?: AbortSignal } = {}): Promise<string[]> {
     const result = await this.#kind(["get", "clusters"], options.signal ? { signal: options.signal } : {});
     if (result.exitCode !== 0) throw new InfraError("failed to list kind clusters", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
@@ -240,8 +259,12 @@ export class KindProvider implements ClusterProvider {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.stdin !== undefined ? { input: options.stdin } : {}),
     });
-    if (result.exitCode !== 0 && /No such container|is not running/i.test(result.stderr)) {
-      throw new InfraError(`node "${node}" is not running`, { output: outputOf(result), hint: "see `labrun status`" });
+    if (result.exitCode !== 0 && /No such container|is not running|is paused/i.test(result.stderr)) {
+      throw new InfraError(`the node container "${node}" is not running`, { code: "NODE_CONTAINER_DOWN", output: outputOf(result), hint: "see `labrun status`" });
+    }
+    // Docker itself failed (not the command on the node): labrun's infrastructure, not a check that fails.
+    if (result.exitCode !== 0 && DOCKER_CLIENT_ERROR.test(result.stderr)) {
+      throw new InfraError(`\`docker exec\` on node "${node}" failed: ${result.stderr.trim().split("\n")[0]}`, { code: "DOCKER_FAILED", output: outputOf(result), hint: "check that Docker runs: `docker info`" });
     }
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut === true };
   }
@@ -317,10 +340,23 @@ export class KindProvider implements ClusterProvider {
     return this.#exec(this.docker, args, options, "docker", "install Docker and make sure `docker info` works");
   }
 
-  async #exec(file: string, args: string[], options: Parameters<CommandRunner>[2], what: string, hint: string): Promise<RunResult> {
-    this.#onCommand?.(commandLine(file, args));
+  async #exec(file: string, args: string[], options: Parameters<CommandRunner>[2] = {}, what: string, hint: string): Promise<RunResult> {
+    const line = commandLine(file, args);
+    this.#onCommand?.(line);
+    // A call without a deadline of its own gets one: a wedged (not dead) engine is an error, never a hang.
+    const timeoutMs = options.timeoutMs ?? commandDeadline(what, args);
+    const t0 = performance.now();
     try {
-      return await this.#run(file, args, options);
+      const result = await this.#run(file, args, { ...options, timeoutMs });
+      this.#onCommand?.(`  ↳ ${result.timedOut ? "timed out" : result.aborted ? "aborted" : `exit ${String(result.exitCode)}`} after ${Math.round(performance.now() - t0)}ms`);
+      if (result.timedOut && options.timeoutMs === undefined) {
+        throw new InfraError(`\`${clip(line)}\` did not finish within ${Math.round(timeoutMs / 1000)}s`, {
+          code: "COMMAND_TIMEOUT",
+          output: outputOf(result),
+          hint: what === "docker" || /docker|engine/i.test(outputOf(result)) ? "is Docker responsive? check `docker info`" : "run it again with --debug; check `docker info`",
+        });
+      }
+      return result;
     } catch (error) {
       if (error instanceof InfraError && error.code === "COMMAND_NOT_FOUND") {
         throw new InfraError(`${what} not found (looked for \`${file}\`)`, { code: "COMMAND_NOT_FOUND", hint, cause: error });
@@ -329,6 +365,28 @@ export class KindProvider implements ClusterProvider {
     }
   }
 }
+
+/**
+ * Deadlines (ms) of kind and docker calls that give none: creating a cluster
+ * or loading images may take minutes on a slow machine; listing, inspecting
+ * and removing containers should take seconds.
+ */
+export const COMMAND_DEADLINES = { create: 10 * 60_000, load: 10 * 60_000, delete: 3 * 60_000, logs: 3 * 60_000, quick: 60_000 } as const;
+
+function commandDeadline(what: string, args: string[]): number {
+  if (what === "kind" && args[0] === "create") return COMMAND_DEADLINES.create;
+  if (what === "kind" && args[0] === "load") return COMMAND_DEADLINES.load;
+  if (what === "kind" && args[0] === "delete") return COMMAND_DEADLINES.delete;
+  if (what === "kind" && args[0] === "export") return COMMAND_DEADLINES.logs;
+  return COMMAND_DEADLINES.quick;
+}
+
+function clip(line: string): string {
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+/** What the docker client prints when it, not the command it runs, failed. */
+const DOCKER_CLIENT_ERROR = /^(Error response from daemon:|Cannot connect to the Docker daemon|error during connect:|OCI runtime exec failed:)/m;
 
 /** A node of cluster `c` is `c-control-plane`, `c-worker`, `c-worker2`, ...: refuse any other container. */
 function assertNodeOf(cluster: string, node: string): void {

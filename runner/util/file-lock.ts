@@ -11,11 +11,14 @@
  * Callers in one process queue in memory first, so only one of them polls.
  *
  * Why not the proper-lockfile package: its lock is a directory kept fresh by
- * a timer while held (kubectl and kind use a plain file), and it judges
+ * a timer while held (kubectl and kind use a plain file, so only a file lock
+ * keeps labrun, kubectl and kind off one kubeconfig at once), and it judges
  * staleness by age only, where labrun can tell a dead holder by its pid.
+ * Breaking a stale lock is made atomic here with a second O_EXCL file (see
+ * breakIfStale).
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { isCode } from "./files.ts";
@@ -97,11 +100,38 @@ export async function acquireLock(file: string, options: FileLockOptions): Promi
     throw new LockError(file, `cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (!taken) throw new LockTimeoutError(file, await readHolder(file));
+  held.set(file, info.token);
   return async () => {
+    held.delete(file);
     // Only remove our own lock (it may have been broken as stale and re-taken).
     const holder = await readHolder(file);
     if (holder?.token === info.token) await fs.rm(file, { force: true });
   };
+}
+
+/** The locks this process holds: file → token. */
+const held = new Map<string, string>();
+
+/**
+ * Releases every lock this process holds, synchronously: for an exit that
+ * cannot wait for the holders' `finally` (a second Ctrl-C). Never leaves
+ * kubectl a `<kubeconfig>.lock`. Returns the files released.
+ */
+export function releaseHeldLocksSync(): string[] {
+  const released: string[] = [];
+  for (const [file, token] of held) {
+    try {
+      const holder = JSON.parse(readFileSync(file, "utf8")) as Partial<LockHolder>;
+      if (holder.token === token) {
+        rmSync(file, { force: true });
+        released.push(file);
+      }
+    } catch {
+      // gone already, or not ours any more
+    }
+  }
+  held.clear();
+  return released;
 }
 
 /** Creates the lock file with our holder; false when it exists. */
@@ -121,7 +151,19 @@ async function create(file: string, info: LockHolder): Promise<boolean> {
   return true;
 }
 
-/** Removes a stale lock; true when one was removed (or vanished meanwhile). */
+/** How old a breaker lock (`<file>.break`, held for milliseconds while a stale lock is removed) must be to be left by a crash. */
+export const BREAKER_STALE_MS = 10_000;
+
+/**
+ * Removes a stale lock; true when one was removed (or vanished meanwhile).
+ *
+ * Atomic against other breakers: the removal happens only while holding a
+ * second O_EXCL lock, `<file>.break`, and only when the file still holds the
+ * very holder (token) judged stale. Two processes that both judged the lock
+ * stale cannot both remove it: the second finds it gone, or someone else's
+ * fresh lock, and leaves it; taking the lock is then again one O_EXCL create,
+ * which only one of them wins.
+ */
 async function breakIfStale(file: string, isStale: NonNullable<FileLockOptions["isStale"]>, now: () => Date): Promise<boolean> {
   let stat;
   try {
@@ -132,21 +174,22 @@ async function breakIfStale(file: string, isStale: NonNullable<FileLockOptions["
   }
   const holder = await readHolder(file);
   if (!isStale(holder, now().getTime() - stat.mtimeMs)) return false;
-  // Move it aside atomically, then check we moved the lock we judged stale:
-  // if another process broke it and took a fresh lock in between, put that back.
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const breaker = `${file}.break`;
+  const me: LockHolder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex"), at: now().toISOString() };
+  if (!(await create(breaker, me))) {
+    // Another process is breaking it right now; a breaker left by a crash is old.
+    const age = await fs.stat(breaker).then((s) => now().getTime() - s.mtimeMs, () => 0);
+    if (age > BREAKER_STALE_MS) await fs.rm(breaker, { force: true });
+    return false;
+  }
   try {
-    await fs.rename(file, aside);
-  } catch (error) {
-    if (isCode(error, "ENOENT")) return true;
-    throw error;
+    const current = await readHolder(file);
+    const same = holder ? current?.token === holder.token : current === undefined && (await fs.stat(file).then((s) => s.mtimeMs === stat.mtimeMs, () => false));
+    if (same) await fs.rm(file, { force: true });
+    return true;
+  } finally {
+    await fs.rm(breaker, { force: true });
   }
-  const moved = await readHolder(aside);
-  if (holder && moved && moved.token !== holder.token) {
-    await fs.link(aside, file).catch(() => undefined);
-  }
-  await fs.rm(aside, { force: true });
-  return true;
 }
 
 export async function readHolder(file: string): Promise<LockHolder | undefined> {

@@ -36,7 +36,7 @@ creating one (no node commands, no image loading).`,
     if (str(args, "context") && !str(args, "kubeconfig")) throw new UsageError("--context needs --kubeconfig");
     const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
     const p = progress(io, { debug });
-    const kind = new KindProvider({ env: io.env, ...(debug ? { onCommand: (line: string) => p.listener({ type: "log", phase: "cluster", line: `$ ${line}` }) } : {}) });
+    const kind = new KindProvider({ env: io.env, ...(debug ? { onCommand: (line: string) => p.listener({ type: "log", phase: "cluster", line: line.startsWith("  ↳") ? line : `$ ${line}` }) } : {}) });
     const kubeconfig = str(args, "kubeconfig");
     const context = str(args, "context");
     let result: StartResult;

@@ -16,8 +16,13 @@ export const mergeKubeconfig: Action = {
   when: (ctx) => ctx.mergeTarget !== undefined,
   status: (ctx) => ({ phase: "cluster", title: `merge context ${clusterNameFor(ctx.name)} into ${ctx.mergeTarget}` }),
   async execute(ctx) {
-    const context = clusterNameFor(ctx.name);
-    await mergeContext(ctx.kubeconfig, ctx.mergeTarget!, context);
-    ctx.merged = { file: ctx.mergeTarget!, context };
+    const merged = { file: ctx.mergeTarget!, context: clusterNameFor(ctx.name) };
+    // Recorded before the merge: a start interrupted (or killed) from here on leaves its cleanup,
+    // `labrun down` and `labrun gc` the context to remove.
+    await ctx.store.update(ctx.name, (r) => {
+      r.merged = merged;
+    });
+    ctx.merged = merged;
+    await mergeContext(ctx.kubeconfig, merged.file, merged.context);
   },
 };

@@ -288,6 +288,7 @@ describe("check kinds", () => {
       const probes = new ProbeManager(c);
       const e = await evalError(observe(c, byIp, { probes }));
       expect(e.final).to.equal(true);
+      expect(e.infrastructure, "labrun's missing image is its infrastructure, not the cluster's networking").to.equal(true);
       expect(e.message).to.match(/labrun's probe could not start in pod default\/testclient/);
       // remembered for the grade: a second check does not try again
       await evalError(observe(c, byIp, { probes }));

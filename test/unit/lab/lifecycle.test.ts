@@ -274,6 +274,64 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(after.contexts).to.deep.equal([]);
   });
 
+  it("start interrupted after --merge-kubeconfig merged: its cleanup removes the context, and the record named it before the merge (for gc)", async () => {
+    const controller = new AbortController();
+    const kubeconfigYaml =
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: kind-labrun-beebox-cni\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: kind-labrun-beebox-cni\n  user: {token: t}\ncontexts:\n- name: kind-labrun-beebox-cni\n  context: {cluster: kind-labrun-beebox-cni, user: kind-labrun-beebox-cni}\ncurrent-context: kind-labrun-beebox-cni\n";
+    const w = world([
+      [
+        "kind create",
+        async (call) => {
+          const file = call.args[call.args.indexOf("--kubeconfig") + 1]!;
+          await mkdir(path.dirname(file), { recursive: true });
+          await writeFile(file, kubeconfigYaml);
+          return {};
+        },
+      ],
+    ]);
+    const mine = path.join(dir, "home-kubeconfig-2");
+    await writeFile(mine, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\ncurrent-context: prod\n");
+    let recorded: unknown;
+    const error = await start(
+      w.options({
+        mergeKubeconfig: mine,
+        signal: controller.signal,
+        onEvent: (e) => {
+          // Ctrl-C right after the merge, before the lab is marked ready.
+          if (e.type === "step-end" && e.name.startsWith("merge context")) {
+            void store.get("beebox-cni").then((r) => (recorded = r?.merged));
+            controller.abort("SIGINT");
+            throw new Error("a listener's bug must not fail the step");
+          }
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InterruptedError);
+    expect(recorded).to.deep.equal({ file: mine, context: "labrun-beebox-cni" });
+    const after = parse(await readFile(mine, "utf8")) as { contexts: unknown[] };
+    expect(after.contexts, "the merged context is removed").to.deep.equal([]);
+    expect(await store.list()).to.deep.equal([]);
+  });
+
+  it("down removes a lab whose record is corrupt (as its error's hint says), and its cluster found by labrun's mark", async () => {
+    const w = world();
+    await mkdir(store.labDir("broken-rec"), { recursive: true });
+    await writeFile(store.recordPath("broken-rec"), "{ not json");
+    const hint = (await store.get("broken-rec").catch((e: unknown) => e)) as InfraError;
+    expect(hint.hint).to.contain("labrun down broken-rec");
+    const result = await down({ name: "broken-rec", store, kind: w.kind });
+    expect(result.found).to.equal(true);
+    expect(await store.get("broken-rec")).to.equal(undefined);
+  });
+
+  it("a library listener that throws does not turn a step that worked into a failure", async () => {
+    const w = world();
+    const listener = () => void JSON.parse("a listener's bug");
+    const result = await start(w.options({ onEvent: listener }));
+    expect(result.lab.status).to.equal("ready");
+    expect(w.fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
+  });
+
   it("start on an existing cluster (kubeconfig provider): nothing created, the lab gets its own minimal kubeconfig; down forgets it", async () => {
     const w = world();
     const source = path.join(dir, "pool.kubeconfig");
