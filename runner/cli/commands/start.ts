@@ -14,7 +14,7 @@ const FORMATS = ["text", "json"] as const;
 const command: Command = {
   name: "start",
   summary: "Create a lab: a broken cluster and its task.",
-  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [--no-pool] [-o text|json]",
+  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [--no-pool] [--no-refill] [-o text|json]",
   description: `
 Creates the scenario's kind cluster (named labrun-<LAB>) with its own kubeconfig,
 loads its images, runs its setup and break steps, checks that it is broken the
@@ -34,6 +34,7 @@ creating one (no node commands, no image loading).`,
     kubeconfig: { type: "string", value: "FILE", description: "Use the existing cluster of this kubeconfig instead of creating one." },
     context: { type: "string", value: "NAME", description: "The context of --kubeconfig to use (default: its current context)." },
     "no-pool": { type: "boolean", description: "Create a new cluster even when the warm pool has one ready." },
+    "no-refill": { type: "boolean", description: "After claiming a warm cluster, do not start a background `labrun pool fill`." },
     "skip-preflight": { type: "boolean", description: "Do not check Docker, kind, memory and inotify limits first." },
     output: outputOption(FORMATS),
   },
@@ -67,7 +68,7 @@ creating one (no node commands, no image loading).`,
     }
     // A claim refills the pool in the background (only from the labrun executable: never spawn a test runner).
     const bin = process.argv[1];
-    if (result.lab.pool && bin && /(^|[\\/])(bin\.[jt]s|labrun)$/.test(bin)) {
+    if (result.lab.pool && !bool(args, "no-refill") && bin && /(^|[\\/])(bin\.[jt]s|labrun)$/.test(bin)) {
       const pid = await spawnRefill({ stateDir: stateDir(io.env), shape: result.lab.pool.shape, bin, env: io.env }).catch(() => undefined);
       if (pid && debug) io.stderr.write(`refilling the warm pool in the background (process ${pid})\n`);
     }
