@@ -29,6 +29,18 @@ function labrun(args: string[]) {
   return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1" }, reject: false, stdin: "ignore" });
 }
 
+/** Runs labrun, logging how long it took (and when its stdout first appeared: a process may linger after its answer). */
+async function timed(what: string, args: string[]) {
+  const t0 = performance.now();
+  let firstOut: number | undefined;
+  const run = labrun(args);
+  run.stdout?.once("data", () => (firstOut = performance.now() - t0));
+  const r = await run;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  console.log(`      ${what}: ${s(performance.now() - t0)}${firstOut !== undefined ? ` (output after ${s(firstOut)})` : ""}`);
+  return r;
+}
+
 function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
   return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
 }
@@ -39,7 +51,7 @@ async function containers(cluster: string): Promise<string[]> {
 }
 
 describe("e2e: warm pool on kind", function () {
-  this.timeout(6 * 60_000);
+  this.timeout(10 * 60_000);
 
   before(async function () {
     const docker = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
@@ -61,7 +73,7 @@ describe("e2e: warm pool on kind", function () {
   });
 
   it("fills a pool of one, claims it in seconds with the broken state verified, grades, and leaves nothing behind", async () => {
-    const filled = await labrun(["pool", "fill", "--scenario", "beebox-cni", "--size", "1", "-o", "json"]);
+    const filled = await timed("pool fill", ["pool", "fill", "--scenario", "beebox-cni", "--size", "1", "-o", "json"]);
     const fillResult = JSON.parse(filled.stdout || "{}") as { shape: string; created: string[]; live: number };
     made.push(...(fillResult.created ?? []));
     expect(filled.exitCode, show(filled)).to.equal(0);
@@ -72,12 +84,10 @@ describe("e2e: warm pool on kind", function () {
     const shapes = JSON.parse(listed.stdout) as { shape: string; target: number; ready: number; warming: number; claimed: number }[];
     expect(shapes.map(({ shape, target, ready, warming, claimed }) => ({ shape, target, ready, warming, claimed }))).to.deep.equal([{ shape: fillResult.shape, target: 1, ready: 1, warming: 0, claimed: 0 }]);
 
-    const t0 = performance.now();
-    const started = await labrun(["start", "beebox-cni", "--name", LAB, "--no-refill", "-o", "json"]);
-    const wallMs = performance.now() - t0;
+    const started = await timed("claim", ["start", "beebox-cni", "--name", LAB, "--no-refill", "-o", "json", "--debug"]);
     expect(started.exitCode, show(started)).to.equal(0);
     const result = JSON.parse(started.stdout) as { lab: { cluster: string; pool?: { shape: string } }; brokenVerified: boolean; durationMs: number };
-    console.log(`      claim: labrun start took ${(result.durationMs / 1000).toFixed(1)} s (${(wallMs / 1000).toFixed(1)} s wall, process start included)`);
+    console.log(`      claim: ${(result.durationMs / 1000).toFixed(1)} s in labrun start\n${String(started.stderr).replace(/^/gm, "        ")}`);
     expect(result.lab.cluster, "the lab runs on the pool's cluster: none was created").to.equal(poolCluster);
     expect(result.lab.pool?.shape).to.equal(fillResult.shape);
     expect(result.brokenVerified).to.equal(true);
@@ -85,12 +95,12 @@ describe("e2e: warm pool on kind", function () {
     expect(result.durationMs, "a claim does not create a cluster").to.be.below(25_000);
     expect((await labrun(["pool", "status", "-o", "json"])).stdout).to.contain('"claimed": 1');
 
-    const graded = await labrun(["grade", LAB, "-o", "json"]);
+    const graded = await timed("grade", ["grade", LAB, "-o", "json"]);
     const report = JSON.parse(graded.stdout || "{}") as { checks?: { id: string; status: string }[] };
     expect(report.checks, show(graded)).to.be.an("array");
     expect(report.checks!.filter((c) => c.status !== "passed").map((c) => c.id).sort()).to.deep.equal(BROKEN);
 
-    const gone = await labrun(["down", LAB]);
+    const gone = await timed("down", ["down", LAB]);
     expect(gone.exitCode, show(gone)).to.equal(0);
     expect(await containers(poolCluster)).to.deep.equal([]);
     const gc = await labrun(["gc"]);
