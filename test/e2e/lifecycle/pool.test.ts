@@ -84,7 +84,7 @@ describe("e2e: warm pool on kind", function () {
     const shapes = JSON.parse(listed.stdout) as { shape: string; target: number; ready: number; warming: number; claimed: number }[];
     expect(shapes.map(({ shape, target, ready, warming, claimed }) => ({ shape, target, ready, warming, claimed }))).to.deep.equal([{ shape: fillResult.shape, target: 1, ready: 1, warming: 0, claimed: 0 }]);
 
-    const started = await timed("claim", ["start", "beebox-cni", "--name", LAB, "--no-refill", "-o", "json", "--debug"]);
+    const started = await timed("claim", ["start", "beebox-cni", "--name", LAB, "--no-refill", "-o", "json"]);
     expect(started.exitCode, show(started)).to.equal(0);
     const result = JSON.parse(started.stdout) as { lab: { cluster: string; pool?: { shape: string } }; brokenVerified: boolean; durationMs: number };
     console.log(`      claim: ${(result.durationMs / 1000).toFixed(1)} s in labrun start\n${String(started.stderr).replace(/^/gm, "        ")}`);
