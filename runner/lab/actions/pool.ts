@@ -16,11 +16,21 @@ export const claimPooled: Action = {
   status: () => ({ phase: "cluster", title: "claim a warm cluster" }),
   async execute(ctx) {
     const shape = shapeOf(ctx.loaded.scenario.spec.cluster, ctx.env);
-    const entry = await new PoolStore(ctx.store.dir).claim(shape.key, ctx.name, ctx.images);
-    if (!entry) return `none ready (shape ${shape.key}); creating one`;
-    ctx.claimed = entry;
-    ctx.cluster = entry.cluster;
-    return entry.cluster;
+    const pool = new PoolStore(ctx.store.dir);
+    for (;;) {
+      const entry = await pool.claim(shape.key, ctx.name, ctx.images);
+      if (!entry) return `none ready (shape ${shape.key}); creating one`;
+      // A pool cluster whose nodes stopped (Docker restarted, a reboot) is thrown away, not handed over.
+      const running = ctx.provider.runningNodes ? await ctx.provider.runningNodes(entry.cluster, ctx.signal) : entry.nodes;
+      if (running >= entry.nodes) {
+        ctx.claimed = entry;
+        ctx.cluster = entry.cluster;
+        return entry.cluster;
+      }
+      ctx.onEvent?.({ type: "warning", message: `warm pool cluster ${entry.cluster} does not run (${running} of ${entry.nodes} nodes); deleting it` });
+      await ctx.provider.delete(entry.cluster, { kubeconfigPath: pool.kubeconfigPath(entry.id) }).catch(() => undefined);
+      await pool.remove(entry.id);
+    }
   },
 };
 

@@ -51,7 +51,7 @@ describe("lab/pool: the warm pool (fake kind and cluster)", () => {
       await writeFile(call.args[call.args.indexOf("--kubeconfig") + 1]!, `# kubeconfig of ${call.args[call.args.indexOf("--name") + 1]}\n`);
       return {};
     };
-    const fake = fakeRunner([...rules, [/readyz/, { stdout: "ok" }], ["kind get clusters", { stdout: "" }], ["kind create", create], [/^docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-pool-/, { stdout: "c1\n" }]]);
+    const fake = fakeRunner([...rules, [/readyz/, { stdout: "ok" }], ["kind get clusters", { stdout: "" }], ["kind create", create], [/^docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-pool-/, { stdout: "c1\n" }], [/^docker ps -q --filter label=io.x-k8s.kind.cluster=labrun-pool-\S+ --filter status=running$/, { stdout: "c1\nc2\n" }]]);
     const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker", pollMs: 1 });
     const cluster = fakeClient([node("n-control-plane", false, true), node("n-worker")]);
     const apply = cluster.client.apply.bind(cluster.client);
@@ -121,6 +121,16 @@ describe("lab/pool: the warm pool (fake kind and cluster)", () => {
     expect(ends.map((e) => e.phase)).to.not.include("preflight");
     await down({ store, kind: w.kind, name: "beebox-cni" });
     expect(w.fake.lines()).to.include(`kind delete cluster --name ${made} --kubeconfig ${result.lab.kubeconfig}`);
+    expect(await pool.list()).to.deep.equal([]);
+  });
+
+  it("start --pool: a pool cluster whose nodes stopped is deleted, not handed over; the start creates a cluster instead", async () => {
+    const w = world([[/--filter status=running$/, { stdout: "c1\n" }]]); // one of two nodes runs
+    const [dead] = (await fill({ ...w.common, scenario: SCENARIO, size: 1, probes: probes() })).created;
+    const result = await start(w.startOptions());
+    expect(result.lab.cluster).to.equal("labrun-beebox-cni");
+    expect(w.fake.lines()).to.include(`kind delete cluster --name ${dead} --kubeconfig ${path.join(dir, "pool", dead!.replace("labrun-pool-", ""), "kubeconfig")}`);
+    expect(w.events.some((e) => e.type === "warning" && e.message === `warm pool cluster ${dead} does not run (1 of 2 nodes); deleting it`)).to.equal(true);
     expect(await pool.list()).to.deep.equal([]);
   });
 
