@@ -9,6 +9,7 @@ import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
 import { pidAlive } from "../util/files.ts";
+import { PoolStore } from "./pool/store.ts";
 import { LabStore } from "./state.ts";
 
 export interface DownResult {
@@ -57,6 +58,7 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
       result.clusterDeleted = true;
     }
   }
+  if (lab?.pool) await new PoolStore(store.dir).remove(lab.pool.id); // the claimed cluster's pool entry goes with it
   if (lab?.merged) {
     const merged = lab.merged;
     if (await unmergeContext(merged.file, merged.context)) result.unmerged = merged.file;

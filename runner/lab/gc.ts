@@ -6,6 +6,7 @@ import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { CLUSTER_PREFIX } from "./names.ts";
 import { exists, pidAlive } from "../util/files.ts";
+import { PoolStore, readEntry } from "./pool/store.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
 export interface GcResult {
@@ -17,6 +18,8 @@ export interface GcResult {
   outside: string[];
   /** `labrun-*` clusters left alone, with the reason. */
   kept: { cluster: string; reason: string }[];
+  /** Warm pool entries forgotten because their cluster is gone (or removed with their cluster). */
+  pool: string[];
 }
 
 /**
@@ -29,7 +32,8 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
   const kind = kindOf(options);
   const onEvent = safeListener(options.onEvent);
-  const result: GcResult = { clusters: [], labs: [], outside: [], kept: [] };
+  const result: GcResult = { clusters: [], labs: [], outside: [], kept: [], pool: [] };
+  const pool = new PoolStore(store.dir);
   const containers = await kind.nodeContainers(options.signal);
   const labs = await store.list();
 
@@ -41,16 +45,23 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
       continue;
     }
     const labDir = path.dirname(mark);
-    const record = await readRecord(path.join(labDir, "lab.json"));
-    // Its lab exists (here or in another state directory), unless that lab is a start that died (pid gone).
-    const abandoned = record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid);
-    if (record && record.cluster === cluster && !abandoned) continue;
+    const pooled = path.basename(path.dirname(labDir)) === "pool";
+    if (pooled ? await poolClusterKept(labDir, cluster) : await labClusterKept(labDir, cluster)) continue;
     result.clusters.push(cluster);
     if (!options.dryRun) {
       // Hand kind the lab's kubeconfig only if the lab's directory is still there (kind would recreate it for its lock file).
       const kubeconfigPath = (await exists(labDir)) ? path.join(labDir, "kubeconfig") : undefined;
       await step(onEvent, "gc", `delete cluster ${cluster}`, () => kind.delete(cluster, kubeconfigPath ? { kubeconfigPath } : {}));
+      if (pooled) await fs.rm(labDir, { recursive: true, force: true });
     }
+    if (pooled) result.pool.push(path.basename(labDir));
+  }
+
+  // Pool entries whose cluster is gone, unless a live process is warming or claiming them.
+  for (const entry of await pool.list()) {
+    if (clusters.has(entry.cluster) || (entry.pid !== undefined && pidAlive(entry.pid))) continue;
+    result.pool.push(entry.id);
+    if (!options.dryRun) await pool.remove(entry.id);
   }
 
   // Outside hosts whose cluster has no node left (a delete that died between kind and the sweep).
@@ -74,6 +85,26 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     }
   }
   return result;
+}
+
+/** A lab's cluster stays while its lab exists (here or in another state directory), unless that lab is a start that died. */
+async function labClusterKept(labDir: string, cluster: string): Promise<boolean> {
+  const record = await readRecord(path.join(labDir, "lab.json"));
+  const abandoned = record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid);
+  return record !== undefined && record.cluster === cluster && !abandoned;
+}
+
+/**
+ * A pool cluster stays while it is ready, while a live process warms, claims
+ * or drains it, and once claimed while the lab that claimed it owns it.
+ */
+async function poolClusterKept(entryDir: string, cluster: string): Promise<boolean> {
+  const entry = await readEntry(path.join(entryDir, "entry.json"));
+  if (!entry || entry.cluster !== cluster) return false;
+  if (entry.state === "ready") return true;
+  if (entry.pid !== undefined && pidAlive(entry.pid)) return true;
+  if (entry.state !== "claimed" || !entry.claimedBy) return false;
+  return labClusterKept(path.join(path.dirname(path.dirname(entryDir)), "labs", entry.claimedBy), cluster);
 }
 
 async function readRecord(file: string): Promise<LabRecord | undefined> {

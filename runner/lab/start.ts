@@ -20,6 +20,7 @@ import { connect, createCluster, useContext } from "./actions/cluster.ts";
 import { imagesFor, loadImages } from "./actions/images.ts";
 import { checkMergeTarget, mergeKubeconfig } from "./actions/merge.ts";
 import { waitForNodes } from "./actions/nodes.ts";
+import { adoptPooled, claimPooled } from "./actions/pool.ts";
 import { checkHost, refuseClusterClash } from "./actions/preflight.ts";
 import { markReady, recordLab } from "./actions/record.ts";
 import { breakSteps, setupSteps } from "./actions/steps.ts";
@@ -30,6 +31,7 @@ import { clusterNameFor, validateLabName } from "./names.ts";
 import type { PreflightProbes } from "./preflight.ts";
 import { nodeImageFor } from "./render.ts";
 import { startOutsideHosts } from "./outside.ts";
+import { PoolStore } from "./pool/store.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
 export interface StartOptions extends LifecycleOptions {
@@ -43,6 +45,8 @@ export interface StartOptions extends LifecycleOptions {
   mergeKubeconfig?: boolean | string;
   /** Use an existing cluster from a kubeconfig instead of creating one with kind. */
   existing?: { kubeconfig?: string; context?: string };
+  /** Claim a ready cluster of the scenario's shape from the warm pool when there is one (`labrun pool fill`); else create one. */
+  pool?: boolean;
   /** Skip the host checks (not recommended). */
   skipPreflight?: boolean;
   /** Verify that exactly `broken.failing` fail before hand-over (default true). */
@@ -79,10 +83,12 @@ export interface StartResult {
 
 /** The actions of `start`, in order; each decides from the context whether it applies. */
 export const START_ACTIONS: readonly Action[] = [
+  claimPooled,
   checkHost,
   refuseClusterClash,
   checkMergeTarget,
   recordLab,
+  adoptPooled,
   createCluster,
   useContext,
   connect,
@@ -111,7 +117,11 @@ export async function start(options: StartOptions): Promise<StartResult> {
       durationMs: Math.round(performance.now() - started),
     };
   } catch (error) {
-    if (!ctx.lab) throw error; // nothing recorded, nothing made
+    if (!ctx.lab) {
+      // nothing recorded, nothing made; an untouched claim goes back to the pool
+      if (ctx.claimed) await new PoolStore(ctx.store.dir).release(ctx.claimed.id).catch(() => undefined);
+      throw error;
+    }
     const interrupted = ctx.signal?.aborted === true;
     await cleanUp(ctx, error, interrupted);
     if (interrupted && !(error instanceof InterruptedError)) throw abortError(ctx.signal);
@@ -184,6 +194,7 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
   }
   await step(onEvent, "cleanup", deleting ? `delete cluster ${ctx.cluster}` : `forget lab ${name}`, async () => {
     if (deleting) await deleteCluster(ctx.provider, ctx.cluster, ctx.kubeconfig, interrupted ? (ctx.options.settleMs ?? 4000) : 0);
+    if (ctx.claimed) await new PoolStore(store.dir).remove(ctx.claimed.id);
     await store.remove(name);
   }).catch((cleanupError: unknown) => {
     const hint = cleanupError instanceof InfraError && cleanupError.hint ? ` (${cleanupError.hint})` : "";

@@ -67,6 +67,8 @@ export interface LabRecord {
   merged?: { file: string; context: string };
   /** The node image the cluster was created from. */
   nodeImage?: string;
+  /** Set when the cluster was claimed from the warm pool: its entry (pool/<id>) goes with the lab. */
+  pool?: { id: string; shape: string };
   attempts: LabAttempt[];
   labrunVersion?: string;
 }

@@ -209,6 +209,12 @@ export class KindProvider implements ClusterProvider {
     return this.#outside.exec(cluster, name, command, options);
   }
 
+  async runningNodes(name: string, signal?: AbortSignal): Promise<number> {
+    const result = await this.#docker(["ps", "-q", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`, "--filter", "status=running"], signal ? { signal } : {});
+    if (result.exitCode !== 0) throw new InfraError("failed to list containers", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
+    return lines(result.stdout).length;
+  }
+
   /** IDs of every container (running or not) labelled as a node of the cluster. */
   async containerIds(name: string, signal?: AbortSignal): Promise<string[]> {
     const result = await this.#docker(["ps", "-aq", "--filter", `label=${KIND_CLUSTER_LABEL}=${name}`], signal ? { signal } : {});

@@ -84,6 +84,8 @@ export interface ClusterProvider {
   delete(name: string, options?: { signal?: AbortSignal; kubeconfigPath?: string }): Promise<void>;
   /** After an interrupted create: remove what a killed create may still have been starting (kind: node containers). */
   sweep?(name: string, signal?: AbortSignal): Promise<unknown>;
+  /** How many of the cluster's node containers run (kind), to tell a dead warm pool cluster before claiming it. */
+  runningNodes?(name: string, signal?: AbortSignal): Promise<number>;
   /** Names of the clusters this provider can see. */
   list(options?: { signal?: AbortSignal }): Promise<string[]>;
   /** The kubeconfig (YAML) of a cluster. */

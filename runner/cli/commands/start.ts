@@ -1,4 +1,6 @@
 import { ExitCode, UsageError } from "../../errors.ts";
+import { stateDir } from "../../lab/state.ts";
+import { spawnRefill } from "../../lab/pool/refill.ts";
 import { start, type StartResult } from "../../lab/start.ts";
 import { KindProvider } from "../../providers/kind.ts";
 import { formatDuration } from "../../util/duration.ts";
@@ -12,12 +14,16 @@ const FORMATS = ["text", "json"] as const;
 const command: Command = {
   name: "start",
   summary: "Create a lab: a broken cluster and its task.",
-  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [-o text|json]",
+  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [--no-pool] [--no-refill] [-o text|json]",
   description: `
 Creates the scenario's kind cluster (named labrun-<LAB>) with its own kubeconfig,
 loads its images, runs its setup and break steps, checks that it is broken the
 way the scenario says, then prints the task and how to reach the cluster.
 Ctrl-C deletes the half-made cluster (unless --retain).
+
+When the warm pool (\`labrun pool\`) holds a ready cluster of the scenario's
+shape, start claims it instead of creating one (seconds instead of a minute),
+and a background \`labrun pool fill\` replaces it; --no-pool always creates.
 
 With --kubeconfig/--context, labrun uses that existing cluster instead of
 creating one (no node commands, no image loading).`,
@@ -27,6 +33,8 @@ creating one (no node commands, no image loading).`,
     "merge-kubeconfig": { type: "boolean", description: "Also add the lab's context (labrun-LAB) to your kubeconfig ($KUBECONFIG or ~/.kube/config)." },
     kubeconfig: { type: "string", value: "FILE", description: "Use the existing cluster of this kubeconfig instead of creating one." },
     context: { type: "string", value: "NAME", description: "The context of --kubeconfig to use (default: its current context)." },
+    "no-pool": { type: "boolean", description: "Create a new cluster even when the warm pool has one ready." },
+    "no-refill": { type: "boolean", description: "After claiming a warm cluster, do not start a background `labrun pool fill`." },
     "skip-preflight": { type: "boolean", description: "Do not check Docker, kind, memory and inotify limits first." },
     output: outputOption(FORMATS),
   },
@@ -47,6 +55,7 @@ creating one (no node commands, no image loading).`,
         retain: bool(args, "retain"),
         mergeKubeconfig: bool(args, "merge-kubeconfig"),
         skipPreflight: bool(args, "skip-preflight"),
+        pool: !bool(args, "no-pool") && !kubeconfig,
         ...(kubeconfig ? { existing: { kubeconfig, ...(context ? { context } : {}) } } : {}),
         env: io.env,
         cwd: io.cwd,
@@ -56,6 +65,12 @@ creating one (no node commands, no image loading).`,
       });
     } finally {
       p.stop();
+    }
+    // A claim refills the pool in the background (only from the labrun executable: never spawn a test runner).
+    const bin = process.argv[1];
+    if (result.lab.pool && !bool(args, "no-refill") && bin && /(^|[\\/])(bin\.[jt]s|labrun)$/.test(bin)) {
+      const pid = await spawnRefill({ stateDir: stateDir(io.env), shape: result.lab.pool.shape, bin, env: io.env }).catch(() => undefined);
+      if (pid && debug) io.stderr.write(`refilling the warm pool in the background (process ${pid})\n`);
     }
     if (format === "json") {
       io.stdout.write(

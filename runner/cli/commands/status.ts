@@ -1,4 +1,6 @@
 import { ExitCode } from "../../errors.ts";
+import path from "node:path";
+import { poolStatus } from "../../lab/pool/manage.ts";
 import { status, type LabStatusInfo } from "../../lab/status.ts";
 import type { LabRecord } from "../../lab/state.ts";
 import { pidAlive } from "../../util/files.ts";
@@ -25,12 +27,13 @@ const command: Command = {
       io.stdout.write(JSON.stringify(name ? infos[0] : infos, null, 2) + "\n");
       return ExitCode.ok;
     }
-    if (infos.length === 0) {
-      io.stderr.write("no labs; start one with `labrun start <scenario>`\n");
-      return ExitCode.ok;
-    }
     if (!name) {
-      io.stdout.write(table(["LAB", "SCENARIO", "STATUS", "CLUSTER", "ATTEMPTS", "BEST", "AGE"], infos.map(row)));
+      if (infos.length === 0) io.stderr.write("no labs; start one with `labrun start <scenario>`\n");
+      else io.stdout.write(table(["LAB", "SCENARIO", "STATUS", "CLUSTER", "ATTEMPTS", "BEST", "AGE"], infos.map(row)));
+      for (const s of await poolStatus({ env: io.env })) {
+        if (!s.target && !s.ready && !s.warming) continue;
+        io.stdout.write(`warm pool ${s.shape}${s.scenarioDir ? ` (${path.basename(s.scenarioDir)})` : ""}: ${s.ready} ready, ${s.warming} warming, size ${s.target}\n`);
+      }
       return ExitCode.ok;
     }
     const info = infos[0]!;

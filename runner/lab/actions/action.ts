@@ -11,6 +11,7 @@ import type { ClusterProvider, ProviderCapabilities } from "../../providers/prov
 import { abortError } from "../../providers/kind.ts";
 import { step, type LabEventListener, type LabPhase } from "../events.ts";
 import type { StartOptions } from "../start.ts";
+import type { PoolEntry } from "../pool/store.ts";
 import type { LabRecord, LabStore } from "../state.ts";
 
 /** A `kind load` that never rejects: its duration or its error. */
@@ -29,8 +30,8 @@ export interface StartContext {
   readonly provider: ClusterProvider;
   /** What the provider can do (decides which actions run). */
   readonly can: ProviderCapabilities;
-  /** The provider's cluster name. */
-  readonly cluster: string;
+  /** The provider's cluster name (a claim from the warm pool replaces it). */
+  cluster: string;
   /** The node image (providers that create clusters). */
   readonly nodeImage: string | undefined;
   /** Images to side-load into the nodes (providers that load images). */
@@ -40,6 +41,8 @@ export interface StartContext {
   /** The kubeconfig to merge the lab's context into, when asked. */
   readonly mergeTarget: string | undefined;
 
+  /** The warm pool cluster this start claimed (actions/pool.ts). */
+  claimed?: PoolEntry;
   /** The lab's record: once it is set, a failure cleans up. */
   lab?: LabRecord;
   /** Whether the provider may have made something (a failure deletes it). */

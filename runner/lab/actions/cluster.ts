@@ -9,7 +9,7 @@ import { startEarlyLoad } from "./images.ts";
 
 export const createCluster: Action = {
   name: "create the cluster",
-  when: (ctx) => ctx.can.createClusters,
+  when: (ctx) => ctx.can.createClusters && !ctx.claimed,
   status: (ctx) => ({ phase: "cluster", title: `create cluster ${ctx.cluster}` }),
   async execute(ctx) {
     // The mark: a mount of the lab's directory in every node, by which `gc` knows the cluster is labrun's.

@@ -9,11 +9,12 @@ import { ADDONS, addonImages, type AddonName } from "../addons.ts";
 import { step } from "../events.ts";
 import { loadProbeImage, probeBinary } from "../probe-image.ts";
 import type { Action, LoadOutcome, StartContext } from "./action.ts";
+import { imagesToLoad } from "./pool.ts";
 
 export const loadImages: Action = {
   name: "load images into the nodes",
   async execute(ctx) {
-    const images = ctx.images;
+    const images = imagesToLoad(ctx.images, ctx.claimed?.images);
     if (ctx.can.loadImages && images.length) {
       const what = `load ${images.length} image${images.length === 1 ? "" : "s"}`;
       const early = ctx.earlyLoad ? await ctx.earlyLoad : undefined;

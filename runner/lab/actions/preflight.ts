@@ -6,7 +6,7 @@ import { imageSources } from "./images.ts";
 
 export const checkHost: Action = {
   name: "check the host (docker, kind, memory, inotify, images)",
-  when: (ctx) => ctx.can.createClusters && !ctx.options.skipPreflight,
+  when: (ctx) => ctx.can.createClusters && !ctx.claimed && !ctx.options.skipPreflight,
   status: () => ({ phase: "preflight", title: "check the host" }),
   async execute(ctx) {
     const probes = ctx.options.probes ?? hostProbes({ env: ctx.env, ...ctx.provider.hostTools?.() });
@@ -22,7 +22,7 @@ export const checkHost: Action = {
 
 export const refuseClusterClash: Action = {
   name: "refuse a cluster of the lab's name that no lab owns",
-  when: (ctx) => ctx.can.createClusters,
+  when: (ctx) => ctx.can.createClusters && !ctx.claimed,
   async execute(ctx) {
     if ((await ctx.provider.list(ctx.signal ? { signal: ctx.signal } : {})).includes(ctx.cluster)) {
       throw new UsageError(`a kind cluster named "${ctx.cluster}" exists but no lab "${ctx.name}" does`, {

@@ -398,7 +398,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ]);
       const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
       const dry = await gc({ store, kind, dryRun: true });
-      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }] });
+      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }], pool: [] });
       expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
       await gc({ store, kind });
       // the orphan's lab directory is gone: kind gets a throwaway kubeconfig path, never the learner's
