@@ -61,7 +61,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
 
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
   // labrun's own infrastructure (a lab's node containers) is checked at the same time.
-  await healthy(options, options.signal ?? new AbortController().signal);
+  await confirmedHealthy(options, options.signal ?? new AbortController().signal);
 
   // A watchdog ends the grade with an InfraError when the API stops answering or the infrastructure fails.
   const watch = new AbortController();
@@ -74,7 +74,7 @@ export async function grade(options: GradeOptions): Promise<Report> {
   try {
     results = await runChecks({ ...options, signal, client, probes });
     // A check that could not be evaluated may be the infrastructure's doing: never a grade of a cluster labrun lost.
-    if (results.some((r) => r.status === "error")) await healthy(options, signal);
+    if (results.some((r) => r.status === "error")) await confirmedHealthy(options, signal);
   } catch (error) {
     if (watch.signal.aborted && !options.signal?.aborted) throw abortReason(watch.signal);
     throw error;
@@ -106,7 +106,27 @@ async function healthy(options: GradeOptions, signal: AbortSignal): Promise<void
   }
 }
 
-/** Until `watch` aborts: every interval, check health; on failure abort `watch` with the InfraError. */
+/** A failure one more look cannot change: a lab's node container that is not running. */
+function definitive(error: unknown): boolean {
+  return error instanceof InfraError && error.code === "NODE_CONTAINER_DOWN";
+}
+
+/**
+ * healthy(), confirmed: a failure that may be a slow moment (a ping or a
+ * Docker call past its deadline on a loaded machine, ten grades at once) is
+ * looked at once more, right away, before it ends a grade; the second
+ * failure is the one reported. A stopped node container counts at once.
+ */
+async function confirmedHealthy(options: GradeOptions, signal: AbortSignal): Promise<void> {
+  try {
+    await healthy(options, signal);
+  } catch (error) {
+    if (signal.aborted || definitive(error)) throw error;
+    await healthy(options, signal);
+  }
+}
+
+/** Until `watch` aborts: every interval, check health; on a confirmed failure abort `watch` with the InfraError. */
 async function watchdog(options: GradeOptions, watch: AbortController, clock: Clock): Promise<void> {
   const intervalMs = options.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
   if (intervalMs <= 0) return;
@@ -114,7 +134,7 @@ async function watchdog(options: GradeOptions, watch: AbortController, clock: Cl
   for (;;) {
     try {
       await clock.sleep(intervalMs, stop);
-      await healthy(options, stop);
+      await confirmedHealthy(options, stop);
     } catch (error) {
       if (!stop.aborted) watch.abort(error instanceof InfraError ? error : new InfraError(errorMessage(error), { cause: error }));
       return;

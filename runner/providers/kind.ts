@@ -266,7 +266,8 @@ export class KindProvider implements ClusterProvider {
       ...(options.stdin !== undefined ? { input: options.stdin } : {}),
     });
     if (result.exitCode !== 0 && /No such container|is not running|is paused/i.test(result.stderr)) {
-      throw new InfraError(`the node container "${node}" is not running`, { code: "NODE_CONTAINER_DOWN", output: outputOf(result), hint: "see `labrun status`" });
+      const state = /is paused/i.test(result.stderr) ? "is paused" : /No such container/i.test(result.stderr) ? "is gone" : "is not running";
+      throw new InfraError(`the node container "${node}" ${state}`, { code: "NODE_CONTAINER_DOWN", output: outputOf(result), hint: "see `labrun status`" });
     }
     // Docker itself failed (not the command on the node): labrun's infrastructure, not a check that fails.
     if (result.exitCode !== 0 && DOCKER_CLIENT_ERROR.test(result.stderr)) {

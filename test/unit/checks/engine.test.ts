@@ -546,7 +546,35 @@ describe("grade()", () => {
     c.pingError = unreachable();
     const error = await grade({ ...options(c, [nodesCheck("a")]), attempt: 1 }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(InfraError);
-    expect(c.calls).to.deep.equal(["ping"]);
+    // looked at twice (a slow moment on a loaded machine is not a lost cluster), and no check ran
+    expect(c.calls).to.deep.equal(["ping", "ping"]);
+  });
+
+  it("a ping that fails once (a slow moment) is looked at again before it ends the grade; a stopped node container ends it at once", async () => {
+    const c = new FakeCluster();
+    let pings = 0;
+    const ping = c.ping.bind(c);
+    c.ping = async () => {
+      pings++;
+      if (pings === 1) throw unreachable();
+      return ping();
+    };
+    const report = await grade({ ...options(c, [nodesCheck("a")]), attempt: 1 });
+    expect(report.checks[0]!.status).to.not.equal("error");
+    expect(pings).to.be.greaterThanOrEqual(2);
+
+    const down = new FakeCluster();
+    let infraCalls = 0;
+    const error = await grade({
+      ...options(down, [nodesCheck("a")]),
+      attempt: 1,
+      infra: async () => {
+        infraCalls++;
+        throw new InfraError('the lab\'s node container "w" is not running (exited)', { code: "NODE_CONTAINER_DOWN" });
+      },
+    }).catch((e: unknown) => e);
+    expect((error as InfraError).code).to.equal("NODE_CONTAINER_DOWN");
+    expect(infraCalls).to.equal(1);
   });
 
   it("grades the BeeBox lab with one probe container, batches concurrent probes, and leaves the probe for the next grade", async () => {
