@@ -61,7 +61,8 @@ export async function grade(options: GradeOptions): Promise<Report> {
 
   // Fail fast (and with exit 3) when the cluster is not there: never a grade of a cluster that cannot answer.
   // labrun's own infrastructure (a lab's node containers) is checked at the same time.
-  await confirmedHealthy(options, options.signal ?? new AbortController().signal);
+  // Three looks before the first check: a grade that starts beside nine others on a busy machine may wait for the API.
+  await confirmedHealthy(options, options.signal ?? new AbortController().signal, 3);
 
   // A watchdog ends the grade with an InfraError when the API stops answering or the infrastructure fails.
   const watch = new AbortController();
@@ -117,12 +118,13 @@ function definitive(error: unknown): boolean {
  * looked at once more, right away, before it ends a grade; the second
  * failure is the one reported. A stopped node container counts at once.
  */
-async function confirmedHealthy(options: GradeOptions, signal: AbortSignal): Promise<void> {
-  try {
-    await healthy(options, signal);
-  } catch (error) {
-    if (signal.aborted || definitive(error)) throw error;
-    await healthy(options, signal);
+async function confirmedHealthy(options: GradeOptions, signal: AbortSignal, looks = 2): Promise<void> {
+  for (let look = 1; ; look++) {
+    try {
+      return await healthy(options, signal);
+    } catch (error) {
+      if (look >= looks || signal.aborted || definitive(error)) throw error;
+    }
   }
 }
 

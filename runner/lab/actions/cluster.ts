@@ -6,35 +6,49 @@ import { renderKindConfig } from "../render.ts";
 import { atomicWrite } from "../../util/files.ts";
 import type { Action } from "./action.ts";
 import { startEarlyLoad } from "./images.ts";
+import { oneLine } from "../../util/text.ts";
+
+/** How many times `kind create` runs before start gives up (a transient failure is retried once). */
+export const CREATE_ATTEMPTS = 2;
 
 export const createCluster: Action = {
   name: "create the cluster",
   when: (ctx) => ctx.can.createClusters && !ctx.claimed,
   status: (ctx) => ({ phase: "cluster", title: `create cluster ${ctx.cluster}` }),
   async execute(ctx) {
+    let firstError = "";
     // The mark: a mount of the lab's directory in every node, by which `gc` knows the cluster is labrun's.
     const markDir = path.join(ctx.store.labDir(ctx.name), "mark");
     await fs.mkdir(markDir, { recursive: true });
     await fs.writeFile(path.join(markDir, "lab"), `${ctx.name}\n`);
     const config = renderKindConfig(ctx.loaded.scenario.spec.cluster, { markDir });
     ctx.created = true; // from here on a failure may leave containers behind
-    try {
-      await ctx.provider.create({
-        name: ctx.cluster,
-        nodeImage: ctx.nodeImage!,
-        config,
-        kubeconfigPath: ctx.kubeconfig,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        ...(ctx.options.retain ? { retain: true } : {}),
-        onOutput: (line) => ctx.onEvent?.({ type: "log", phase: "cluster", line }),
-        // The node containers run: load images while the control plane starts.
-        onNodesStarted: () => startEarlyLoad(ctx),
-      });
-    } catch (error) {
-      await ctx.earlyLoad; // never delete nodes under a running `kind load`
-      throw error;
+    const attempts = ctx.options.retain ? 1 : CREATE_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ctx.provider.create({
+          name: ctx.cluster,
+          nodeImage: ctx.nodeImage!,
+          config,
+          kubeconfigPath: ctx.kubeconfig,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          ...(ctx.options.retain ? { retain: true } : {}),
+          onOutput: (line) => ctx.onEvent?.({ type: "log", phase: "cluster", line }),
+          // The node containers run: load images while the control plane starts.
+          onNodesStarted: () => startEarlyLoad(ctx),
+        });
+        return attempt > 1 ? `${ctx.nodeImage} (attempt ${attempt}: ${firstError})` : ctx.nodeImage;
+      } catch (error) {
+        await ctx.earlyLoad; // never delete nodes under a running `kind load`
+        if (attempt >= attempts || ctx.signal?.aborted) throw error;
+        // kubeadm's control plane can miss its deadlines on a starved machine (several clusters
+        // starting at once on two cores): delete what was made and create it once more.
+        firstError = oneLine(error instanceof Error ? error.message : String(error), 80);
+        ctx.onEvent?.({ type: "log", phase: "cluster", line: `kind create failed (${firstError}); deleting it and trying once more` });
+        ctx.earlyLoad = undefined;
+        await ctx.provider.delete(ctx.cluster, { kubeconfigPath: ctx.kubeconfig, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      }
     }
-    return ctx.nodeImage;
   },
 };
 

@@ -128,6 +128,22 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     expect(await store.list()).to.deep.equal([]);
   });
 
+  it("start: a kind create that fails (kubeadm's deadline on a starved machine) is deleted and run once more; a second failure ends the start", async () => {
+    let creates = 0;
+    const w = world([["kind create cluster", () => (++creates === 1 ? { exitCode: 1, stderr: "ERROR: failed to create cluster: could not bootstrap the admin user" } : {})]]);
+    const result = await start(w.options());
+    expect(result.lab.status).to.equal("ready");
+    const kindLines = w.fake.lines().filter((l) => l.startsWith("kind create") || l.startsWith("kind delete"));
+    expect(kindLines.map((l) => l.split(" --")[0])).to.deep.equal(["kind create cluster", "kind delete cluster", "kind create cluster"]);
+    expect(w.events.some((e) => e.type === "log" && e.line.includes("trying once more"))).to.equal(true);
+
+    creates = 0;
+    const always = world([["kind create cluster", () => (creates++, { exitCode: 1, stderr: "ERROR: failed to create cluster" })]]);
+    const error = (await start(always.options({ name: "again" })).catch((e: unknown) => e)) as Error;
+    expect(error).to.be.instanceOf(Error);
+    expect(creates).to.equal(2);
+  });
+
   it("start: a failing step deletes the half-made cluster and forgets the lab", async () => {
     const w = world();
     w.cluster.client.apply = async () => {
