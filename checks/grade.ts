@@ -123,7 +123,9 @@ async function confirmedHealthy(options: GradeOptions, signal: AbortSignal, look
     try {
       return await healthy(options, signal);
     } catch (error) {
-      if (look >= looks || signal.aborted || definitive(error)) throw error;
+      // A Docker that did not answer within its deadline gets two looks at most (each costs the deadline).
+      const limit = error instanceof InfraError && error.code === "DOCKER_UNRESPONSIVE" ? Math.min(looks, 2) : looks;
+      if (look >= limit || signal.aborted || definitive(error)) throw error;
     }
   }
 }

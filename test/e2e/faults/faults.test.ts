@@ -159,7 +159,8 @@ describe("e2e: faults on kind", function () {
       const { r, ms } = await gradeWith("docker ps hangs during grade", async () => undefined, { LABRUN_DOCKER: docker });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain("Docker did not answer within 5s");
-      expect(ms).to.be.lessThan(INFRA_BOUND_MS + 5_000); // the 5 s docker deadline, then the grade ends (12 s measured on a loaded machine)
+      // two looks at the 5 s docker deadline (one slow `docker ps` on a loaded machine is not a wedged Docker), then the grade ends
+      expect(ms).to.be.lessThan(INFRA_BOUND_MS + 10_000);
     });
 
     it("ten processes grading the lab at once: every attempt recorded once, no lock left", async () => {
