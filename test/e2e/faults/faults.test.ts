@@ -18,14 +18,13 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const SCENARIO = path.join(ROOT, "test/e2e/fixtures/scenarios/faults-lab");
 const KIND = resolveKindBinary();
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const LAB = "e2e-faults";
 const CP = `labrun-${LAB}-control-plane`;
 const WORKER = `labrun-${LAB}-worker`;
@@ -105,11 +104,7 @@ describe("e2e: faults on kind", function () {
   this.timeout(10 * 60_000);
 
   before(async function () {
-    const docker = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
-    if (docker.exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-"));
     home = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-home-"));
   });

@@ -25,7 +25,7 @@ import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
 import { isLabrunProbeContainer, PROBE_IMAGE } from "../../../checks/probe.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
@@ -36,7 +36,6 @@ import type { Step } from "../../../runner/schema/scenario.ts";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const LAB = "e2e-grade";
 const CLUSTER = `labrun-${LAB}`;
 const CONTROL_PLANE = `${CLUSTER}-control-plane`;
@@ -135,11 +134,7 @@ describe("e2e: grading beebox-cni on kind", function () {
   this.timeout(20 * 60_000);
 
   before(async function () {
-    const image = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
-    if (image.exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-grade-"));
     const t0 = performance.now();
     const started = await labrun(["start", "beebox-cni", "--name", LAB]);

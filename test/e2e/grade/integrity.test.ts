@@ -33,7 +33,7 @@ import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
 import { ProbeManager, isLabrunProbeContainer, PROBE_IMAGE, runningProbeContainers } from "../../../checks/probe.ts";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
@@ -44,7 +44,6 @@ import type { Step } from "../../../runner/schema/scenario.ts";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const LAB = "e2e-integrity";
 const CLUSTER = `labrun-${LAB}`;
 const CONTROL_PLANE = `${CLUSTER}-control-plane`;
@@ -132,11 +131,7 @@ describe("e2e: grades a learner cannot fool (frontend-policy on kind)", function
   this.timeout(25 * 60_000);
 
   before(async function () {
-    const image = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
-    if (image.exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-integrity-"));
     const t0 = performance.now();
     const started = await labrun(["start", "frontend-policy", "--name", LAB]);

@@ -16,13 +16,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_IMAGES, DEFAULT_KUBERNETES_VERSION } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const LABS = ["e2e-life-a", "e2e-life-b", "e2e-life-int"];
 
 let stateDir: string;
@@ -58,11 +57,7 @@ describe("e2e: lab lifecycle on kind", function () {
   this.timeout(15 * 60_000);
 
   before(async function () {
-    const docker = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
-    if (docker.exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-state-"));
   });
 

@@ -12,13 +12,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_IMAGES, DEFAULT_KUBERNETES_VERSION } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const LAB = "e2e-pool";
 const BROKEN = ["cni-configured", "coredns-running", "http-by-dns", "http-by-ip", "nodes-ready", "pod-dns", "pod-network", "workloads-running"];
 
@@ -54,11 +53,7 @@ describe("e2e: warm pool on kind", function () {
   this.timeout(10 * 60_000);
 
   before(async function () {
-    const docker = await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false });
-    if (docker.exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-pool-"));
   });
 

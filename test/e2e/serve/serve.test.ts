@@ -16,14 +16,13 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../../../runner/cluster/images.ts";
+import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 import { reportProblems } from "../../../runner/report/validate.ts";
 import type { LabView } from "../../../runner/schema/api.ts";
 import type { Report } from "../../../runner/schema/report.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const NODE_IMAGE = process.env.LABRUN_NODE_IMAGE ?? NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]!;
 const TOKEN = "e2e-platform-token-0123456789abcdef";
 
 async function containers(cluster: string): Promise<string[]> {
@@ -44,10 +43,7 @@ describe("e2e: labrun serve over HTTP on kind", function () {
     fetch(base + url, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers } });
 
   before(async function () {
-    if ((await execa("docker", ["image", "inspect", NODE_IMAGE], { reject: false })).exitCode !== 0) {
-      console.warn(`skipping: node image ${NODE_IMAGE} is not built (tools/images/build.sh)`);
-      this.skip();
-    }
+    await skipWithoutNodeImage(this);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-serve-"));
     server = execa(process.execPath, [path.join(ROOT, "runner/cli/bin.ts"), "serve", "--port", "0"], {
       cwd: ROOT,
