@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { InfraError } from "../errors.ts";
 import type { KubeObject } from "../cluster/client.ts";
+import { ADDON_NAMES, cniOf, podSubnetOf, serviceSubnetOf, type ClusterSpec, type CniName } from "../schema/scenario.ts";
 
-export const ADDONS = ["flannel", "kube-router-netpol"] as const;
+export const ADDONS = ADDON_NAMES;
 export type AddonName = (typeof ADDONS)[number];
 
 /** Placeholder values, written `{{ .PodSubnet }}` in the manifests (kind's template style). */
@@ -20,6 +21,27 @@ export interface AddonVars {
   PodSubnet: string;
   /** The cluster's service subnet. */
   ServiceSubnet: string;
+  /** The lab's CNI (what `addon: { name: cni }` installs); not a manifest placeholder. */
+  Cni: CniName;
+}
+
+/** The add-on values of a scenario's cluster. */
+export function addonVars(cluster: Pick<ClusterSpec, "networking">): AddonVars {
+  return { PodSubnet: podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster), Cni: cniOf(cluster) };
+}
+
+/**
+ * The add-ons that install a CNI: the CNI's own, and kube-router's firewall
+ * with Flannel when the lab needs NetworkPolicy enforced.
+ */
+export function cniAddons(cni: CniName, networkPolicy = false): AddonName[] {
+  if (cni === "kube-router") return ["kube-router"];
+  return networkPolicy ? ["flannel", "kube-router-netpol"] : ["flannel"];
+}
+
+/** The add-ons a step installs (`cni` resolved to the lab's CNI). */
+export function stepAddons(addon: { name: AddonName | "cni"; networkPolicy?: boolean }, cni: CniName): AddonName[] {
+  return addon.name === "cni" ? cniAddons(cni, addon.networkPolicy === true) : [addon.name];
 }
 
 /** runner/addons/ in the source tree and in the published package (`files` lists it). */
@@ -38,8 +60,8 @@ export async function addonText(name: AddonName, dir = addonsDir()): Promise<str
 }
 
 /** Replaces `{{ .Name }}` placeholders; an unknown placeholder is an error. */
-export function fillPlaceholders(name: string, text: string, vars: AddonVars): string {
-  const values = vars as unknown as Record<string, string>;
+export function fillPlaceholders(name: string, text: string, vars: Pick<AddonVars, "PodSubnet" | "ServiceSubnet">): string {
+  const values: Record<string, string> = { PodSubnet: vars.PodSubnet, ServiceSubnet: vars.ServiceSubnet };
   const filled = text.replace(/\{\{\s*\.([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (whole, key: string) => {
     const value = values[key];
     if (value === undefined) throw new InfraError(`add-on "${name}" has an unknown placeholder ${whole}`, { hint: "this is a bug in labrun's add-on manifests; please report it" });
@@ -49,7 +71,7 @@ export function fillPlaceholders(name: string, text: string, vars: AddonVars): s
 }
 
 /** The add-on's objects, placeholders filled. */
-export async function addonObjects(name: AddonName, vars: AddonVars, dir?: string): Promise<KubeObject[]> {
+export async function addonObjects(name: AddonName, vars: Pick<AddonVars, "PodSubnet" | "ServiceSubnet">, dir?: string): Promise<KubeObject[]> {
   return parseManifests(fillPlaceholders(name, await addonText(name, dir), vars), `add-on ${name}`);
 }
 

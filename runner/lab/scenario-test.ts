@@ -52,7 +52,7 @@ import type { ClusterProvider } from "../providers/provider.ts";
 import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut } from "../schema/scenario.ts";
-import { parseManifests } from "./addons.ts";
+import { addonVars, parseManifests } from "./addons.ts";
 import { outsideHostsOf, outsideVars } from "./outside.ts";
 import { fillOutside, type OutsideVars } from "../scenario/placeholders.ts";
 import { ATTACKS, type Attack } from "./attacks/index.ts";
@@ -64,7 +64,6 @@ import { down } from "./down.ts";
 import { LAB_NAME_MAX } from "./names.ts";
 import { limiter, type Limiter } from "../util/limit.ts";
 import { start, type StartOptions } from "./start.ts";
-import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
@@ -238,7 +237,7 @@ async function inLab(
     const client = await (options.clientFactory ?? defaultClientFactory)({ kubeconfig: lab.kubeconfig, context: lab.context, provider, cluster: lab.cluster });
     try {
       const current = lab;
-      const vars = { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster) };
+      const vars = addonVars(loaded.scenario.spec.cluster);
       const loadedImages = new Set(await imagesFor(loaded.scenario));
       const outside = await outsideVars(provider, current.cluster, loaded.scenario, options.signal);
       const outsideHosts = outsideHostsOf(provider, current.cluster, loaded.scenario);

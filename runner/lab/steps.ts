@@ -12,7 +12,7 @@ import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
 import { stepKind, type Step } from "../schema/scenario.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
-import { addonObjects, parseManifests, type AddonName, type AddonVars } from "./addons.ts";
+import { addonObjects, parseManifests, stepAddons, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";
 import { poll } from "../util/poll.ts";
 import { fillOutside, PlaceholderError, type OutsideVars } from "../scenario/placeholders.ts";
@@ -58,7 +58,7 @@ export async function runStep(s: Step, ctx: StepContext): Promise<string | undef
       case "apply":
         return await applyStep(s.apply!, ctx, signal);
       case "addon":
-        return await addonStep(s.addon!.name, ctx, signal);
+        return await addonStep(s.addon!, ctx, signal);
       case "delete":
         return await deleteStep(s.delete!, ctx, signal);
       case "run":
@@ -92,7 +92,7 @@ export function stepName(s: Step): string {
     case "apply":
       return `apply ${s.apply!.file}`;
     case "addon":
-      return `add-on ${s.addon!.name}`;
+      return s.addon!.name === "cni" ? `the lab's CNI${s.addon!.networkPolicy ? " (with NetworkPolicy)" : ""}` : `add-on ${s.addon!.name}`;
     case "delete":
       return `delete ${s.delete!.kind}/${s.delete!.name}`;
     case "run":
@@ -194,9 +194,11 @@ async function applyStep(a: NonNullable<Step["apply"]>, ctx: StepContext, signal
   return `${n} object${n === 1 ? "" : "s"}`;
 }
 
-async function addonStep(name: AddonName, ctx: StepContext, signal: AbortSignal): Promise<string> {
-  const n = await applyObjects(await addonObjects(name, ctx.vars), ctx.client, "kube-system", signal);
-  return `${n} objects`;
+async function addonStep(addon: NonNullable<Step["addon"]>, ctx: StepContext, signal: AbortSignal): Promise<string> {
+  const names = stepAddons(addon, ctx.vars.Cni);
+  let n = 0;
+  for (const name of names) n += await applyObjects(await addonObjects(name, ctx.vars), ctx.client, "kube-system", signal);
+  return `${n} objects${addon.name === "cni" ? ` (${names.join(" + ")})` : ""}`;
 }
 
 async function deleteStep(d: NonNullable<Step["delete"]>, ctx: StepContext, signal: AbortSignal): Promise<string> {

@@ -57,6 +57,13 @@ export const Metadata = Closed(
 
 // ---------------------------------------------------------------- cluster
 
+/** The add-ons that ship with labrun (runner/addons/<name>.yaml). */
+export const ADDON_NAMES = ["flannel", "kube-router", "kube-router-netpol"] as const;
+/** The CNIs a lab can be set up with (`spec.cluster.networking.cni`, `spec.solution.cnis`). */
+export const CNI_NAMES = ["flannel", "kube-router"] as const;
+export type CniName = (typeof CNI_NAMES)[number];
+
+
 export const NodeSpec = Closed(
   {
     role: Enum(["control-plane", "worker"], {
@@ -80,6 +87,12 @@ export const Networking = Closed(
     ),
     serviceSubnet: Type.Optional(
       Type.String({ pattern: "^[0-9.]+/[0-9]{1,2}$", description: "The service network (IPv4 CIDR), for example `10.96.0.0/12`." }),
+    ),
+    cni: Type.Optional(
+      Enum(CNI_NAMES, {
+        description:
+          "The CNI the lab is set up with: what an `addon: { name: cni }` step installs (default `flannel`). `kube-router` is kube-router as the CNI (routing and NetworkPolicy). Needs `defaultCNI: false`, and a step that installs it.",
+      }),
     ),
     kubeProxyMode: Type.Optional(
       Enum(["iptables", "ipvs", "nftables", "none"], {
@@ -124,9 +137,15 @@ export const ApplyStep = Closed(
 
 export const AddonStep = Closed(
   {
-    name: Enum(["flannel", "kube-router-netpol"], {
-      description: "A network add-on that ships with labrun: `flannel` (a CNI; uses the cluster's pod subnet) or `kube-router-netpol` (a NetworkPolicy enforcer).",
+    name: Enum([...ADDON_NAMES, "cni"], {
+      description:
+        "A network add-on that ships with labrun: `flannel` (a CNI; uses the cluster's pod subnet), `kube-router` (a CNI that also enforces NetworkPolicy), `kube-router-netpol` (a NetworkPolicy enforcer for Flannel), or `cni`: the lab's CNI (`spec.cluster.networking.cni`; `labrun test` puts each CNI of `spec.solution.cnis` in its place).",
     }),
+    networkPolicy: Type.Optional(
+      Type.Boolean({
+        description: "Only with `name: cni`: the lab needs NetworkPolicy enforced, so a CNI that does not enforce it (Flannel) gets kube-router's firewall (`kube-router-netpol`) too.",
+      }),
+    ),
   },
   { description: "Install an add-on that ships with labrun (its images are built by `npm run images`)." },
 );
@@ -210,6 +229,14 @@ export const Solution = Closed(
   {
     description: Type.Optional({ ...Markdown, description: "How the solution works, for instructors." }),
     steps: Type.Array(Step, { minItems: 1, description: "Steps that fix the cluster; `labrun test` runs them and requires full marks afterwards." }),
+    cnis: Type.Optional(
+      Type.Array(Enum(CNI_NAMES, { description: "A CNI: `flannel` or `kube-router`." }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          "CNIs the lab must work with. Besides its main run, `labrun test` runs the scenario once more for each CNI listed other than the lab's own (`spec.cluster.networking.cni`), on a fresh cluster: setup with that CNI in every `addon: { name: cni }` step, broken state, solution, full marks. Needs such a step.",
+      }),
+    ),
   },
   { description: "The reference solution." },
 );
@@ -352,6 +379,11 @@ export const DEFAULT_SERVICE_SUBNET = "10.96.0.0/16";
 /** The pod subnet the cluster will have (kind's default when the scenario sets none). */
 export function podSubnetOf(cluster: Pick<ClusterSpec, "networking">): string {
   return cluster.networking?.podSubnet ?? DEFAULT_POD_SUBNET;
+}
+
+/** The lab's CNI: what `addon: { name: cni }` steps install. */
+export function cniOf(cluster: Pick<ClusterSpec, "networking">): CniName {
+  return cluster.networking?.cni ?? "flannel";
 }
 
 /** The service subnet the cluster will have (kind's default when the scenario sets none). */

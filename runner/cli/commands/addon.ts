@@ -1,6 +1,6 @@
 import { ExitCode, UsageError } from "../../errors.ts";
-import { ADDONS, addonImages, addonText, fillPlaceholders, type AddonName } from "../../lab/addons.ts";
-import { podSubnetOf, serviceSubnetOf } from "../../lab/render.ts";
+import { ADDONS, addonImages, addonText, addonVars, fillPlaceholders, type AddonName } from "../../lab/addons.ts";
+import type { ClusterSpec } from "../../schema/scenario.ts";
 import { LabStore } from "../../lab/state.ts";
 import { loadScenario } from "../../scenario/load.ts";
 import { closest } from "../../util/suggest.ts";
@@ -8,6 +8,7 @@ import { bool, str, type Command } from "../command.ts";
 
 const SUMMARIES: Record<AddonName, string> = {
   flannel: "Flannel: a CNI (pod networking, VXLAN), configured with the cluster's pod subnet",
+  "kube-router": "kube-router as the CNI: pod networking (bridge, routes over BGP) and the NetworkPolicy firewall",
   "kube-router-netpol": "kube-router's NetworkPolicy firewall (iptables and ipset), without its router or proxy",
 };
 
@@ -35,7 +36,7 @@ the lab's scenario with --lab (default 10.244.0.0/16).`,
       const guess = closest(name, ADDONS);
       throw new UsageError(`unknown add-on "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { hint: "run `labrun addon --list`" });
     }
-    let cluster = { nodes: [{ role: "control-plane" as const }] } as Parameters<typeof podSubnetOf>[0];
+    let cluster: Pick<ClusterSpec, "networking"> = {};
     const labName = str(args, "lab");
     if (labName) {
       const lab = await new LabStore({ env: io.env }).require(labName);
@@ -43,7 +44,7 @@ the lab's scenario with --lab (default 10.244.0.0/16).`,
     }
     const podSubnet = str(args, "pod-subnet");
     if (podSubnet !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(podSubnet)) throw new UsageError(`--pod-subnet must be an IPv4 CIDR such as 192.168.0.0/16 (found "${podSubnet}")`);
-    const vars = { PodSubnet: podSubnet ?? podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) };
+    const vars = { ...addonVars(cluster), ...(podSubnet ? { PodSubnet: podSubnet } : {}) };
     io.stdout.write(fillPlaceholders(name, await addonText(name as AddonName), vars));
     io.stderr.write(`images (loaded into labrun's kind labs): ${(await addonImages(name as AddonName)).join(", ")}\n`);
     return ExitCode.ok;

@@ -4,8 +4,8 @@
  */
 import { PROBE_IMAGE } from "../../cluster/images.ts";
 import type { ClusterProvider } from "../../providers/provider.ts";
-import type { Scenario, Step } from "../../schema/scenario.ts";
-import { ADDONS, addonImages, type AddonName } from "../addons.ts";
+import { cniOf, type Scenario, type Step } from "../../schema/scenario.ts";
+import { ADDONS, addonImages, stepAddons, type AddonName } from "../addons.ts";
 import { step } from "../events.ts";
 import { loadProbeImage, probeBinary } from "../probe-image.ts";
 import type { Action, LoadOutcome, StartContext } from "./action.ts";
@@ -69,7 +69,8 @@ export async function loadLabImages(provider: ClusterProvider, cluster: string, 
 export async function imagesFor(scenario: Scenario): Promise<string[]> {
   const spec = scenario.spec;
   const steps: Step[] = [...(spec.setup ?? []), ...(spec.break ?? []), ...spec.solution.steps, ...(spec.shortcuts ?? []).flatMap((s) => s.steps)];
-  const addons = new Set<AddonName>(steps.flatMap((s) => (s.addon && (ADDONS as readonly string[]).includes(s.addon.name) ? [s.addon.name] : [])));
+  const cni = cniOf(spec.cluster);
+  const addons = new Set<AddonName>(steps.flatMap((s) => (s.addon && (s.addon.name === "cni" || (ADDONS as readonly string[]).includes(s.addon.name)) ? stepAddons(s.addon, cni) : [])));
   const images = new Set<string>([...(spec.images ?? []), PROBE_IMAGE]);
   for (const addon of addons) for (const image of await addonImages(addon)) images.add(image);
   return [...images];

@@ -1,7 +1,7 @@
 /** The scenario's setup and break steps, each with its own status line. */
 import type { Step } from "../../schema/scenario.ts";
 import type { LabPhase } from "../events.ts";
-import { podSubnetOf, serviceSubnetOf } from "../render.ts";
+import { addonVars } from "../addons.ts";
 import { runSteps } from "../steps.ts";
 import type { Action, StartContext } from "./action.ts";
 import { outsideVars } from "../outside.ts";
@@ -17,7 +17,7 @@ function scenarioSteps(phase: Extract<LabPhase, "setup" | "break">, pick: (ctx: 
         provider: ctx.provider,
         cluster: ctx.cluster,
         scenarioDir: ctx.loaded.dir,
-        vars: { PodSubnet: podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) },
+        vars: addonVars(cluster),
         ...(outside ? { outside } : {}),
         phase,
         ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -92,7 +92,7 @@ function stepContext(): StepContext {
     provider: kind,
     cluster: CLUSTER,
     scenarioDir: loaded.dir,
-    vars: { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster) },
+    vars: { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster), Cni: "flannel" },
     phase: "solution",
   };
 }

@@ -81,7 +81,7 @@ function stepContext(source: LoadedScenario, phase: StepContext["phase"]): StepC
     provider: kind,
     cluster: CLUSTER,
     scenarioDir: source.dir,
-    vars: { PodSubnet: podSubnetOf(source.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(source.scenario.spec.cluster) },
+    vars: { PodSubnet: podSubnetOf(source.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(source.scenario.spec.cluster), Cni: "flannel" },
     phase,
   };
 }

@@ -30,7 +30,7 @@ describe("lab/steps", () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   function ctx(client: StepContext["client"], provider: ClusterProvider, events: LabEvent[] = []): StepContext {
-    return { client, provider, cluster: "labrun-x", scenarioDir: dir, vars: { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16" }, phase: "setup", pollMs: 5, onEvent: (e) => events.push(e) };
+    return { client, provider, cluster: "labrun-x", scenarioDir: dir, vars: { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16", Cni: "flannel" }, phase: "setup", pollMs: 5, onEvent: (e) => events.push(e) };
   }
 
   it("kubectl: runs on the first control-plane node with the admin kubeconfig", async () => {
@@ -177,7 +177,7 @@ describe("lab/steps", () => {
     });
     it("runner/addons matches tools/images/manifests", async () => {
       const { readFile } = await import("node:fs/promises");
-      for (const name of ["flannel", "kube-router-netpol"]) {
+      for (const name of ["flannel", "kube-router", "kube-router-netpol"]) {
         const shipped = await readFile(new URL(`../../../runner/addons/${name}.yaml`, import.meta.url), "utf8");
         const built = await readFile(new URL(`../../../tools/images/manifests/${name}.yaml`, import.meta.url), "utf8");
         expect(shipped, `${name}.yaml drifted: copy tools/images/manifests/${name}.yaml to runner/addons/`).to.equal(built);
