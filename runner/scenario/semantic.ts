@@ -19,6 +19,7 @@ import { manifestProblems, resolveInside } from "./semantic-files.ts";
 import { declaredBy, needsFailingProblems, referenceProblems, type AtCode } from "./semantic-xref.ts";
 import { arr, isObj, str, type Segment } from "./semantic-shape.ts";
 import { placeholderNames } from "./placeholders.ts";
+import { cniProblems } from "./semantic-cni.ts";
 
 export { imagesOf, manifestProblems, resolveInside } from "./semantic-files.ts";
 
@@ -149,6 +150,9 @@ export async function semanticProblems(ctx: SemanticContext, data: unknown): Pro
   needsFailingProblems(atCode, checks, arr(broken.failing));
   const declared = await declaredBy(ctx.dir, spec);
   if (declared) referenceProblems(declared, atCode, checks);
+
+  // the lab's CNI (semantic-cni.ts)
+  cniProblems(at, spec);
 
   // steps
   const stepLists: [Segment[], unknown][] = [

@@ -1,9 +1,10 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ExitCode, UsageError } from "../../errors.ts";
-import { testScenarios, type ScenarioTestResult } from "../../lab/scenario-test.ts";
+import { cniRuns, testCniRuns } from "../../lab/cni-runs.ts";
+import { testScenarios, type ScenarioTestEvent, type ScenarioTestOptions, type ScenarioTestResult } from "../../lab/scenario-test.ts";
 import { allPassed, renderTestResults, TEST_FORMATS, type TestFormat } from "../../report/scenario-test.ts";
-import { findScenarioFiles, scenarioRoots } from "../../scenario/load.ts";
+import { findScenarioFiles, loadScenario, scenarioRoots } from "../../scenario/load.ts";
 import { bool, list, str, type Command } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 import { displayPath, useColor } from "../output.ts";
@@ -14,14 +15,16 @@ const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit
 const command: Command = {
   name: "test",
   summary: "Prove scenarios on real clusters: broken at start, unfooled by attacks and shortcuts, fixed by the solution.",
-  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [--no-attacks] [-o FORMAT] [--report FILE]",
+  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [--no-attacks] [--no-cni-runs] [-o FORMAT] [--report FILE]",
   description: `For each scenario (default: all), on kind clusters:
   broken state  start it and grade: exactly the checks in broken.failing fail;
   attacks       built-in attacks on the broken state (a hijacked network
                 namespace, /etc/hosts and hostAliases entries, host networking,
                 swapped images): no check in broken.failing passes;
   shortcuts     each declared shortcut: it does not pass;
-  solution      apply the reference solution and grade: full marks.
+  solution      apply the reference solution and grade: full marks;
+  CNIs          for each other CNI in solution.cnis, on a fresh cluster with
+                that CNI: broken state and solution again.
 Attacks and shortcuts share the main cluster, each undone before the next
 (shortcuts with run or addon steps get a fresh cluster). A check that could not
 be evaluated never counts as failing: the phase fails with its reason.
@@ -33,6 +36,7 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
     "keep-on-failure": { type: "boolean", description: "Keep the clusters of failed runs for debugging." },
     concurrency: { type: "string", value: "N", description: "Clusters at once across runs.", default: "1" },
     "no-attacks": { type: "boolean", description: "Skip the attack suite (faster, proves less)." },
+    "no-cni-runs": { type: "boolean", description: "Skip the runs on the other CNIs of solution.cnis." },
     output: { type: "string", short: "o", value: "FORMAT", description: `Results on stdout: ${TEST_FORMATS.join(", ")}.`, default: "text" },
     report: { type: "string", multiple: true, value: "FILE", description: "Also write the results to FILE (.xml JUnit, .md, .json, .txt)." },
   },
@@ -51,29 +55,33 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
 
     const shown = progress(io, { debug: bool(args, "debug") });
     let results: ScenarioTestResult[];
+    const loaded = [];
+    for (const ref of refs) loaded.push(await loadScenario(ref, { cwd: io.cwd }));
+    const options: ScenarioTestOptions = {
+      cwd: io.cwd,
+      env: io.env,
+      signal: io.signal,
+      concurrency,
+      keepOnFailure: bool(args, "keep-on-failure"),
+      attacks: !bool(args, "no-attacks"),
+      onEvent: (event: ScenarioTestEvent) => {
+        if (event.type === "run-start") io.stderr.write(`── ${event.scenario}: ${/\(CNI /.test(event.scenario) ? "broken state and solution" : /^main(-[0-9a-f]{2})?$/.test(event.run) ? "broken state, attacks, shortcuts and solution" : `shortcut ${event.run}`} (lab ${event.lab})\n`);
+        else if (event.type === "phase-start") {
+          shown.stop();
+          io.stderr.write(`· ${event.scenario}: ${event.name}\n`);
+        }
+        else if (event.type === "lab") {
+          if (event.event.type !== "log" || bool(args, "debug")) shown.listener(event.event);
+        } else if (event.type === "phase-end") {
+          shown.stop();
+          const mark = { passed: "✓", failed: "✗", error: "!", skipped: "–" }[event.phase.status];
+          io.stderr.write(`${mark} ${event.scenario}: ${event.phase.name}: ${event.phase.message}\n`);
+        }
+      },
+    };
     try {
-      results = await testScenarios(refs, {
-        cwd: io.cwd,
-        env: io.env,
-        signal: io.signal,
-        concurrency,
-        keepOnFailure: bool(args, "keep-on-failure"),
-        attacks: !bool(args, "no-attacks"),
-        onEvent: (event) => {
-          if (event.type === "run-start") io.stderr.write(`── ${event.scenario}: ${/^main(-[0-9a-f]{2})?$/.test(event.run) ? "broken state, attacks, shortcuts and solution" : `shortcut ${event.run}`} (lab ${event.lab})\n`);
-          else if (event.type === "phase-start") {
-            shown.stop();
-            io.stderr.write(`· ${event.scenario}: ${event.name}\n`);
-          }
-          else if (event.type === "lab") {
-            if (event.event.type !== "log" || bool(args, "debug")) shown.listener(event.event);
-          } else if (event.type === "phase-end") {
-            shown.stop();
-            const mark = { passed: "✓", failed: "✗", error: "!", skipped: "–" }[event.phase.status];
-            io.stderr.write(`${mark} ${event.scenario}: ${event.phase.name}: ${event.phase.message}\n`);
-          }
-        },
-      });
+      results = await testScenarios(loaded, options);
+      if (!bool(args, "no-cni-runs")) await testCniRuns(loaded.flatMap(cniRuns), results, options);
     } finally {
       shown.stop();
     }
