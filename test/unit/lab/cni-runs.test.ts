@@ -133,7 +133,7 @@ describe("the lab's CNI", () => {
       const daemonSets = (cluster: string) =>
         [...clusters.get(`labrun-${cluster}`)!.objects.values()]
           .filter((o) => o.kind === "DaemonSet")
-          .map((o) => `${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify((o as { spec: { template: { spec: { containers: { args?: string[] }[] } } } }).spec.template.spec.containers[0]!.args ?? [])}`);
+          .map((o) => `${o.metadata.namespace}/${o.metadata.name} ${JSON.stringify((o as unknown as { spec: { template: { spec: { containers: { args?: string[] }[] } } } }).spec.template.spec.containers[0]!.args ?? [])}`);
       const main = daemonSets(lab("solution"));
       expect(main.some((d) => d.startsWith("kube-flannel/kube-flannel-ds"))).to.equal(true);
       expect(main.find((d) => d.startsWith("kube-system/kube-router"))).to.contain("--run-router=false");
