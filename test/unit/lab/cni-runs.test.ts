@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { imagesFor } from "../../../runner/lab/actions/images.ts";
-import { cniAddons, stepAddons } from "../../../runner/lab/addons.ts";
+import { addonImages, addonObjects, cniAddons, stepAddons } from "../../../runner/lab/addons.ts";
+import { runCli } from "../../helpers/cli.ts";
 import { cniRuns, testCniRuns } from "../../../runner/lab/cni-runs.ts";
 import { GIB } from "../../../runner/lab/preflight.ts";
 import { testScenarios, type ScenarioTestOptions } from "../../../runner/lab/scenario-test.ts";
@@ -61,6 +62,35 @@ describe("the lab's CNI", () => {
     expect(cniAddons("kube-router", true)).to.deep.equal(["kube-router"]);
     expect(stepAddons({ name: "cni" }, "kube-router")).to.deep.equal(["kube-router"]);
     expect(stepAddons({ name: "flannel" }, "kube-router")).to.deep.equal(["flannel"]);
+  });
+
+  it("the kube-router add-on: the CNI (router, firewall, CNI config for bridge + host-local), the same DaemonSet as the firewall-only add-on, GoBGP's API closed to other hosts", async () => {
+    const objects = await addonObjects("kube-router", { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16" });
+    expect(JSON.stringify(objects)).not.to.contain("{{");
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).to.deep.equal(["ServiceAccount/kube-router", "ClusterRole/kube-router", "ClusterRoleBinding/kube-router", "ConfigMap/kube-router-cfg", "DaemonSet/kube-router"]);
+    type Pod = { initContainers: { command: string[] }[]; containers: { args: string[] }[] };
+    const ds = objects.find((o) => o.kind === "DaemonSet") as unknown as { metadata: { namespace: string }; spec: { template: { spec: Pod } } };
+    expect(ds.metadata.namespace).to.equal("kube-system");
+    const pod = ds.spec.template.spec;
+    expect(pod.containers[0]!.args).to.include.members(["--run-router=true", "--run-firewall=true", "--run-service-proxy=false", "--enable-cni=true"]);
+    expect(pod.initContainers[0]!.command.join(" ")).to.contain("--dport 50051 ! -i lo -j DROP");
+    const cm = objects.find((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> };
+    const conf = JSON.parse(cm.data["cni-conf.json"]!) as { plugins: { type: string; ipam?: { type: string } }[] };
+    expect(conf.plugins.map((p) => p.type)).to.deep.equal(["bridge", "portmap"]);
+    expect(conf.plugins[0]!.ipam).to.deep.equal({ type: "host-local" });
+    const netpol = await addonObjects("kube-router-netpol", { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16" });
+    const netpolDs = netpol.find((o) => o.kind === "DaemonSet")!;
+    expect(`${netpolDs.metadata.namespace}/${netpolDs.metadata.name}`).to.equal("kube-system/kube-router");
+    expect(await addonImages("kube-router")).to.deep.equal(["docker.io/cloudnativelabs/kube-router:v2.1.0"]);
+  });
+
+  it("labrun addon --list shows kube-router; labrun addon kube-router prints its manifest", async () => {
+    const list = await runCli(["addon", "--list"]);
+    expect(list.code).to.equal(0);
+    expect(list.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean)).to.deep.equal(["flannel", "kube-router", "kube-router-netpol"]);
+    const printed = await runCli(["addon", "kube-router"]);
+    expect(printed.code).to.equal(0);
+    expect(printed.stdout).to.contain("--run-router=true");
   });
 
   describe("labrun test: CNI runs (fake kind, in-memory clusters)", () => {
