@@ -50,6 +50,8 @@ export interface ExpectedPod {
   hostAliases: string;
   /** Canonical JSON of `dnsConfig` (`{}` when absent). */
   dnsConfig: string;
+  /** The declared pod spec itself (checks/hostlevel.ts compares what a host-level pod may do with it). */
+  spec: Obj;
 }
 
 type Obj = Record<string, unknown>;
@@ -75,6 +77,7 @@ export function podShape(spec: unknown, metadata: unknown = {}): Omit<ExpectedPo
     dnsPolicy: typeof s.dnsPolicy === "string" && s.dnsPolicy ? s.dnsPolicy : "ClusterFirst",
     hostAliases: canonical(hostAliases),
     dnsConfig: canonical(isObj(s.dnsConfig) ? s.dnsConfig : {}),
+    spec: s,
   };
 }
 
