@@ -156,6 +156,8 @@ export function hostShape(spec: unknown): string {
       probes: [exec(c.livenessProbe), exec(c.readinessProbe), exec(c.startupProbe)],
       mounts: arr(c.volumeMounts)
         .filter(isObj)
+        // The service account token the API server's admission adds to every pod (a manifest never has it).
+        .filter((m) => !(String(m.name).startsWith("kube-api-access-") && volumes.get(String(m.name)) === "projected"))
         .map((m) => `${String(m.mountPath)}<-${volumes.get(String(m.name)) ?? "?"}${m.readOnly === true ? ":ro" : ""}${typeof m.subPath === "string" && m.subPath ? `/${m.subPath}` : ""}`)
         .sort(),
     };

@@ -41,6 +41,10 @@ function podFrom(workload: Obj, name: string, fill: Record<string, string> = {})
     for (const e of (c.env as Obj[]) ?? []) if (e.valueFrom && (e.valueFrom as Obj).fieldRef) ((e.valueFrom as Obj).fieldRef as Obj).apiVersion = "v1";
     for (const m of (c.volumeMounts as Obj[]) ?? []) if (m.readOnly === undefined) m.readOnly = false;
   }
+  // The service account token admission adds to every pod.
+  const token = { name: "kube-api-access-x7k2p", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true };
+  for (const c of [...((s.containers as Obj[]) ?? []), ...((s.initContainers as Obj[]) ?? [])]) c.volumeMounts = [...((c.volumeMounts as Obj[]) ?? []), token];
+  s.volumes = [...((s.volumes as Obj[]) ?? []), { name: token.name, projected: { sources: [{ serviceAccountToken: { path: "token" } }] } }];
   s.dnsPolicy ??= "ClusterFirst";
   s.nodeName = "n1";
   return {
