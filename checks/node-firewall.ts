@@ -14,6 +14,9 @@
  *     not one of kube-proxy's, kube-router's, flannel's, the CNI plugins',
  *     kindnet's or Docker's entry chains (components only ever jump from a
  *     built-in chain to their own chain);
+ *   - in the portmap plugin's CNI-HOSTPORT-DNAT chain, a rule that is not the
+ *     plugin's jump to its per-pod CNI-DN-* chain for a pod sandbox that runs
+ *     on the node (a DNAT for a hostPort added by hand);
  *   - an nftables table that iptables did not make (`nft add table inet fw`);
  *   - a policy routing rule beyond the kernel's three (`ip rule add from X
  *     blackhole`), or a blackhole, unreachable or prohibit route (`ip route add
@@ -45,6 +48,7 @@ export const AUDIT_SCRIPT = [
   'if command -v nft >/dev/null 2>&1; then echo "### nft-tables"; nft list tables 2>/dev/null; fi',
   'echo "### ip-rule"; ip rule show 2>/dev/null; ip -6 rule show 2>/dev/null',
   'echo "### ip-route"; ip route show table all 2>/dev/null; ip -6 route show table all 2>/dev/null',
+  'if command -v crictl >/dev/null 2>&1; then echo "### sandboxes"; crictl pods -q --no-trunc 2>/dev/null; fi',
   "true",
 ].join("\n");
 
@@ -53,6 +57,8 @@ export function auditNodeDump(dump: string): string[] {
   const found: string[] = [];
   let section = "";
   let table = "";
+  const hostports: { backend: string; line: string; target: string; id: string | undefined }[] = [];
+  let sandboxes: Set<string> | undefined;
   for (const raw of dump.split("\n")) {
     const line = raw.trim();
     if (line.startsWith("### ")) {
@@ -67,9 +73,10 @@ export function auditNodeDump(dump: string): string[] {
       if (!line.startsWith("-A ")) continue;
       const parts = line.split(/\s+/);
       const chain = parts[1] ?? "";
-      if (!BUILTIN.has(chain)) continue;
       const j = Math.max(parts.lastIndexOf("-j"), parts.lastIndexOf("-g"), parts.lastIndexOf("--jump"), parts.lastIndexOf("--goto"));
       const target = j >= 0 ? (parts[j + 1] ?? "") : "";
+      if (chain === "CNI-HOSTPORT-DNAT") hostports.push({ backend, line, target, id: /id: \\?"([0-9a-f]{12,})\\?"/.exec(line)?.[1] });
+      if (!BUILTIN.has(chain)) continue;
       if (!target || PLAIN_TARGETS.has(target)) continue;
       if (FORBIDDEN_TARGETS.has(target) || !KNOWN_ENTRY_CHAIN.test(target)) found.push(`${backend} -t ${table} ${oneLine(line, 200)}`);
     } else if (section === "nft-tables") {
@@ -83,7 +90,14 @@ export function auditNodeDump(dump: string): string[] {
       if (!kernel) found.push(`ip rule ${m[1]}: ${rule}`);
     } else if (section === "ip-route") {
       if (/^(blackhole|unreachable|prohibit)\s/.test(line) && !/\sproto bird(\s|$)/.test(line)) found.push(`route ${oneLine(line, 160)}`);
+    } else if (section === "sandboxes") {
+      (sandboxes ??= new Set()).add(line);
     }
+  }
+  for (const h of hostports) {
+    // portmap's own rule: a jump to its per-sandbox chain, for a sandbox of this node.
+    const ours = /^CNI-DN-[0-9a-f]+$/.test(h.target) && (!h.id || !sandboxes || sandboxes.has(h.id));
+    if (!ours) found.push(`${h.backend} -t nat ${oneLine(h.line, 200)} (not the portmap plugin's rule for a pod of this node)`);
   }
   return found;
 }

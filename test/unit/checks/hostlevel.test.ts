@@ -268,6 +268,24 @@ describe("node audit", () => {
   });
 });
 
+describe("node audit: hostPorts", () => {
+  const id = "4f9c2a7e1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+  const dump = (rules: string[], sandboxes: string[]) =>
+    ["### iptables-nft-save", "*nat", "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT", ...rules, "COMMIT", "### sandboxes", ...sandboxes].join("\n");
+  const portmap = `-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \\"cbr0\\" id: \\"${id}\\"" -m multiport --dports 8080 -j CNI-DN-0a1b2c3d4e5f60718293a`;
+
+  it("accepts the portmap plugin's jump for a sandbox that runs on the node", () => {
+    expect(auditNodeDump(dump([portmap], [id]))).to.deep.equal([]);
+  });
+
+  it("finds a hand-made DNAT in portmap's chain, and a jump for a sandbox the node does not run", () => {
+    const found = auditNodeDump(dump([portmap, "-A CNI-HOSTPORT-DNAT -p tcp --dport 8080 -j DNAT --to-destination 10.244.1.7:8080"], ["0123456789abcdef0123"]));
+    expect(found).to.have.length(2);
+    expect(found[0]).to.match(/^iptables-nft -t nat -A CNI-HOSTPORT-DNAT -p tcp -m comment .* \(not the portmap plugin's rule for a pod of this node\)$/);
+    expect(found[1]).to.match(/^iptables-nft -t nat -A CNI-HOSTPORT-DNAT -p tcp --dport 8080 -j DNAT/);
+  });
+});
+
 describe("object matching: selectors match exactly", () => {
   it("an empty map matches an empty map only: podSelector {} is every pod, a selector with labels is not", () => {
     expect(partialMatch({ spec: { podSelector: {} } }, { spec: { podSelector: {} } })).to.deep.equal([]);
