@@ -125,7 +125,7 @@ export function hostAccess(spec: unknown, probeImage: string): string[] {
  * commands, mounts). Fields the API server defaults are left out, so a
  * manifest and the pod made from it have the same shape.
  */
-export function hostShape(spec: unknown): string {
+export function hostShape(spec: unknown, probeImage?: string): string {
   const s = isObj(spec) ? spec : {};
   const volumes = new Map<string, string>();
   for (const v of arr(s.volumes).filter(isObj)) {
@@ -169,7 +169,11 @@ export function hostShape(spec: unknown): string {
     hostPaths: [...volumes.values()].filter((v) => v.startsWith("hostPath:")).sort(),
     containers: arr(s.containers).filter(isObj).map(container),
     initContainers: arr(s.initContainers).filter(isObj).map(container),
-    ephemeralContainers: arr(s.ephemeralContainers).filter(isObj).map(container),
+    // labrun's own probe containers (a host-network pod the scenario declares can be a probe's source) are not the pod's.
+    ephemeralContainers: arr(s.ephemeralContainers)
+      .filter(isObj)
+      .filter((c) => !(probeImage && isLabrunProbeContainer(c as never, probeImage, { anyVersion: true })))
+      .map(container),
   });
 }
 
@@ -225,7 +229,7 @@ export function unaccountedHostPods(pods: KubeObject[], options: { workloads: Wo
     const access = hostAccess(pod.spec, options.probeImage);
     if (!access.length) continue;
     if (typeof pod.metadata.annotations?.[MIRROR_ANNOTATION] === "string") continue;
-    const live = hostShape(pod.spec);
+    const live = hostShape(pod.spec, options.probeImage);
     const declared = [...options.workloads.variantsFor(pod), ...trusted.variantsFor(pod)];
     if (declared.some((d) => shapeMatches(hostShape(d.spec), live))) continue;
     out.push({

@@ -12,7 +12,7 @@ import { hostAccess, KUBE_PROXY_MANIFEST, MIRROR_ANNOTATION, shapeMatches, trust
 import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { partialMatch } from "../../../checks/match.ts";
 import { auditNodeDump } from "../../../checks/node-firewall.ts";
-import { ProbeManager, PROBE_IMAGE } from "../../../checks/probe.ts";
+import { ProbeManager, PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
 import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, LAB, node, pod, scenarioWith } from "./fakes.ts";
@@ -127,6 +127,9 @@ spec:
 `;
     const workloads = new WorkloadIndex().addManifests(manifest);
     const agent = podFrom(manifestObject(manifest, "DaemonSet"), "node-agent-1");
+    expect(unaccountedHostPods([agent], options(workloads))).to.deep.equal([]);
+    // labrun's own probe in it (a network check probed from it) changes nothing
+    (agent.spec as Obj).ephemeralContainers = [{ name: "labrun-probe-0a1b2c", image: PROBE_IMAGE, command: ["labrun-probe", "hold", "--max", "0"], securityContext: PROBE_SECURITY_CONTEXT }];
     expect(unaccountedHostPods([agent], options(workloads))).to.deep.equal([]);
     ((agent.spec as Obj).containers as Obj[])[0]!.command = ["sh", "-c", "iptables -F; nginx"];
     expect(unaccountedHostPods([agent], options(workloads)).map((f) => f.why)).to.deep.equal([
