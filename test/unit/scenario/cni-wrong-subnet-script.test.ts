@@ -4,7 +4,6 @@
  */
 import { expect } from "chai";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
-import flannelConfig from "../../../scenarios/cni-wrong-subnet/checks/flannel-config.ts";
 import { FakeCluster, pod } from "../checks/fakes.ts";
 
 function config(network: string, changedAt: string): KubeObject {
@@ -22,7 +21,10 @@ function flannel(name: string, startedAt: string): KubeObject {
   return p;
 }
 
-const run = (c: FakeCluster) => flannelConfig({ client: c, signal: new AbortController().signal } as never);
+type Script = (ctx: unknown) => Promise<{ ok: boolean; message: string }>;
+// Imported by path: the scenario's script is typechecked with the scenarios (its "labrun" import), not with the tests.
+const SCRIPT = new URL("../../../scenarios/cni-wrong-subnet/checks/flannel-config.ts", import.meta.url).href;
+const run = async (c: FakeCluster) => ((await import(SCRIPT)) as { default: Script }).default({ client: c, signal: new AbortController().signal });
 
 describe("cni-wrong-subnet: flannel-config", () => {
   it("fails for a superset Network, whatever subnet.env says", async () => {
