@@ -3,6 +3,11 @@
  * asserts: every field of the expected (partial) object must be present in
  * the actual one with the same value; maps match recursively, lists element by
  * element (same length). Every difference is reported, with its path.
+ *
+ * Two kinds of map match exactly, because a key more changes their meaning:
+ * an empty map (`podSelector: {}` selects every pod; `{ matchLabels: { x: y } }`
+ * selects fewer) and a `matchLabels` map (a label more selects fewer pods: a
+ * learner could keep a policy's name and selector while it selects nothing).
  */
 
 export interface Mismatch {
@@ -19,6 +24,10 @@ export function partialMatch(expected: unknown, actual: unknown, path = ""): Mis
   if (isObj(expected)) {
     if (!isObj(actual)) return [{ path: path || "(object)", expected: "an object", observed: show(actual) }];
     const out: Mismatch[] = [];
+    if ((path && Object.keys(expected).length === 0) || path === "matchLabels" || path.endsWith(".matchLabels")) {
+      const extra = Object.keys(actual).filter((k) => !(k in expected) && actual[k] !== undefined && actual[k] !== null && !isEmpty(actual[k]));
+      if (extra.length) out.push({ path: path || "(object)", expected: `exactly ${show(expected)}`, observed: `${show(actual)} (also ${extra.join(", ")})` });
+    }
     for (const [key, value] of Object.entries(expected)) {
       const sub = path ? `${path}.${key}` : key;
       if (!(key in actual) || actual[key] === undefined) {
@@ -37,6 +46,10 @@ export function partialMatch(expected: unknown, actual: unknown, path = ""): Mis
   }
   if (scalarEqual(expected, actual)) return [];
   return [{ path, expected: show(expected), observed: show(actual) }];
+}
+
+function isEmpty(v: unknown): boolean {
+  return (isObj(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0);
 }
 
 /** Equal scalars; numbers written as strings in YAML compare with numbers (`"3"` = 3). */

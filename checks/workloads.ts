@@ -50,6 +50,8 @@ export interface ExpectedPod {
   hostAliases: string;
   /** Canonical JSON of `dnsConfig` (`{}` when absent). */
   dnsConfig: string;
+  /** The declared pod spec itself (checks/hostlevel.ts compares what a host-level pod may do with it). */
+  spec: Obj;
 }
 
 type Obj = Record<string, unknown>;
@@ -75,6 +77,7 @@ export function podShape(spec: unknown, metadata: unknown = {}): Omit<ExpectedPo
     dnsPolicy: typeof s.dnsPolicy === "string" && s.dnsPolicy ? s.dnsPolicy : "ClusterFirst",
     hostAliases: canonical(hostAliases),
     dnsConfig: canonical(isObj(s.dnsConfig) ? s.dnsConfig : {}),
+    spec: s,
   };
 }
 
@@ -115,6 +118,8 @@ export function canonical(value: unknown): string {
 export class WorkloadIndex {
   /** `Kind/namespace/name` → the pod templates it may create (the broken world's first, then the solution's). */
   readonly #byKey = new Map<string, ExpectedPod[]>();
+  /** `namespace/name` of every Service the scenario's manifests declare. */
+  readonly #services = new Set<string>();
 
   static empty(): WorkloadIndex {
     return new WorkloadIndex();
@@ -163,6 +168,7 @@ export class WorkloadIndex {
     const name = typeof metadata.name === "string" ? metadata.name : undefined;
     if (!name) return;
     const namespace = typeof metadata.namespace === "string" ? metadata.namespace : defaultNamespace;
+    if (kind === "Service") this.#services.add(`${namespace}/${name}`);
     let podSpec: unknown;
     let podMeta: unknown;
     if (kind === "Pod") {
@@ -179,6 +185,11 @@ export class WorkloadIndex {
     const variants = this.#byKey.get(key) ?? [];
     if (!variants.some((v) => sameShape(v, expected))) variants.push(expected);
     this.#byKey.set(key, variants);
+  }
+
+  /** Whether the scenario's manifests declare the Service `namespace/name`. */
+  declaresService(namespace: string, name: string): boolean {
+    return this.#services.has(`${namespace}/${name}`);
   }
 
   get size(): number {

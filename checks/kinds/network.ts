@@ -114,6 +114,8 @@ export async function resolveTarget(ctx: CheckContext, target: Target, sourceNam
       });
     }
   }
+  const stranger = await undeclaredEndpoints(ctx, svcName, namespace, role);
+  if (stranger) return stranger;
   const via = target.via ?? "dns";
   const clusterIP = (service.spec as { clusterIP?: string } | undefined)?.clusterIP;
   if (via === "ip") {
@@ -200,6 +202,51 @@ async function resolveNode(ctx: CheckContext, ref: string, port: number, role: s
   const ip = (addresses.find((a) => !a.address.includes(":")) ?? addresses[0])?.address;
   if (!ip) return fail(`${role} node ${name} has no InternalIP`, { label: `${role} node ${name}`, expected: "an InternalIP", observed: "none" });
   return { label: `node/${name}:${port}`, host: ip, port, describe: `node ${name} (${ip})` };
+}
+
+interface SliceEndpoint {
+  addresses?: string[];
+  conditions?: { ready?: boolean };
+  targetRef?: { kind?: string; name?: string; namespace?: string };
+}
+
+/**
+ * A Service the scenario declares answers only from pods the scenario
+ * deploys: a ready endpoint that is not a pod (a hand-made EndpointSlice), a
+ * pod the scenario does not deploy (the selector pointed at a stand-in that
+ * prints the expected page) or a replaced pod fails the check. Services the
+ * scenario does not declare (kube-dns, the learner's own) are not judged here.
+ */
+async function undeclaredEndpoints(ctx: CheckContext, service: string, namespace: string, role: string): Promise<Failure | undefined> {
+  if (!ctx.workloads.declaresService(namespace, service)) return undefined;
+  const slices = await ctx.client.list("discovery.k8s.io/v1", "EndpointSlice", { namespace, labelSelector: `kubernetes.io/service-name=${service}`, signal: ctx.signal });
+  const name = `${namespace}/${service}`;
+  for (const slice of slices) {
+    for (const e of ((slice as { endpoints?: SliceEndpoint[] }).endpoints ?? [])) {
+      if (e.conditions?.ready === false) continue;
+      const address = (e.addresses ?? []).join(", ") || "?";
+      const label = `${role} service ${name}: endpoint ${address}`;
+      if (e.targetRef?.kind !== "Pod" || !e.targetRef.name) {
+        return fail(`${role} service ${name} sends traffic to ${address}, which is not a pod (a hand-made endpoint): the answer cannot be trusted`, {
+          label,
+          expected: "pods the scenario deploys",
+          observed: `not a pod${e.targetRef?.kind ? ` (${e.targetRef.kind} ${e.targetRef.name ?? ""})` : ""}`,
+        });
+      }
+      const pod = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: e.targetRef.name, namespace: e.targetRef.namespace ?? namespace }, { signal: ctx.signal });
+      if (!pod) continue; // gone a moment ago: its endpoint goes too
+      if (!ctx.workloads.variantsFor(pod).length) {
+        return fail(`${role} service ${name} sends traffic to pod ${podName(pod)}, which the scenario does not deploy: the answer comes from a stand-in, not the scenario's pods`, {
+          label,
+          expected: "pods the scenario deploys",
+          observed: `pod ${podName(pod)} (labels ${labelSelector((pod.metadata.labels ?? {}) as Record<string, string>) || "none"}; image ${podView(pod).containers.map((c) => c.image).join(", ")})`,
+        });
+      }
+      const untrusted = checkPodIntegrity(pod, "target", { workloads: ctx.workloads, probeImage: ctx.probes.image });
+      if (untrusted) return { failure: { ok: false, message: `${role} service ${name}: ${untrusted.message}`, evidence: untrusted.evidence } };
+    }
+  }
+  return undefined;
 }
 
 async function readyEndpoints(ctx: CheckContext, service: string, namespace: string): Promise<number> {
