@@ -38,6 +38,13 @@ const PLAIN_TARGETS = new Set(["ACCEPT", "RETURN", "MARK", "CONNMARK", "MASQUERA
 /** Entry chains components jump to from a built-in chain. */
 export const KNOWN_ENTRY_CHAIN =
   /^(KUBE-(SERVICES|EXTERNAL-SERVICES|NODEPORTS|POSTROUTING|FORWARD|PROXY-FIREWALL|FIREWALL|MARK-MASQ|PROXY-CANARY|KUBELET-CANARY|ROUTER-[A-Z0-9-]+|NWPLCY-[A-Za-z0-9-]+|POD-FW-[A-Za-z0-9]+)|FLANNEL-(FWD|POSTRTG)|CNI-HOSTPORT-[A-Z]+|CNI-[0-9a-f]{8,}|CNI-DN-[0-9a-f]+|DOCKER_(OUTPUT|POSTROUTING)|KIND-MASQ-AGENT|cali-[A-Za-z0-9-]+)$/;
+/**
+ * Whole rules a labrun add-on writes in a built-in chain: kube-router's full-CNI
+ * add-on closes GoBGP's unauthenticated gRPC API (TCP 50051) to everything but
+ * loopback (runner/addons/kube-router.yaml). Matched whole, so the exemption
+ * covers that one port and nothing else.
+ */
+const ADDON_RULES = [/^-A INPUT (! -i lo -p tcp -m tcp --dport 50051|-p tcp -m tcp --dport 50051 ! -i lo|-p tcp ! -i lo -m tcp --dport 50051) -j DROP$/];
 const IPTABLES_NFT_TABLES = new Set(["filter", "nat", "mangle", "raw", "security", "kube-proxy", "broute"]);
 
 /** The script run on each node: sections headed `### name`. */
@@ -78,6 +85,7 @@ export function auditNodeDump(dump: string): string[] {
       if (chain === "CNI-HOSTPORT-DNAT") hostports.push({ backend, line, target, id: /id: \\?"([0-9a-f]{12,})\\?"/.exec(line)?.[1] });
       if (!BUILTIN.has(chain)) continue;
       if (!target || PLAIN_TARGETS.has(target)) continue;
+      if (ADDON_RULES.some((r) => r.test(line.replace(/\s+/g, " ")))) continue;
       if (FORBIDDEN_TARGETS.has(target) || !KNOWN_ENTRY_CHAIN.test(target)) found.push(`${backend} -t ${table} ${oneLine(line, 200)}`);
     } else if (section === "nft-tables") {
       const m = /^table\s+(\S+)\s+(\S+)/.exec(line);

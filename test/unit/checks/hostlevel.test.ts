@@ -239,6 +239,13 @@ describe("node audit", () => {
     expect(auditNodeDump(CLEAN_DUMP.replace("KUBE-ROUTER-PREROUTING-X", "KUBE-ROUTER-INPUT"))).to.deep.equal([]);
   });
 
+  it("lets kube-router's add-on rule closing GoBGP's port 50051 through, and only that port", () => {
+    const rule = (port: number) => ["### iptables-nft-save", "*filter", `-A INPUT ! -i lo -p tcp -m tcp --dport ${port} -j DROP`].join("\n");
+    expect(auditNodeDump(rule(50051))).to.deep.equal([]);
+    expect(auditNodeDump(rule(8080))).to.deep.equal(["iptables-nft -t filter -A INPUT ! -i lo -p tcp -m tcp --dport 8080 -j DROP"]);
+    expect(auditNodeDump(["### iptables-nft-save", "*filter", "-A INPUT -s 10.244.1.9/32 -p tcp -m tcp --dport 50051 -j DROP"].join("\n"))).to.have.length(1);
+  });
+
   it("finds hand-made verdicts and NAT in built-in chains, foreign chains, nftables tables, routing rules and blackhole routes", () => {
     const dump = [
       "### iptables-legacy-save",
