@@ -6,7 +6,12 @@
 #
 #   registry.sh up                 # start it (reused when running); prints nothing
 #   registry.sh push IMAGE...      # push local images under their public names; prints "IMAGE DIGEST" lines
-#   registry.sh down               # remove the container (and its storage)
+#   registry.sh down               # remove the container
+#   registry.sh down --purge       # ... and its storage
+#
+# The storage is a cache directory ($LABRUN_CACHE/registry-e2e), so the second
+# run pushes only what changed (docker push skips blobs the registry has): the
+# node image's 1.3 GB go once per machine.
 #
 # The host's Docker reaches it as localhost:$PORT (Docker allows plain HTTP to
 # 127.0.0.0/8), the kind nodes as http://$NAME:5000 (kind's network DNS).
@@ -15,13 +20,15 @@ NAME=${LABRUN_E2E_REGISTRY_NAME:-labrun-e2e-registry}
 PORT=${LABRUN_E2E_REGISTRY_PORT:-5001}
 here=$(cd "$(dirname "$0")" && pwd)
 IMAGE=$("$here/../../../tools/images/registry.sh" --image-name)
+STORE=${LABRUN_CACHE:-$HOME/.cache/labrun}/registry-e2e
 
 up() {
   docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "missing $IMAGE: run tools/images/registry.sh" >&2; exit 2; }
   docker network inspect kind >/dev/null 2>&1 || docker network create kind >/dev/null
   if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != true ]; then
     docker rm -f "$NAME" >/dev/null 2>&1 || true
-    docker run -d --name "$NAME" --network kind -p "127.0.0.1:$PORT:5000" --label labrun.e2e=online "$IMAGE" >/dev/null
+    mkdir -p "$STORE"
+    docker run -d --name "$NAME" --network kind -v "$STORE:/var/lib/registry" -p "127.0.0.1:$PORT:5000" --label labrun.e2e=online -e OTEL_TRACES_EXPORTER=none "$IMAGE" >/dev/null
   fi
   for _ in $(seq 1 50); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/v2/" 2>/dev/null && return 0
@@ -54,6 +61,8 @@ push() {
 case "${1:-}" in
   up) up ;;
   push) shift; push "$@" ;;
-  down) docker rm -f -v "$NAME" >/dev/null 2>&1 || true ;;
+  down)
+    docker rm -f -v "$NAME" >/dev/null 2>&1 || true
+    if [ "${2:-}" = --purge ]; then rm -rf "$STORE"; fi ;;
   *) echo "usage: $0 up|push IMAGE...|down" >&2; exit 2 ;;
 esac
