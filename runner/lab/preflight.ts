@@ -131,7 +131,7 @@ export async function preflight(request: PreflightRequest, probes: PreflightProb
       results.push({ name: "images", ok: false, detail: `${missing.length} missing`, error });
     } else results.push({ name: "images", ok: true, detail: `${images.length} present` });
   }
-  if (request.registry && probes.registry) {
+  if (request.registry && probes.registry && docker.ok) {
     const answer = await probes.registry(request.registry);
     if (answer.ok) results.push({ name: "registry", ok: true, detail: `${request.registry} answered in ${answer.ms} ms` });
     else {

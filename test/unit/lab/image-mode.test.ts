@@ -31,7 +31,7 @@ describe("lab/image-mode (online and offline images)", () => {
       for (const addon of ADDONS) for (const image of await addonImages(addon)) wanted.add(image);
       for (const image of wanted) expect(names, image).to.include(image);
       for (const i of lock.images) {
-        expect(i.source, i.name).to.be.a("string").and.not.empty;
+        expect(i.source, i.name).to.be.a("string").with.length.greaterThan(0);
         if (i.digest !== null) expect(i.digest).to.match(/^sha256:[0-9a-f]{64}$/);
       }
       // the same names as the offline build (tools/images/versions.sh)
