@@ -6,7 +6,8 @@ import { imageLock, mergeLocks, pinnedRef, repositoryOf } from "../../../runner/
 import { NODE_IMAGES, PROBE_IMAGE } from "../../../runner/cluster/images.ts";
 import { ADDONS, addonImages } from "../../../runner/lab/addons.ts";
 import { chooseImages, registryAnswers, registryMirror, requestedMode, throughMirror, DEFAULT_REGISTRY } from "../../../runner/lab/image-mode.ts";
-import { CONTAINERD_CONFIG_PATCH, hostsToml, writeMirrorConfig } from "../../../runner/lab/online-images.ts";
+import { CONTAINERD_CONFIG_PATCH, hostsToml, pullInNodes, writeMirrorConfig } from "../../../runner/lab/online-images.ts";
+import type { ClusterProvider } from "../../../runner/providers/provider.ts";
 import { renderKindConfig } from "../../../runner/lab/render.ts";
 
 const CLUSTER = { kubernetesVersion: "v1.34.12" };
@@ -137,6 +138,41 @@ describe("lab/image-mode (online and offline images)", () => {
       expect(config.containerdConfigPatches).to.deep.equal(["# theirs\n", CONTAINERD_CONFIG_PATCH]);
       for (const node of config.nodes as { extraMounts: unknown[] }[]) expect(node.extraMounts).to.deep.include({ hostPath: "/r", containerPath: "/etc/containerd/certs.d", readOnly: true });
       expect(renderKindConfig({ nodes: [{ role: "control-plane" }] } as never, {}).containerdConfigPatches).to.equal(undefined);
+    });
+  });
+
+  describe("pulling in the nodes", () => {
+    function fakeProvider(fail?: (argv: string[]) => boolean) {
+      const calls: string[] = [];
+      const provider = {
+        nodes: async () => ["n-control-plane", "n-worker"],
+        execOnNode: async (_c: string, node: string, argv: string[]) => {
+          calls.push(`${node}: ${argv.join(" ")}`);
+          return { exitCode: fail?.(argv) ? 1 : 0, stdout: "", stderr: fail?.(argv) ? "dial tcp: lookup mirror: no such host" : "", timedOut: false };
+        },
+      } as unknown as ClusterProvider;
+      return { provider, calls };
+    }
+
+    it("every node pulls through CRI by digest where pinned, then tags the manifests' name; by tag where not", async () => {
+      const { provider, calls } = fakeProvider();
+      await pullInNodes(provider, "c", ["docker.io/curlimages/curl:7.88.1", "docker.io/library/nginx:1.22.1"], {});
+      const curl = "docker.io/curlimages/curl@sha256:48318407b8d98e8c7d5bd4741c88e8e1a5442de660b47f63ba656e5c910bc3da";
+      for (const node of ["n-control-plane", "n-worker"]) {
+        expect(calls.filter((c) => c.startsWith(node))).to.deep.equal([
+          `${node}: crictl pull ${curl}`,
+          `${node}: ctr -n k8s.io images tag --force ${curl} docker.io/curlimages/curl:7.88.1`,
+          `${node}: crictl pull docker.io/library/nginx:1.22.1`,
+        ]);
+      }
+    });
+
+    it("a failed pull names the node, the image and the way out (the mirror, or the offline images)", async () => {
+      const { provider } = fakeProvider((argv) => argv[0] === "crictl");
+      const error = (await pullInNodes(provider, "c", ["docker.io/library/nginx:1.22.1"], {}).catch((e: unknown) => e)) as Error & { hint?: string; output?: string };
+      expect(error.message).to.match(/^node n-(control-plane|worker) could not pull docker\.io\/library\/nginx:1\.22\.1$/);
+      expect(error.output).to.contain("no such host");
+      expect(error.hint).to.contain("--registry-mirror").and.contain("npm run images");
     });
   });
 });
