@@ -5,7 +5,7 @@
  * `labrun start beebox-cni --online --registry-mirror ...` then:
  *
  *   - creates the cluster from kind's node image name (docker.io/kindest/node,
- *     pulled through the mirror by digest),
+ *     pulled by the host's Docker through the mirror by digest),
  *   - gives every node containerd a hosts.toml for docker.io, registry.k8s.io,
  *     ghcr.io and quay.io pointing at the mirror,
  *   - has the nodes pull the workload, add-on and probe images by digest
@@ -118,6 +118,8 @@ describe("e2e: the online path through a registry mirror (beebox-cni)", function
     const kind = resolveKindBinary();
     await execa(kind, ["delete", "cluster", "--name", CLUSTER, "--kubeconfig", path.join(stateDir, "cleanup.kubeconfig")], { reject: false });
     await execa(REGISTRY_SH, ["down"], { reject: false });
+    // the node image's mirror reference that kind pulled (the image itself stays: it is the offline node image)
+    if (pushed.has(KIND_NODE)) await execa("docker", ["rmi", `localhost:${PORT}/kindest/node@${pushed.get(KIND_NODE)}`], { reject: false });
     await rm(stateDir, { recursive: true, force: true });
     console.log(`    timings:\n${timings.map((t) => `      ${t}`).join("\n")}`);
   });
