@@ -134,6 +134,7 @@ describe("e2e: the online path through a registry mirror (beebox-cni)", function
     expect(r.stderr).to.match(/images online via http:\/\/localhost:5001/);
     expect(r.stderr, "no image side-loaded from the local Docker").not.to.match(/kind load|load (docker-image|image-archive)/);
     expect(r.stderr).to.match(/pull \d+ images/);
+    expect(r.stderr, "--debug shows the commands run (so the check above can see a kind load)").to.match(/crictl pull docker\.io\/library\/nginx@sha256:/);
 
     // The nodes' containerd asked the mirror for each image by the pinned digest.
     const logs = await execa("docker", ["logs", "--since", since, REGISTRY], { reject: false });
