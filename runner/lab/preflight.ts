@@ -74,7 +74,7 @@ export async function preflight(request: PreflightRequest, probes: PreflightProb
     const error = new InfraError(kind.notFound ? "kind is not installed" : "kind does not work", {
       code: "PREFLIGHT_KIND",
       ...(kind.notFound ? {} : { output: kind.output }),
-      hint: `install kind ${KIND_TESTED_VERSION}: \`go install sigs.k8s.io/kind@${KIND_TESTED_VERSION}\` (or \`tools/images/build.sh --only kind\`), or set LABRUN_KIND=/path/to/kind`,
+      hint: `install kind ${KIND_TESTED_VERSION}: its release binary (https://kind.sigs.k8s.io/docs/user/quick-start/#installing-from-release-binaries), \`go install sigs.k8s.io/kind@${KIND_TESTED_VERSION}\` or \`tools/images/build.sh --only kind\`; or set LABRUN_KIND=/path/to/kind`,
     });
     results.push({ name: "kind", ok: false, detail: "missing", error });
   } else if (compareVersions(kind.version, KIND_MIN_VERSION) < 0) {
