@@ -10,7 +10,7 @@ import { InfraError, UsageError } from "../../errors.ts";
 import { abortError } from "../../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../../scenario/load.ts";
 import path from "node:path";
-import { imageSources, imagesFor, loadLabImages } from "../actions/images.ts";
+import { imagesFor, loadLabImages } from "../actions/images.ts";
 import { chooseImages, DEFAULT_REGISTRY, registryMirror, requestedMode, type ImageMode } from "../image-mode.ts";
 import { writeMirrorConfig } from "../online-images.ts";
 import { registeredNodes } from "../actions/nodes.ts";
@@ -65,7 +65,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
     env,
     request: requestedMode(env),
     mirror: registryMirror(env),
-    dockerImages: imageSources(kind, images, env).docker,
+    dockerImages: images, // offline, a pool cluster gets every image from the local Docker
     missingImages: (list) => probes.missingImages(list),
     answers: probes.registry ? (url) => probes.registry!(url) : async () => ({ ok: false, error: "not asked" }),
   });
@@ -75,7 +75,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
   const result: FillResult = { shape: shape.key, created: [], live: 0 };
 
   // Docker, kind, inotify and the images once; memory before each cluster.
-  const checks = await preflight(choice.mode === "online" ? { nodes: shape.nodes, registry: mirror?.url ?? DEFAULT_REGISTRY } : { nodes: shape.nodes, images: [shape.nodeImage, ...imageSources(kind, images, env).docker] }, probes);
+  const checks = await preflight(choice.mode === "online" ? { nodes: shape.nodes, registry: mirror?.url ?? DEFAULT_REGISTRY } : { nodes: shape.nodes, images: [shape.nodeImage, ...images] }, probes);
   options.onEvent?.({ type: "log", phase: "preflight", line: `images: ${choice.mode} (${choice.reason})` });
   assertPreflight(checks.filter((r) => r.name !== "memory"));
 
@@ -121,7 +121,8 @@ async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof
     client = await (o.clientFactory ?? defaultClientFactory)({ kubeconfig, context: await kind.context(entry.cluster), provider: kind, cluster: entry.cluster });
     const nodes: NodeInfo[] = await step(onEvent, "cluster", "nodes registered", () => registeredNodes(client!, entry.nodes, o.nodesTimeoutMs ?? 120_000, signal), (n) => `${n.length} nodes`);
     if (nodes.length < entry.nodes) throw new InfraError(`pool cluster ${entry.cluster} has ${nodes.length} of ${entry.nodes} nodes`);
-    if (o.images.length) await step(onEvent, "images", `${o.mode === "online" ? "pull" : "load"} ${o.images.length} images`, () => loadLabImages(kind, entry.cluster, o.images, o.env ?? process.env, signal, o.mode));
+    if (o.images.length && o.mode === "online") await step(onEvent, "images", `pull ${o.images.length} images`, () => loadLabImages(kind, entry.cluster, o.images, o.env ?? process.env, signal, "online"));
+    else if (o.images.length) await step(onEvent, "images", `load ${o.images.length} images`, () => kind.loadImages(entry.cluster, o.images, signal ? { signal } : {}));
     await pool.update(entry.id, (e) => {
       e.state = "ready";
       e.images = [...o.images];
