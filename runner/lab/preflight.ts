@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { InfraError } from "../errors.ts";
 import { execaRunner, outputOf, type CommandRunner } from "../providers/exec.ts";
 import { resolveKindBinary } from "../providers/kind.ts";
+import { registryAnswers } from "./image-mode.ts";
 
 export const GIB = 1024 ** 3;
 /** Memory a kind node needs to run the control plane or a few workloads. */
@@ -28,6 +29,8 @@ export interface PreflightProbes {
   inotify(): Promise<{ maxUserInstances: number; maxUserWatches: number } | undefined>;
   /** Which of these images the local Docker lacks. */
   missingImages(images: string[]): Promise<string[]>;
+  /** Whether a registry answers at `url` (its /v2/) within a few seconds (runner/lab/image-mode.ts); absent: never asked. */
+  registry?(url: string): Promise<{ ok: true; ms: number } | { ok: false; error: string }>;
 }
 
 export interface PreflightRequest {
@@ -35,10 +38,12 @@ export interface PreflightRequest {
   nodes: number;
   /** Images that must be present locally (node image first). */
   images?: string[];
+  /** Online path: the registry (or mirror) the images come from, which must answer. */
+  registry?: string;
 }
 
 export interface PreflightResult {
-  name: "docker" | "kind" | "memory" | "inotify" | "images";
+  name: "docker" | "kind" | "memory" | "inotify" | "images" | "registry";
   ok: boolean;
   /** What was found, e.g. `kind v0.30.0`. */
   detail: string;
@@ -69,7 +74,7 @@ export async function preflight(request: PreflightRequest, probes: PreflightProb
     const error = new InfraError(kind.notFound ? "kind is not installed" : "kind does not work", {
       code: "PREFLIGHT_KIND",
       ...(kind.notFound ? {} : { output: kind.output }),
-      hint: `install kind ${KIND_TESTED_VERSION}: \`go install sigs.k8s.io/kind@${KIND_TESTED_VERSION}\` (or \`tools/images/build.sh --only kind\`), or set LABRUN_KIND=/path/to/kind`,
+      hint: `install kind ${KIND_TESTED_VERSION}: its release binary (https://kind.sigs.k8s.io/docs/user/quick-start/#installing-from-release-binaries), \`go install sigs.k8s.io/kind@${KIND_TESTED_VERSION}\` or \`tools/images/build.sh --only kind\`; or set LABRUN_KIND=/path/to/kind`,
     });
     results.push({ name: "kind", ok: false, detail: "missing", error });
   } else if (compareVersions(kind.version, KIND_MIN_VERSION) < 0) {
@@ -121,10 +126,21 @@ export async function preflight(request: PreflightRequest, probes: PreflightProb
     if (missing.length) {
       const error = new InfraError(`image${missing.length > 1 ? "s" : ""} not available locally: ${missing.join(", ")}`, {
         code: "PREFLIGHT_IMAGES",
-        hint: "build labrun's offline images with `npm run images` (about 30 minutes cold on 2 cores; cached afterwards), or `docker pull` them where a registry is reachable",
+        hint: "where a registry is reachable: `labrun start --online <scenario>` (kind's published node image, images pulled by the nodes); air-gapped: build labrun's offline images with `npm run images` (about 16 minutes cold on 2 cores; cached afterwards)",
       });
       results.push({ name: "images", ok: false, detail: `${missing.length} missing`, error });
     } else results.push({ name: "images", ok: true, detail: `${images.length} present` });
+  }
+  if (request.registry && probes.registry && docker.ok) {
+    const answer = await probes.registry(request.registry);
+    if (answer.ok) results.push({ name: "registry", ok: true, detail: `${request.registry} answered in ${answer.ms} ms` });
+    else {
+      const error = new InfraError(`the registry ${request.registry} does not answer (${answer.error}); the online path needs it`, {
+        code: "PREFLIGHT_REGISTRY",
+        hint: "check the network (or the mirror: --registry-mirror / LABRUN_REGISTRY_MIRROR); without a registry build the offline images with `npm run images` and run `labrun start --offline <scenario>`",
+      });
+      results.push({ name: "registry", ok: false, detail: "no answer", error });
+    }
   }
   return results;
 }
@@ -191,6 +207,7 @@ export function hostProbes(options: { run?: CommandRunner; env?: NodeJS.ProcessE
         return undefined;
       }
     },
+    registry: (url) => registryAnswers(url),
     async missingImages(images) {
       const missing: string[] = [];
       for (const image of images) {

@@ -6,6 +6,7 @@ import type { ClusterSpec } from "../schema/scenario.ts";
 import { UsageError } from "../errors.ts";
 import { LABRUN_MARK_PATH } from "../providers/kind.ts";
 import { DEFAULT_KUBERNETES_VERSION, NODE_IMAGES } from "../cluster/images.ts";
+import { CERTS_D, CONTAINERD_CONFIG_PATCH } from "./online-images.ts";
 
 export interface RenderOptions {
   /**
@@ -14,6 +15,12 @@ export interface RenderOptions {
    * (`labrun gc` reads it back with `docker inspect`).
    */
   markDir?: string;
+  /**
+   * A host directory of containerd hosts.toml files (online path with a
+   * registry mirror): mounted read-only at /etc/containerd/certs.d in every
+   * node, and containerd is told to read it (runner/lab/online-images.ts).
+   */
+  registryConfigDir?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -22,7 +29,10 @@ export function renderKindConfig(cluster: ClusterSpec, options: RenderOptions = 
   const nodes = cluster.nodes.map((node) => {
     const out: Obj = { role: node.role };
     if (node.labels && Object.keys(node.labels).length) out.labels = { ...node.labels };
-    if (options.markDir) out.extraMounts = [{ hostPath: options.markDir, containerPath: LABRUN_MARK_PATH, readOnly: true }];
+    const mounts: Obj[] = [];
+    if (options.markDir) mounts.push({ hostPath: options.markDir, containerPath: LABRUN_MARK_PATH, readOnly: true });
+    if (options.registryConfigDir) mounts.push({ hostPath: options.registryConfigDir, containerPath: CERTS_D, readOnly: true });
+    if (mounts.length) out.extraMounts = mounts;
     return out;
   });
   const networking: Obj = {};
@@ -40,6 +50,10 @@ export function renderKindConfig(cluster: ClusterSpec, options: RenderOptions = 
     config[key] = structuredClone(value);
   }
   config.nodes = mergeNodes(nodes, config.nodes);
+  if (options.registryConfigDir) {
+    const patches = Array.isArray(config.containerdConfigPatches) ? (config.containerdConfigPatches as unknown[]) : [];
+    config.containerdConfigPatches = [...patches, CONTAINERD_CONFIG_PATCH];
+  }
   if (Object.keys(networking).length || isObj(config.networking)) {
     config.networking = { ...(isObj(config.networking) ? config.networking : {}), ...networking };
   }

@@ -256,7 +256,7 @@ async function inLab(
         ensureImages: async (images) => {
           const missing = images.filter((i) => !loadedImages.has(i));
           if (!missing.length) return;
-          await loadInto(provider, current.cluster, missing, options.env ?? process.env, options.signal);
+          await loadInto(provider, current.cluster, missing, options.env ?? process.env, options.signal, current.images?.mode);
           for (const i of missing) loadedImages.add(i);
         },
         log: (phase, line) => onEvent({ type: "log", phase, line }),
@@ -299,9 +299,9 @@ async function inLab(
   return phases;
 }
 
-async function loadInto(provider: ClusterProvider, cluster: string, images: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+async function loadInto(provider: ClusterProvider, cluster: string, images: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal, mode?: "online" | "offline"): Promise<void> {
   if (!provider.capabilities().loadImages) return; // someone else's cluster pulls its images
-  await loadLabImages(provider, cluster, images, env, signal);
+  await loadLabImages(provider, cluster, images, env, signal, mode); // an online lab's nodes pull them
 }
 
 /** The objects of the scenario's setup and break `apply` steps, with the namespace each step defaults to (outside hosts' placeholders filled). */

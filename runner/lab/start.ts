@@ -17,7 +17,7 @@ import { errorMessage } from "../util/text.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { runActions, type Action, type StartContext } from "./actions/action.ts";
 import { connect, createCluster, useContext } from "./actions/cluster.ts";
-import { imagesFor, loadImages } from "./actions/images.ts";
+import { imageSources, imagesFor, loadImages } from "./actions/images.ts";
 import { checkMergeTarget, mergeKubeconfig } from "./actions/merge.ts";
 import { waitForNodes } from "./actions/nodes.ts";
 import { adoptPooled, claimPooled } from "./actions/pool.ts";
@@ -28,8 +28,8 @@ import { verifyBroken } from "./actions/verify.ts";
 import type { LabClient, LifecycleOptions } from "./client.ts";
 import { safeListener, step } from "./events.ts";
 import { clusterNameFor, validateLabName } from "./names.ts";
-import type { PreflightProbes } from "./preflight.ts";
-import { nodeImageFor } from "./render.ts";
+import { hostProbes, type PreflightProbes } from "./preflight.ts";
+import { chooseImages, registryMirror, requestedMode, type ImageModeRequest } from "./image-mode.ts";
 import { startOutsideHosts } from "./outside.ts";
 import { PoolStore } from "./pool/store.ts";
 import { LabStore, type LabRecord } from "./state.ts";
@@ -51,6 +51,10 @@ export interface StartOptions extends LifecycleOptions {
   skipPreflight?: boolean;
   /** Verify that exactly `broken.failing` fail before hand-over (default true). */
   verifyBroken?: boolean;
+  /** Online or offline images (default: $LABRUN_IMAGES, else decided: offline when the offline images are present, online when a registry answers). */
+  images?: ImageModeRequest;
+  /** A registry mirror (pull-through cache) for the online path (default: $LABRUN_REGISTRY_MIRROR). */
+  registryMirror?: string;
   /** Preflight probes (tests). */
   probes?: PreflightProbes;
   /** How long nodes may take to register after the cluster is created (default 120 s). */
@@ -147,6 +151,8 @@ async function prepare(options: StartOptions): Promise<StartContext> {
     : (options.kind ?? new KindProvider({ env }));
   const can = provider.capabilities();
   const merge = options.mergeKubeconfig;
+  const images = can.loadImages ? await imagesFor(loaded.scenario) : [];
+  const imageChoice = can.createClusters ? await chooseFor(options, env, provider, loaded, images) : undefined;
   return {
     options,
     env,
@@ -158,14 +164,30 @@ async function prepare(options: StartOptions): Promise<StartContext> {
     provider,
     can,
     cluster: can.createClusters ? clusterNameFor(name) : (await provider.list())[0]!,
-    nodeImage: can.createClusters ? nodeImageFor(loaded.scenario.spec.cluster, env) : undefined,
-    images: can.loadImages ? await imagesFor(loaded.scenario) : [],
+    nodeImage: imageChoice?.nodeImage,
+    images,
+    imageChoice,
     kubeconfig: store.kubeconfigPath(name),
     mergeTarget: merge ? (typeof merge === "string" ? path.resolve(merge) : defaultKubeconfigPath(env)) : undefined,
     created: false,
     nodes: [],
     brokenVerified: false,
   };
+}
+
+/** Online or offline images for a new cluster (runner/lab/image-mode.ts). */
+async function chooseFor(options: StartOptions, env: NodeJS.ProcessEnv, provider: ClusterProvider, loaded: LoadedScenario, images: string[]) {
+  const probes = options.probes ?? hostProbes({ env, ...provider.hostTools?.() });
+  return chooseImages({
+    cluster: loaded.scenario.spec.cluster,
+    env,
+    request: requestedMode(env, options.images),
+    mirror: registryMirror(env, options.registryMirror),
+    dockerImages: imageSources(provider, images, env).docker,
+    missingImages: (list) => probes.missingImages(list),
+    // probes without a registry probe (tests) never find one: only real host probes go online by themselves
+    answers: probes.registry ? (url) => probes.registry!(url) : async () => ({ ok: false, error: "not asked" }),
+  });
 }
 
 /** After a failure: keep the lab as failed (`retain`), or delete what was made and forget the lab. Never throws. */

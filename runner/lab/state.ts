@@ -67,6 +67,8 @@ export interface LabRecord {
   merged?: { file: string; context: string };
   /** The node image the cluster was created from. */
   nodeImage?: string;
+  /** How the lab got its images: offline (side-loaded from the local Docker) or online (pulled by the nodes), why, and through which mirror. */
+  images?: { mode: "online" | "offline"; reason: string; mirror?: string };
   /** Set when the cluster was claimed from the warm pool: its entry (pool/<id>) goes with the lab. */
   pool?: { id: string; shape: string };
   attempts: LabAttempt[];

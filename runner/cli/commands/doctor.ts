@@ -25,7 +25,7 @@ const command: Command = {
     const ok = result.checks.every((c) => c.ok);
     if (format === "json") {
       const checks = result.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, ...(c.warning ? { warning: c.warning } : {}), ...(c.error ? { error: c.error.message, fix: c.error.hint } : {}) }));
-      io.stdout.write(JSON.stringify({ ok, checks, probe: result.probe, images: result.images }, null, 2) + "\n");
+      io.stdout.write(JSON.stringify({ ok, checks, probe: result.probe, images: result.images, mode: result.mode }, null, 2) + "\n");
       return ok ? ExitCode.ok : ExitCode.infrastructure;
     }
     const lines: string[] = [];
@@ -39,6 +39,8 @@ const command: Command = {
         ? `ok    probe    made by labrun from its packaged binary (${probePlatform(result.probe.binary)}); no registry needed`
         : `ok    probe    from the local Docker (${result.probe.image}); \`npm run build:probe\` makes labrun build it from a binary instead`,
     );
+    lines.push(`${result.mode.mode === "none" ? "FAIL" : "ok  "}  ${"start".padEnd(9)}${result.mode.mode === "none" ? "no way to get images" : `images ${result.mode.mode}`}: ${result.mode.reason}`);
+    lines.push(`               ${result.mode.mode === "none" ? "fix" : "run"}: ${result.mode.command}`);
     lines.push(ok ? "ready: `labrun start <scenario>` can run here" : "not ready: fix the FAIL lines above, then run `labrun doctor` again");
     io.stdout.write(lines.join("\n") + "\n");
     return ok ? ExitCode.ok : ExitCode.infrastructure;

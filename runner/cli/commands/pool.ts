@@ -6,6 +6,7 @@ import { bool, str, type Command } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 import { table } from "../output.ts";
 import { outputFormat, outputOption } from "../report-output.ts";
+import { IMAGE_OPTIONS, imageEnv } from "../image-options.ts";
 
 const FORMATS = ["text", "json"] as const;
 const ACTIONS = ["fill", "drain", "status"] as const;
@@ -33,6 +34,7 @@ fill died.`,
     scenario: { type: "string", value: "SCENARIO", description: "fill: the scenario whose cluster shape (and images) to keep warm." },
     size: { type: "string", value: "N", description: `fill: how many clusters of that shape to keep ready (0-${MAX_POOL_SIZE}).` },
     shape: { type: "string", value: "KEY", description: "drain: only this shape (see `labrun pool status`)." },
+    ...IMAGE_OPTIONS,
     output: outputOption(FORMATS),
   },
   args: { min: 1, max: 1 },
@@ -61,7 +63,7 @@ fill died.`,
       const size = str(args, "size");
       if (!scenario || size === undefined) throw new UsageError("pool fill needs --scenario and --size", { hint: "e.g. `labrun pool fill --scenario beebox-cni --size 2`" });
       if (!/^\d+$/.test(size)) throw new UsageError(`--size must be a whole number (got "${size}")`);
-      const result = await fill({ scenario, size: Number(size), env: io.env, cwd: io.cwd, signal: io.signal, onEvent: p.listener, kind });
+      const result = await fill({ scenario, size: Number(size), env: imageEnv(args, io.env), cwd: io.cwd, signal: io.signal, onEvent: p.listener, kind });
       p.stop();
       if (format === "json") io.stdout.write(JSON.stringify(result, null, 2) + "\n");
       else io.stdout.write(`shape ${result.shape}: ${result.live} of ${size} ready or warming${result.created.length ? ` (created ${result.created.join(", ")})` : ""}${result.stopped ? `; stopped: ${result.stopped}` : ""}\n`);

@@ -8,13 +8,14 @@ import { bool, str, type Command, type CommandIO } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 import { useColor } from "../output.ts";
 import { outputFormat, outputOption } from "../report-output.ts";
+import { IMAGE_OPTIONS, imageEnv } from "../image-options.ts";
 
 const FORMATS = ["text", "json"] as const;
 
 const command: Command = {
   name: "start",
   summary: "Create a lab: a broken cluster and its task.",
-  usage: "labrun start <SCENARIO> [--name LAB] [--retain] [--merge-kubeconfig] [--no-pool] [--no-refill] [-o text|json]",
+  usage: "labrun start <SCENARIO> [--name LAB] [--online|--offline] [--registry-mirror URL] [--retain] [--merge-kubeconfig] [--no-pool] [--no-refill] [-o text|json]",
   description: `
 Creates the scenario's kind cluster (named labrun-<LAB>) with its own kubeconfig,
 loads its images, runs its setup and break steps, checks that it is broken the
@@ -24,6 +25,12 @@ Ctrl-C deletes the half-made cluster (unless --retain).
 When the warm pool (\`labrun pool\`) holds a ready cluster of the scenario's
 shape, start claims it instead of creating one (seconds instead of a minute),
 and a background \`labrun pool fill\` replaces it; --no-pool always creates.
+
+Images come one of two ways: offline (built by \`npm run images\`, side-loaded
+into the nodes) or online (kind's published node image, the rest pulled by the
+nodes, through --registry-mirror when given). start picks offline when the
+offline images are present and online when they are not and a registry
+answers within a few seconds, and says which it used; --online/--offline decide.
 
 With --kubeconfig/--context, labrun uses that existing cluster instead of
 creating one (no node commands, no image loading).`,
@@ -35,6 +42,7 @@ creating one (no node commands, no image loading).`,
     context: { type: "string", value: "NAME", description: "The context of --kubeconfig to use (default: its current context)." },
     "no-pool": { type: "boolean", description: "Create a new cluster even when the warm pool has one ready." },
     "no-refill": { type: "boolean", description: "After claiming a warm cluster, do not start a background `labrun pool fill`." },
+    ...IMAGE_OPTIONS,
     "skip-preflight": { type: "boolean", description: "Do not check Docker, kind, memory and inotify limits first." },
     output: outputOption(FORMATS),
   },
@@ -42,9 +50,10 @@ creating one (no node commands, no image loading).`,
   async run(args, io) {
     const format = outputFormat(args, FORMATS, "start");
     if (str(args, "context") && !str(args, "kubeconfig")) throw new UsageError("--context needs --kubeconfig");
+    const env = imageEnv(args, io.env);
     const debug = bool(args, "debug") || io.env.LABRUN_DEBUG === "1";
     const p = progress(io, { debug });
-    const kind = new KindProvider({ env: io.env, ...(debug ? { onCommand: (line: string) => p.listener({ type: "log", phase: "cluster", line: line.startsWith("  ↳") ? line : `$ ${line}` }) } : {}) });
+    const kind = new KindProvider({ env, ...(debug ? { onCommand: (line: string) => p.listener({ type: "log", phase: "cluster", line: line.startsWith("  ↳") ? line : `$ ${line}` }) } : {}) });
     const kubeconfig = str(args, "kubeconfig");
     const context = str(args, "context");
     let result: StartResult;
@@ -57,7 +66,7 @@ creating one (no node commands, no image loading).`,
         skipPreflight: bool(args, "skip-preflight"),
         pool: !bool(args, "no-pool") && !kubeconfig,
         ...(kubeconfig ? { existing: { kubeconfig, ...(context ? { context } : {}) } } : {}),
-        env: io.env,
+        env,
         cwd: io.cwd,
         signal: io.signal,
         onEvent: p.listener,
@@ -117,6 +126,7 @@ export function readyText(result: StartResult, io: Pick<CommandIO, "stdout" | "e
     "",
     bold(`Lab "${name}" is ready (${formatDuration(result.durationMs)}).`),
     `  nodes: ${result.nodes.map((n) => n.name).join(", ")}`,
+    ...(result.lab.images ? [`  images: ${result.lab.images.mode} (${result.lab.images.reason}${result.lab.images.mirror ? `; mirror ${result.lab.images.mirror}` : ""})`] : []),
     ...rows.map(([c, d]) => `  ${c.padEnd(width)}${d}`),
     "",
   ].join("\n");

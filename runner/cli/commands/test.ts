@@ -9,6 +9,7 @@ import { bool, list, str, type Command } from "../command.ts";
 import { progress } from "../lab-progress.ts";
 import { displayPath, useColor } from "../output.ts";
 import { outputFormat } from "../report-output.ts";
+import { IMAGE_OPTIONS, imageEnv } from "../image-options.ts";
 
 const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit", ".md": "markdown", ".markdown": "markdown", ".txt": "text" };
 
@@ -37,6 +38,7 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
     concurrency: { type: "string", value: "N", description: "Clusters at once across runs.", default: "1" },
     "no-attacks": { type: "boolean", description: "Skip the attack suite (faster, proves less)." },
     "no-cni-runs": { type: "boolean", description: "Skip the runs on the other CNIs of solution.cnis." },
+    ...IMAGE_OPTIONS,
     output: { type: "string", short: "o", value: "FORMAT", description: `Results on stdout: ${TEST_FORMATS.join(", ")}.`, default: "text" },
     report: { type: "string", multiple: true, value: "FILE", description: "Also write the results to FILE (.xml JUnit, .md, .json, .txt)." },
   },
@@ -59,7 +61,7 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
     for (const ref of refs) loaded.push(await loadScenario(ref, { cwd: io.cwd }));
     const options: ScenarioTestOptions = {
       cwd: io.cwd,
-      env: io.env,
+      env: imageEnv(args, io.env),
       signal: io.signal,
       concurrency,
       keepOnFailure: bool(args, "keep-on-failure"),

@@ -12,6 +12,7 @@ import { abortError } from "../../providers/kind.ts";
 import { step, type LabEventListener, type LabPhase } from "../events.ts";
 import type { StartOptions } from "../start.ts";
 import type { PoolEntry } from "../pool/store.ts";
+import type { ImageChoice } from "../image-mode.ts";
 import type { LabRecord, LabStore } from "../state.ts";
 
 /** A `kind load` that never rejects: its duration or its error. */
@@ -34,8 +35,10 @@ export interface StartContext {
   cluster: string;
   /** The node image (providers that create clusters). */
   readonly nodeImage: string | undefined;
-  /** Images to side-load into the nodes (providers that load images). */
+  /** Images to side-load into the nodes (providers that load images), or to pull in them (online). */
   readonly images: string[];
+  /** Online or offline images, and why (providers that create clusters; runner/lab/image-mode.ts). */
+  readonly imageChoice: ImageChoice | undefined;
   /** The lab's own kubeconfig file. */
   readonly kubeconfig: string;
   /** The kubeconfig to merge the lab's context into, when asked. */

@@ -3,6 +3,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { defaultClientFactory } from "../client.ts";
 import { renderKindConfig } from "../render.ts";
+import { writeMirrorConfig } from "../online-images.ts";
 import { atomicWrite } from "../../util/files.ts";
 import type { Action } from "./action.ts";
 import { startEarlyLoad } from "./images.ts";
@@ -21,7 +22,11 @@ export const createCluster: Action = {
     const markDir = path.join(ctx.store.labDir(ctx.name), "mark");
     await fs.mkdir(markDir, { recursive: true });
     await fs.writeFile(path.join(markDir, "lab"), `${ctx.name}\n`);
-    const config = renderKindConfig(ctx.loaded.scenario.spec.cluster, { markDir });
+    // Online through a mirror: containerd's hosts.toml files, mounted into every node.
+    const mirror = ctx.imageChoice?.mode === "online" ? ctx.imageChoice.mirror : undefined;
+    const registryConfigDir = mirror ? path.join(ctx.store.labDir(ctx.name), "certs.d") : undefined;
+    if (mirror && registryConfigDir) await writeMirrorConfig(registryConfigDir, mirror);
+    const config = renderKindConfig(ctx.loaded.scenario.spec.cluster, { markDir, ...(registryConfigDir ? { registryConfigDir } : {}) });
     ctx.created = true; // from here on a failure may leave containers behind
     const attempts = ctx.options.retain ? 1 : CREATE_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {

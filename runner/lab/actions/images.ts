@@ -10,20 +10,22 @@ import { step } from "../events.ts";
 import { loadProbeImage, probeBinary } from "../probe-image.ts";
 import type { Action, LoadOutcome, StartContext } from "./action.ts";
 import { imagesToLoad } from "./pool.ts";
+import type { ImageMode } from "../image-mode.ts";
+import { pullInNodes } from "../online-images.ts";
 
 export const loadImages: Action = {
   name: "load images into the nodes",
   async execute(ctx) {
     const images = imagesToLoad(ctx.images, ctx.claimed?.images);
     if (ctx.can.loadImages && images.length) {
-      const what = `load ${images.length} image${images.length === 1 ? "" : "s"}`;
+      const what = `${ctx.imageChoice?.mode === "online" ? "pull" : "load"} ${images.length} image${images.length === 1 ? "" : "s"}`;
       const early = ctx.earlyLoad ? await ctx.earlyLoad : undefined;
       if (early?.ok) {
         ctx.onEvent?.({ type: "step-start", phase: "images", name: what });
         ctx.onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${images.map(shortImage).join(", ")} (while the cluster started)` });
       } else {
         if (early && !early.ok) ctx.onEvent?.({ type: "log", phase: "images", line: `loading images during create failed (${early.error}); loading again` });
-        await step(ctx.onEvent, "images", what, () => loadLabImages(ctx.provider, ctx.cluster, images, ctx.env, ctx.signal), () => images.map(shortImage).join(", "));
+        await step(ctx.onEvent, "images", what, () => loadLabImages(ctx.provider, ctx.cluster, images, ctx.env, ctx.signal, ctx.imageChoice?.mode), () => images.map(shortImage).join(", "));
       }
     } else if (!ctx.can.loadImages && ctx.loaded.scenario.spec.images?.length) {
       ctx.onEvent?.({ type: "warning", message: `the cluster must be able to pull: ${ctx.loaded.scenario.spec.images.join(", ")}` });
@@ -41,7 +43,7 @@ export function startEarlyLoad(ctx: StartContext): void {
 async function timedLoad(ctx: StartContext): Promise<LoadOutcome> {
   const t0 = performance.now();
   try {
-    await loadLabImages(ctx.provider, ctx.cluster, ctx.images, ctx.env, ctx.signal);
+    await loadLabImages(ctx.provider, ctx.cluster, ctx.images, ctx.env, ctx.signal, ctx.imageChoice?.mode);
     return { ok: true, durationMs: Math.round(performance.now() - t0) };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
@@ -58,10 +60,16 @@ export function imageSources(provider: ClusterProvider, images: readonly string[
   return binary ? { docker: images.filter((i) => i !== PROBE_IMAGE), probeBinary: binary } : { docker: [...images] };
 }
 
-/** Loads the images into every node of the cluster, each from where it comes from (see imageSources). */
-export async function loadLabImages(provider: ClusterProvider, cluster: string, images: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+/**
+ * Loads the images into every node of the cluster, each from where it comes
+ * from (see imageSources): offline from the local Docker; online the nodes
+ * pull them (runner/lab/online-images.ts). The probe comes from the packaged
+ * binary either way, when there is one.
+ */
+export async function loadLabImages(provider: ClusterProvider, cluster: string, images: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal, mode: ImageMode = "offline"): Promise<void> {
   const sources = imageSources(provider, images, env);
-  if (sources.docker.length) await provider.loadImages(cluster, sources.docker, signal ? { signal } : {});
+  if (sources.docker.length && mode === "online") await pullInNodes(provider, cluster, sources.docker, env, signal);
+  else if (sources.docker.length) await provider.loadImages(cluster, sources.docker, signal ? { signal } : {});
   if (sources.probeBinary) await loadProbeImage(provider, cluster, sources.probeBinary, signal);
 }
 

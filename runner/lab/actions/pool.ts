@@ -15,7 +15,8 @@ export const claimPooled: Action = {
   when: (ctx) => ctx.can.createClusters && ctx.options.pool === true,
   status: () => ({ phase: "cluster", title: "claim a warm cluster" }),
   async execute(ctx) {
-    const shape = shapeOf(ctx.loaded.scenario.spec.cluster, ctx.env);
+    const choice = ctx.imageChoice;
+    const shape = shapeOf(ctx.loaded.scenario.spec.cluster, ctx.env, choice ? { nodeImage: choice.nodeImage, mirror: choice.mode === "online" ? choice.mirror?.nodeUrl : undefined } : undefined);
     const pool = new PoolStore(ctx.store.dir);
     for (;;) {
       const entry = await pool.claim(shape.key, ctx.name, ctx.images);

@@ -16,6 +16,7 @@ export const recordLab: Action = {
       pid: process.pid,
       labrunVersion: VERSION,
       ...(ctx.nodeImage ? { nodeImage: ctx.nodeImage } : {}),
+      ...(ctx.imageChoice ? { images: { mode: ctx.imageChoice.mode, reason: ctx.imageChoice.reason, ...(ctx.imageChoice.mirror ? { mirror: ctx.imageChoice.mirror.url } : {}) } } : {}),
       ...(ctx.claimed ? { pool: { id: ctx.claimed.id, shape: ctx.claimed.shape } } : {}),
     });
   },

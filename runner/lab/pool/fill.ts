@@ -9,7 +9,10 @@ import type { NodeInfo } from "../../cluster/nodes.ts";
 import { InfraError, UsageError } from "../../errors.ts";
 import { abortError } from "../../providers/kind.ts";
 import { loadScenario, type LoadedScenario } from "../../scenario/load.ts";
-import { imagesFor } from "../actions/images.ts";
+import path from "node:path";
+import { imagesFor, loadLabImages } from "../actions/images.ts";
+import { chooseImages, DEFAULT_REGISTRY, registryMirror, requestedMode, type ImageMode } from "../image-mode.ts";
+import { writeMirrorConfig } from "../online-images.ts";
 import { registeredNodes } from "../actions/nodes.ts";
 import { defaultClientFactory, kindOf, type LabClient, type LifecycleOptions } from "../client.ts";
 import { step } from "../events.ts";
@@ -54,14 +57,26 @@ export async function fill(options: FillOptions): Promise<FillResult> {
   const pool = new PoolStore(labs.dir);
   const kind = kindOf(options);
   const loaded = typeof options.scenario === "string" ? await loadScenario(options.scenario, { cwd: options.cwd ?? process.cwd() }) : options.scenario;
-  const shape = shapeOf(loaded.scenario.spec.cluster, env);
   const images = await imagesFor(loaded.scenario);
-  if (options.remember !== false) await pool.setTarget(shape.key, { size: options.size, scenarioDir: loaded.dir });
   const probes = options.probes ?? hostProbes({ env, ...kind.hostTools() });
+  // Online or offline, as `start` decides (runner/lab/image-mode.ts); the way is part of the shape.
+  const choice = await chooseImages({
+    cluster: loaded.scenario.spec.cluster,
+    env,
+    request: requestedMode(env),
+    mirror: registryMirror(env),
+    dockerImages: images, // offline, a pool cluster gets every image from the local Docker
+    missingImages: (list) => probes.missingImages(list),
+    answers: probes.registry ? (url) => probes.registry!(url) : async () => ({ ok: false, error: "not asked" }),
+  });
+  const mirror = choice.mode === "online" ? choice.mirror : undefined;
+  const shape = shapeOf(loaded.scenario.spec.cluster, env, { nodeImage: choice.nodeImage, mirror: mirror?.nodeUrl });
+  if (options.remember !== false) await pool.setTarget(shape.key, { size: options.size, scenarioDir: loaded.dir });
   const result: FillResult = { shape: shape.key, created: [], live: 0 };
 
   // Docker, kind, inotify and the images once; memory before each cluster.
-  const checks = await preflight({ nodes: shape.nodes, images: [shape.nodeImage, ...images] }, probes);
+  const checks = await preflight(choice.mode === "online" ? { nodes: shape.nodes, registry: mirror?.url ?? DEFAULT_REGISTRY } : { nodes: shape.nodes, images: [shape.nodeImage, ...images] }, probes);
+  options.onEvent?.({ type: "log", phase: "preflight", line: `images: ${choice.mode} (${choice.reason})` });
   assertPreflight(checks.filter((r) => r.name !== "memory"));
 
   for (;;) {
@@ -77,7 +92,10 @@ export async function fill(options: FillOptions): Promise<FillResult> {
     }
     const entry = await pool.reserve({ shape: shape.key, scenario: loaded.name, nodeImage: shape.nodeImage, nodes: shape.nodes, images: [] }, options.size);
     if (!entry) break; // another fill took the last place
-    await warm(entry, { ...options, kind, pool, config: renderKindConfig(loaded.scenario.spec.cluster, { markDir: pool.markDir(entry.id) }), images });
+    const registryConfigDir = mirror ? path.join(pool.markDir(entry.id), "..", "certs.d") : undefined;
+    if (mirror && registryConfigDir) await writeMirrorConfig(registryConfigDir, mirror);
+    const config = renderKindConfig(loaded.scenario.spec.cluster, { markDir: pool.markDir(entry.id), ...(registryConfigDir ? { registryConfigDir } : {}) });
+    await warm(entry, { ...options, kind, pool, config, images, mode: choice.mode });
     result.created.push(entry.cluster);
   }
   result.live = (await pool.list()).filter((e) => e.shape === shape.key && pool.live(e)).length;
@@ -85,7 +103,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
 }
 
 /** Creates one reserved cluster and makes it ready; on any failure deletes it and forgets the entry. */
-async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof kindOf>; pool: PoolStore; config: Record<string, unknown>; images: string[] }): Promise<void> {
+async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof kindOf>; pool: PoolStore; config: Record<string, unknown>; images: string[]; mode: ImageMode }): Promise<void> {
   const { kind, pool, onEvent, signal } = o;
   const kubeconfig = pool.kubeconfigPath(entry.id);
   let client: LabClient | undefined;
@@ -103,7 +121,8 @@ async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof
     client = await (o.clientFactory ?? defaultClientFactory)({ kubeconfig, context: await kind.context(entry.cluster), provider: kind, cluster: entry.cluster });
     const nodes: NodeInfo[] = await step(onEvent, "cluster", "nodes registered", () => registeredNodes(client!, entry.nodes, o.nodesTimeoutMs ?? 120_000, signal), (n) => `${n.length} nodes`);
     if (nodes.length < entry.nodes) throw new InfraError(`pool cluster ${entry.cluster} has ${nodes.length} of ${entry.nodes} nodes`);
-    if (o.images.length) await step(onEvent, "images", `load ${o.images.length} images`, () => kind.loadImages(entry.cluster, o.images, signal ? { signal } : {}));
+    if (o.images.length && o.mode === "online") await step(onEvent, "images", `pull ${o.images.length} images`, () => loadLabImages(kind, entry.cluster, o.images, o.env ?? process.env, signal, "online"));
+    else if (o.images.length) await step(onEvent, "images", `load ${o.images.length} images`, () => kind.loadImages(entry.cluster, o.images, signal ? { signal } : {}));
     await pool.update(entry.id, (e) => {
       e.state = "ready";
       e.images = [...o.images];

@@ -17,10 +17,14 @@ export interface ClusterShape {
   nodes: number;
 }
 
-export function shapeOf(cluster: ClusterSpec, env: NodeJS.ProcessEnv = process.env): ClusterShape {
-  const nodeImage = nodeImageFor(cluster, env);
+/**
+ * `images`: the node image and the nodes' mirror of the online path (default:
+ * the offline node image, no mirror); an online cluster is of another shape.
+ */
+export function shapeOf(cluster: ClusterSpec, env: NodeJS.ProcessEnv = process.env, images?: { nodeImage: string; mirror?: string | undefined }): ClusterShape {
+  const nodeImage = images?.nodeImage ?? nodeImageFor(cluster, env);
   const config = renderKindConfig(cluster); // without the mark: it names the owner, not the shape
-  const key = createHash("sha256").update(canonical({ config, nodeImage })).digest("hex").slice(0, 12);
+  const key = createHash("sha256").update(canonical({ config, nodeImage, ...(images?.mirror ? { mirror: images.mirror } : {}) })).digest("hex").slice(0, 12);
   return { key, nodeImage, nodes: cluster.nodes.length };
 }
 
