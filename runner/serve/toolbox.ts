@@ -29,8 +29,11 @@ export async function toolboxAddons(cluster: Pick<ClusterSpec, "networking">): P
 
 /** The control-plane node (the toolbox runs there, next to the API server), or undefined. */
 export async function controlPlaneNode(client: ClusterClient, signal?: AbortSignal): Promise<string | undefined> {
-  const nodes = await client.list("v1", "Node", { labelSelector: "node-role.kubernetes.io/control-plane", ...(signal ? { signal } : {}) });
-  return nodes.map((n) => n.metadata.name).sort()[0];
+  const nodes = await client.list("v1", "Node", signal ? { signal } : {});
+  return nodes
+    .filter((n) => n.metadata.labels?.["node-role.kubernetes.io/control-plane"] !== undefined)
+    .map((n) => n.metadata.name)
+    .sort()[0];
 }
 
 /**
