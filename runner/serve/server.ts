@@ -72,7 +72,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       if (manager.isLearnerToken(lab, token)) return;
       if ([...manager.list()].some((l) => manager.isLearnerToken(l.id, token))) throw new ApiError(403, "FORBIDDEN", "this learner token belongs to another lab");
     } else if (manager.list().some((l) => manager.isLearnerToken(l.id, token))) {
-      throw new ApiError(403, "FORBIDDEN", "a learner token reaches only its own lab's status, events, grade and reports");
+      throw new ApiError(403, "FORBIDDEN", "a learner token reaches only its own lab's status, events, terminal, grade and reports");
     }
     throw new ApiError(401, "UNAUTHORIZED", "wrong token");
   };
