@@ -91,12 +91,16 @@ export function toolboxPod(o: Pick<ToolboxOptions, "node" | "image">): KubeObjec
           imagePullPolicy: "IfNotPresent",
           command: TOOLBOX_COMMAND,
           // On the control plane's host network the API server is on the loopback: no kube-proxy or CNI in the way.
-          env: o.node
-            ? [
-                { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
-                { name: "KUBERNETES_SERVICE_PORT", value: "6443" },
-              ]
-            : [],
+          // kubectl's namespace is `default`, as with the CLI's kubeconfig (in a pod it would be the pod's own).
+          env: [
+            { name: "POD_NAMESPACE", value: "default" },
+            ...(o.node
+              ? [
+                  { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
+                  { name: "KUBERNETES_SERVICE_PORT", value: "6443" },
+                ]
+              : []),
+          ],
           securityContext: SECURITY_CONTEXT,
           volumeMounts: [{ name: "addons", mountPath: TOOLBOX_ADDONS_DIR, readOnly: true }],
         },

@@ -195,11 +195,12 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect(nodes).to.match(new RegExp(`${cluster}-worker\\s+NotReady`));
 
     // The fix, from the terminal; `$((6*7))` prints 42 only when the command ran (the typed line shows the expression).
-    await run(page, "labrun addon flannel | kubectl apply -f - && echo FIXED-$((6*7))");
-    await waitForTerminal(page, "flannel applied", (t) => t.includes("FIXED-42"), 60_000);
+    await run(page, "labrun addon flannel | kubectl apply -f - && echo FIXED-$((6*7)) || echo FAILED-$((6*7))");
+    await waitForTerminal(page, "flannel applied", (t) => t.includes("FIXED-42") || t.includes("FAILED-42"), 60_000);
     expect(await terminalText(page)).to.include("daemonset.apps/kube-flannel-ds created");
-    await run(page, "kubectl wait --for=condition=Ready nodes --all --timeout=180s && kubectl wait --for=condition=Ready pods -l app.kubernetes.io/part-of=beebox --timeout=180s && echo READY-$((6*7))");
-    await waitForTerminal(page, "nodes and pods Ready", (t) => t.includes("READY-42") || /timed out/.test(t), 400_000);
+    // kubectl's namespace is `default` there, as on the CLI.
+    await run(page, "kubectl wait --for=condition=Ready nodes --all --timeout=180s && kubectl wait --for=condition=Ready pods -l app.kubernetes.io/part-of=beebox --timeout=180s && echo READY-$((6*7)) || echo FAILED-$((6*7))");
+    await waitForTerminal(page, "nodes and pods Ready", (t) => t.includes("READY-42") || t.includes("FAILED-42"), 400_000);
     expect(await terminalText(page)).to.include("READY-42");
     lap("fixed from the terminal");
 

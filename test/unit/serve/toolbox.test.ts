@@ -50,6 +50,7 @@ describe("serve: labrun's toolbox pod", () => {
     expect(spec).to.deep.include({ nodeName: "cp", hostNetwork: true, serviceAccountName: "labrun-toolbox", tolerations: [{ operator: "Exists" }] });
     expect(spec.containers[0]).to.deep.include({ image: TOOLBOX_IMAGE, command: ["sleep", "infinity"], securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] } } });
     expect(spec.containers[0]!.env).to.deep.equal([
+      { name: "POD_NAMESPACE", value: "default" },
       { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
       { name: "KUBERNETES_SERVICE_PORT", value: "6443" },
     ]);
