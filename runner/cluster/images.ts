@@ -14,3 +14,6 @@ export const NODE_IMAGES: Readonly<Record<string, string>> = Object.fromEntries(
 
 /** labrun's probe, run by network checks as an ephemeral container (tools/images: PROBE_IMAGE). */
 export const PROBE_IMAGE = "ghcr.io/labrun/probe:v0.2.0";
+
+/** The shell behind `labrun serve`'s browser terminal: Debian, bash and kubectl (tools/images: TOOLBOX_IMAGE). */
+export const TOOLBOX_IMAGE = "localhost/labrun/toolbox:v1.34.12";

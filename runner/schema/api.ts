@@ -29,6 +29,22 @@ export const ApiErrorBody = Type.Object(
 const LabId = Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 40, description: "The lab's id (also its labrun lab name)." });
 const LabParams = Type.Object({ lab: LabId }, { additionalProperties: false });
 
+/** The WebSocket subprotocol of the lab terminal; a browser passes its token as a second one, `base64url.bearer.labrun.dev.<token in base64url>`. */
+export const TERMINAL_PROTOCOL = "terminal.labrun.dev.v1";
+export const TERMINAL_TOKEN_PROTOCOL_PREFIX = "base64url.bearer.labrun.dev.";
+export const TerminalQuery = Type.Object(
+  {
+    cols: Type.Optional(Type.Integer({ minimum: 10, maximum: 500, default: 80, description: "The terminal's width in columns." })),
+    rows: Type.Optional(Type.Integer({ minimum: 4, maximum: 200, default: 24, description: "The terminal's height in rows." })),
+  },
+  { additionalProperties: false },
+);
+export type TerminalQuery = Static<typeof TerminalQuery>;
+
+/** The browser assets of the lab page (xterm.js from node_modules), by name. */
+export const ASSETS = ["xterm.js", "xterm.css", "addon-fit.js"] as const;
+const AssetParams = Type.Object({ asset: Enum(ASSETS, { description: "One of the lab page's scripts or styles." }) }, { additionalProperties: false });
+
 export const ScenarioSummary = Type.Object(
   {
     name: Type.String(),
@@ -210,6 +226,32 @@ export const ROUTES = [
     auth: "none",
     params: LabParams,
     answers: { 200: { description: "The page.", contentType: "text/html" } },
+  },
+  {
+    id: "labTerminal",
+    method: "GET",
+    url: `${API_PREFIX}/labs/:lab/terminal`,
+    summary: `A shell in the lab's toolbox pod (bash, kubectl with the learner's cluster-admin rights), as a WebSocket (subprotocol \`${TERMINAL_PROTOCOL}\`). Binary messages carry the terminal's bytes both ways; the client's text messages are JSON \`{"type":"resize","cols":N,"rows":N}\`, the server's are \`{"type":"ready"}\`, \`{"type":"exit","message":...}\` and \`{"type":"error","code":...,"message":...}\`. The token goes in the Authorization header or, from a browser, as the subprotocol \`${TERMINAL_TOKEN_PROTOCOL_PREFIX}<token in base64url>\`.`,
+    auth: "lab",
+    params: LabParams,
+    querystring: TerminalQuery,
+    answers: {
+      101: { description: "Switching Protocols: the terminal's WebSocket." },
+      400: error("Bad size (`BAD_REQUEST`)."),
+      ...LAB_ERRORS,
+      409: error("The lab is not ready (`LAB_NOT_READY`)."),
+      426: error("Not a WebSocket request (`UPGRADE_REQUIRED`)."),
+      503: error("The lab has as many terminals open as it may (`TOO_MANY_TERMINALS`)."),
+    },
+  },
+  {
+    id: "asset",
+    method: "GET",
+    url: `${API_PREFIX}/assets/:asset`,
+    summary: "A script or style of the lab page (xterm.js and its fit add-on, served from labrun's own dependencies; no CDN).",
+    auth: "none",
+    params: AssetParams,
+    answers: { 200: { description: "The file.", contentType: "text/javascript", otherTypes: ["text/css"] }, 400: error("No such asset (`BAD_REQUEST`).") },
   },
   {
     id: "gradeLab",

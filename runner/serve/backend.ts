@@ -6,14 +6,21 @@
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { down } from "../lab/down.ts";
-import type { LabEventListener } from "../lab/events.ts";
+import { step, type LabEventListener } from "../lab/events.ts";
+import { createClusterClient } from "../cluster/kube-lite.ts";
+import { TOOLBOX_IMAGE } from "../cluster/images.ts";
+import type { RemoteTerminal, TerminalHandlers, TerminalSize } from "../cluster/ws-terminal.ts";
 import { gradeLab } from "../lab/grade.ts";
+import { clusterNameFor } from "../lab/names.ts";
 import { start } from "../lab/start.ts";
+import { KindProvider } from "../providers/kind.ts";
 import { LabStore, type LabAttempt } from "../lab/state.ts";
 import { parseReport } from "../report/validate.ts";
-import { findScenarioFiles, scenarioRoots, validateScenarioFile } from "../scenario/load.ts";
+import { findScenarioFiles, loadScenario, scenarioRoots, validateScenarioFile } from "../scenario/load.ts";
 import type { ScenarioSummary } from "../schema/api.ts";
 import type { Report } from "../schema/report.ts";
+import { errorMessage } from "../util/text.ts";
+import { ensureToolbox, openToolboxShell } from "./toolbox.ts";
 
 export interface ServedScenario {
   summary: ScenarioSummary;
@@ -24,7 +31,7 @@ export interface ServedScenario {
 export interface LabBackend {
   /** The valid scenarios (invalid ones are left out). */
   scenarios(): Promise<ServedScenario[]>;
-  /** Starts a lab named `name`; resolves with its task (Markdown) once it is ready. Cleans up after itself when it fails or `signal` aborts. */
+  /** Starts a lab named `name` with its toolbox (the terminal's pod); resolves with its task (Markdown) once it is ready. Cleans up after itself when it fails or `signal` aborts. */
   start(options: { file: string; name: string; signal: AbortSignal; onEvent: LabEventListener }): Promise<{ task: string }>;
   /** Grades the lab and records the attempt; a failed grade is a report, a fault throws. */
   grade(options: { name: string; signal?: AbortSignal }): Promise<Report>;
@@ -33,6 +40,8 @@ export interface LabBackend {
   report(name: string, attempt: number): Promise<Report | undefined>;
   /** Deletes the lab and its cluster; a lab that is not there is not an error. */
   down(name: string): Promise<void>;
+  /** A shell with a TTY in the lab's toolbox (runner/serve/toolbox.ts). */
+  terminal(name: string, size: TerminalSize, handlers: TerminalHandlers): Promise<RemoteTerminal>;
 }
 
 export interface LibraryBackendOptions {
@@ -62,7 +71,41 @@ export function libraryBackend(options: LibraryBackendOptions = {}): LabBackend 
       return out;
     },
     async start({ file, name, signal, onEvent }) {
-      const result = await start({ scenario: file, name, signal, onEvent, env, cwd, store });
+      // The toolbox image goes into the nodes while the scenario's setup runs (kind load needs only the node containers).
+      const kind = new KindProvider({ env });
+      let loading: Promise<unknown> | undefined;
+      const loadToolbox = (cluster = clusterNameFor(name)) => kind.loadImages(cluster, [TOOLBOX_IMAGE], { signal });
+      const listener: LabEventListener = (event) => {
+        onEvent(event);
+        if (!loading && event.type === "step-end" && event.phase === "cluster" && event.status === "ok" && event.name === "nodes registered") {
+          const started = performance.now();
+          loading = loadToolbox().then(
+            () => ({ ok: true as const, ms: Math.round(performance.now() - started) }),
+            (error: unknown) => ({ ok: false as const, error }),
+          );
+        }
+      };
+      const result = await start({ scenario: file, name, signal, onEvent: listener, env, cwd, store, kind });
+      try {
+        const record = await store.require(name);
+        const early = (await loading) as { ok: true; ms: number } | { ok: false; error: unknown } | undefined;
+        if (record.provider === "kind" && !early?.ok) await step(onEvent, "images", "load the toolbox image", () => loadToolbox(record.cluster));
+        else if (early?.ok) {
+          onEvent({ type: "step-start", phase: "images", name: "load the toolbox image" });
+          onEvent({ type: "step-end", phase: "images", name: "load the toolbox image", status: "ok", durationMs: early.ms, detail: "while the setup ran" });
+        }
+        const client = await createClusterClient({ kubeconfig: record.kubeconfig, context: record.context });
+        try {
+          const cluster = (await loadScenario(record.scenarioDir, { cwd })).scenario.spec.cluster;
+          await step(onEvent, "setup", "start the terminal's toolbox pod", () => ensureToolbox(client, { cluster, signal }), (r) => (r.node ? `on ${r.node}` : undefined));
+        } finally {
+          await client.close();
+        }
+      } catch (error) {
+        // The lab is no use without its terminal: delete it, then fail as the start would have.
+        await down({ name, env, cwd, store }).catch((e: unknown) => onEvent({ type: "warning", message: `the lab was not deleted: ${errorMessage(e)}` }));
+        throw error;
+      }
       return { task: result.task };
     },
     async grade({ name, signal }) {
@@ -78,6 +121,9 @@ export function libraryBackend(options: LibraryBackendOptions = {}): LabBackend 
     },
     async down(name) {
       await down({ name, env, cwd, store });
+    },
+    async terminal(name, size, handlers) {
+      return openToolboxShell(await store.require(name), size, handlers);
     },
   };
 }

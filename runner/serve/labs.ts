@@ -4,6 +4,7 @@
  * answers at once); every lab is deleted when it expires or the server closes.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { RemoteTerminal, TerminalHandlers, TerminalSize } from "../cluster/ws-terminal.ts";
 import type { LabEvent } from "../lab/events.ts";
 import { MEMORY_PER_NODE } from "../lab/preflight.ts";
 import type { LabState, LabView, ProgressStep } from "../schema/api.ts";
@@ -199,6 +200,13 @@ export class LabManager {
     } finally {
       if ((lab.state as LabState) === "grading") this.#setState(lab, "ready");
     }
+  }
+
+  /** A shell in the lab's toolbox; the lab must be ready (or grading: the learner may look while it grades). */
+  async terminal(id: string, size: TerminalSize, handlers: TerminalHandlers): Promise<RemoteTerminal> {
+    const lab = this.#get(id);
+    if (lab.state !== "ready" && lab.state !== "grading") throw new ApiError(409, "LAB_NOT_READY", `lab "${id}" is ${lab.state}`);
+    return this.#options.backend.terminal(id, size, handlers);
   }
 
   async attempts(id: string) {

@@ -4,15 +4,19 @@
  * handlers call the LabManager, and every error is a JSON body with a code.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import fastifyWebsocket from "@fastify/websocket";
 import { Ajv } from "ajv";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { renderReportLazily } from "../report/lazy.ts";
-import { ROUTES, type ApiRoute, type CreateLabBody, type ReportFormatName, type RouteId } from "../schema/api.ts";
+import { ROUTES, TERMINAL_PROTOCOL, type ApiRoute, type CreateLabBody, type ReportFormatName, type RouteId, type TerminalQuery } from "../schema/api.ts";
 import { openApiDocument } from "../schema/openapi.ts";
 import { ApiError, toApiError } from "./errors.ts";
+import { readAsset } from "./assets.ts";
 import { labPageHtml, PAGE_CSP } from "./page.ts";
 import type { LabManager, LabUpdate } from "./labs.ts";
+import { bearer, openTerminalSocket, pickProtocol } from "./server-terminal.ts";
+import { TerminalRegistry } from "./terminal.ts";
 
 export interface ServerOptions {
   manager: LabManager;
@@ -20,10 +24,12 @@ export interface ServerOptions {
   token: string;
   /** The largest request body, in bytes (default 16 KiB). */
   bodyLimit?: number;
+  /** Terminals one lab may have open at once (default 4). */
+  maxTerminalsPerLab?: number;
   logger?: boolean;
 }
 
-type Request = FastifyRequest<{ Params: { lab?: string; attempt?: number }; Querystring: { format?: ReportFormatName }; Body: unknown }>;
+type Request = FastifyRequest<{ Params: { lab?: string; attempt?: number; asset?: string }; Querystring: { format?: ReportFormatName } & TerminalQuery; Body: unknown }>;
 type Handler = (request: Request, reply: FastifyReply) => Promise<unknown>;
 
 const MEDIA_TYPES: Record<ReportFormatName, string> = {
@@ -35,12 +41,6 @@ const MEDIA_TYPES: Record<ReportFormatName, string> = {
 };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
-
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return m?.[1];
-}
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   if (!options.token) throw new Error("labrun serve needs a platform token");
@@ -57,10 +57,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? strict : coercing).compile(schema));
   // Answers are plain JSON: the response schemas document them (and tests check them), they do not filter them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // The terminal's WebSocket: the subprotocol chosen is labrun's, never the one that carries the token.
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024, handleProtocols: pickProtocol } });
+  const terminals = new TerminalRegistry(options.maxTerminalsPerLab ?? 4);
+  app.addHook("onClose", async () => terminals.endAll("the server is stopping"));
 
   const authorize = (route: ApiRoute, request: Request): void => {
     if (route.auth === "none") return;
-    const token = bearer(request);
+    const token = bearer(request, route.id === "labTerminal");
     if (!token) throw new ApiError(401, "UNAUTHORIZED", "this route needs `Authorization: Bearer <token>`");
     if (timingSafeEqual(sha256(token), tokenHash)) return;
     const lab = request.params.lab;
@@ -68,7 +72,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       if (manager.isLearnerToken(lab, token)) return;
       if ([...manager.list()].some((l) => manager.isLearnerToken(l.id, token))) throw new ApiError(403, "FORBIDDEN", "this learner token belongs to another lab");
     } else if (manager.list().some((l) => manager.isLearnerToken(l.id, token))) {
-      throw new ApiError(403, "FORBIDDEN", "a learner token reaches only its own lab's status, events, grade and reports");
+      throw new ApiError(403, "FORBIDDEN", "a learner token reaches only its own lab's status, events, terminal, grade and reports");
     }
     throw new ApiError(401, "UNAUTHORIZED", "wrong token");
   };
@@ -102,6 +106,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       void reply.type(MEDIA_TYPES[format]);
       return reply.send(await renderReportLazily(report, format));
     },
+    labTerminal: async (request) => {
+      // Reached only without an upgrade: a WebSocket request goes to openTerminalSocket.
+      manager.view(request.params.lab!);
+      throw new ApiError(426, "UPGRADE_REQUIRED", "the terminal is a WebSocket", { hint: `connect with the WebSocket protocol and subprotocol ${TERMINAL_PROTOCOL}` });
+    },
+    asset: async (request, reply) => {
+      const asset = await readAsset(request.params.asset!);
+      return reply.type(asset.type).header("cache-control", "public, max-age=3600").send(asset.body);
+    },
     deleteLab: async (request) => {
       await manager.delete(request.params.lab!);
       return { id: request.params.lab!, deleted: true };
@@ -121,6 +134,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       // Authorization runs before the body is parsed or validated: no token, no work.
       onRequest: async (request) => authorize(route, request as Request),
       handler: (request, reply) => handler(request as Request, reply),
+      ...(route.id === "labTerminal"
+        ? {
+            // Before the upgrade: the lab must be ready and have room for one more terminal (an error here is an HTTP answer, not a closed socket).
+            preHandler: async (request: FastifyRequest) => {
+              const id = (request as Request).params.lab!;
+              const state = manager.view(id).state;
+              if (state !== "ready" && state !== "grading") throw new ApiError(409, "LAB_NOT_READY", `lab "${id}" is ${state}`, { hint: "open the terminal once the lab is ready" });
+              if (terminals.count(id) >= terminals.maxPerLab) throw new ApiError(503, "TOO_MANY_TERMINALS", `lab "${id}" has ${terminals.count(id)} terminals open`, { hint: "close a terminal (another browser tab) and retry" });
+            },
+            wsHandler: (socket: import("ws").WebSocket, request: FastifyRequest) => openTerminalSocket(socket, request as Request, { manager, terminals }),
+          }
+        : {}),
     });
   }
 

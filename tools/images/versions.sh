@@ -30,6 +30,7 @@ STATIC_BASE_IMAGE=localhost/labrun/static-base:${DEBIAN_SUITE}
 PROBE_IMAGE=ghcr.io/labrun/probe:${PROBE_VERSION}
 NGINX_IMAGE=docker.io/library/nginx:${NGINX_VERSION}
 CURL_IMAGE=docker.io/curlimages/curl:${CURL_VERSION}
+TOOLBOX_IMAGE=localhost/labrun/toolbox:${K8S_VERSION}   # labrun serve's terminal: bash + kubectl
 FLANNEL_IMAGE=ghcr.io/flannel-io/flannel:${FLANNEL_VERSION}
 KUBE_ROUTER_IMAGE=docker.io/cloudnativelabs/kube-router:${KUBE_ROUTER_VERSION}
 LOCAL_PATH_VERSION=v0.0.30           # github.com/rancher/local-path-provisioner (default StorageClass)

@@ -48,7 +48,10 @@ const command: Command = {
 Serves labrun's versioned JSON API (OpenAPI document: GET /v1/openapi.json, also
 schemas/openapi.json). Every other route needs \`Authorization: Bearer <token>\`
 with the platform token from --token-file or $LABRUN_SERVE_TOKEN (no default),
-or, for one lab's status, events, grade and reports, that lab's learner token.
+or, for one lab's status, events, terminal, grade and reports, that lab's learner
+token. The learner's page (learnerPath in the create answer) has the task, a
+terminal (a shell in the lab's toolbox pod, with kubectl as cluster-admin of the
+lab's cluster, never on this host) and a grade button.
 
 Labs are deleted when they expire (--lab-ttl, or ttlSeconds per lab) and when
 the server stops (Ctrl-C). A lab that would exceed --max-labs or the memory

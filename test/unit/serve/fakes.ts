@@ -4,6 +4,7 @@
  */
 import { Ajv, type ValidateFunction } from "ajv";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type { RemoteTerminal, TerminalHandlers, TerminalSize } from "../../../runner/cluster/ws-terminal.ts";
 import type { LabEventListener } from "../../../runner/lab/events.ts";
 import type { LabAttempt } from "../../../runner/lab/state.ts";
 import { isDateTime } from "../../../runner/report/validate.ts";
@@ -38,7 +39,37 @@ interface Start {
   done: ReturnType<typeof deferred<{ task: string }>>;
 }
 
+/** A shell the test drives: what the browser typed, its sizes, and a way to print or end. */
+export class FakeShell implements RemoteTerminal {
+  readonly lab: string;
+  readonly sizes: TerminalSize[];
+  readonly handlers: TerminalHandlers;
+  input = "";
+  closed = false;
+  constructor(lab: string, size: TerminalSize, handlers: TerminalHandlers) {
+    this.lab = lab;
+    this.sizes = [size];
+    this.handlers = handlers;
+  }
+  write(data: Buffer) {
+    this.input += data.toString("utf8");
+    // A TTY echoes what it gets.
+    this.handlers.onOutput(Buffer.from(data));
+  }
+  resize(size: TerminalSize) {
+    this.sizes.push(size);
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
 export class FakeBackend implements LabBackend {
+  readonly shells: FakeShell[] = [];
+  /** When set, opening a shell fails with it. */
+  terminalError: Error | undefined;
+  /** When set, a shell opens only once this resolves. */
+  terminalGate: Promise<void> | undefined;
   readonly starts: Start[] = [];
   readonly grades: { name: string; done: ReturnType<typeof deferred<Report>> }[] = [];
   readonly downs: string[] = [];
@@ -72,6 +103,13 @@ export class FakeBackend implements LabBackend {
   async down(name: string) {
     if (this.downError) throw this.downError;
     this.downs.push(name);
+  }
+  async terminal(name: string, size: TerminalSize, handlers: TerminalHandlers): Promise<RemoteTerminal> {
+    if (this.terminalGate) await this.terminalGate;
+    if (this.terminalError) throw this.terminalError;
+    const shell = new FakeShell(name, size, handlers);
+    this.shells.push(shell);
+    return shell;
   }
   /** The start of lab `name`. */
   startOf(name: string): Start {

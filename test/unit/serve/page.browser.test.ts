@@ -1,7 +1,8 @@
 /**
  * The learner's lab page in headless Chromium, served by `labrun serve` over
  * a fake lab layer (test/unit/serve/fakes.ts): the learner link opens the
- * task, the grade button shows the HTML report and the attempt, and a link
+ * task and the terminal (keystrokes reach the shell, its output shows), the
+ * grade button shows the HTML report and the attempt, and a link
  * with another lab's token or none shows the refusal, not the lab. A
  * screenshot goes to test-results/serve-lab-page.png and is checked.
  *
@@ -75,6 +76,17 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
     expect(await page.locator("#task code").innerText()).to.equal("CNI");
     expect(await page.locator("#task").innerText()).to.include("<b>no</b> markup runs");
     expect(await page.locator("#task b").count()).to.equal(0);
+
+    // The terminal connects once the lab is ready; keystrokes reach the shell, its output shows in xterm.js.
+    await page.locator("#term-state[data-state=connected]").waitFor();
+    const shell = await until("the shell", () => h.backend.shells.find((s) => s.lab === id));
+    await page.locator("#terminal").click();
+    await page.keyboard.type("kubectl get nodes");
+    await page.keyboard.press("Enter");
+    await until("the keystrokes", () => (shell.input === "kubectl get nodes\r" ? true : undefined));
+    shell.handlers.onOutput(Buffer.from("\r\nNAME             STATUS\r\nlab-control-plane Ready\r\n"));
+    await page.locator("#terminal .xterm-rows", { hasText: "lab-control-plane Ready" }).waitFor();
+    expect(shell.sizes[0]!.cols, "the terminal's size follows its box").to.be.greaterThan(40);
 
     await page.locator("#grade").click();
     const grading = await until("the grade request", () => h.backend.grades[0]);

@@ -221,6 +221,17 @@ image_curl() {
   image_save "$CURL_IMAGE" "$key"
 }
 
+# labrun serve's terminal: Debian + bash + the kubectl built above (no download).
+image_toolbox() {
+  local key ctx
+  key=$(component_key toolbox "$(debian_key)" "$(k8s_key)")
+  image_cached "$TOOLBOX_IMAGE" "$key" && { step_cached; return; }
+  ctx=$(context toolbox)
+  cp "$CACHE_K8S/kubectl" "$ctx/"
+  docker_build "$TOOLBOX_IMAGE" "$key" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
+  image_save "$TOOLBOX_IMAGE" "$key"
+}
+
 image_local_path() {
   local key ctx
   key=$(component_key local-path "$(static_base_key)" "$(local_path_dir)")
