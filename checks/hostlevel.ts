@@ -36,6 +36,7 @@ import type { KubeObject } from "../runner/cluster/client.ts";
 import type { Evidence } from "../runner/schema/report.ts";
 import type { IntegrityFailure } from "./integrity.ts";
 import { isLabrunProbeContainer } from "./probe.ts";
+import { isLabrunToolboxPod } from "./toolbox.ts";
 import { podName } from "./pods.ts";
 import { canonical, normalizeCapability, normalizeImage, WorkloadIndex } from "./workloads.ts";
 
@@ -229,6 +230,8 @@ export function unaccountedHostPods(pods: KubeObject[], options: { workloads: Wo
     const access = hostAccess(pod.spec, options.probeImage);
     if (!access.length) continue;
     if (typeof pod.metadata.annotations?.[MIRROR_ANNOTATION] === "string") continue;
+    // labrun serve's terminal pod (host network, no privileges): exactly the pod labrun makes, nothing alike.
+    if (isLabrunToolboxPod(pod)) continue;
     const live = hostShape(pod.spec, options.probeImage);
     const declared = [...options.workloads.variantsFor(pod), ...trusted.variantsFor(pod)];
     if (declared.some((d) => shapeMatches(hostShape(d.spec), live))) continue;

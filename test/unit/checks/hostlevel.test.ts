@@ -12,6 +12,7 @@ import { hostAccess, KUBE_PROXY_MANIFEST, MIRROR_ANNOTATION, shapeMatches, trust
 import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { partialMatch } from "../../../checks/match.ts";
 import { auditNodeDump } from "../../../checks/node-firewall.ts";
+import { toolboxPod } from "../../../checks/toolbox.ts";
 import { ProbeManager, PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
@@ -91,6 +92,15 @@ describe("host-level sweep", () => {
       podFrom(KUBE_PROXY, "kube-proxy-7bq2x", { KubernetesVersion: "v1.34.12" }),
     ];
     expect(unaccountedHostPods(pods, options())).to.deep.equal([]);
+  });
+
+  it("accounts for labrun serve's toolbox pod exactly as labrun makes it, not for a copy given NET_ADMIN", () => {
+    const toolbox = toolboxPod({ node: "lab-control-plane" });
+    (toolbox.spec as Obj).volumes = [...((toolbox.spec as Obj).volumes as Obj[]), { name: "kube-api-access-x1", projected: { sources: [] } }];
+    expect(unaccountedHostPods([toolbox], options())).to.deep.equal([]);
+    const copy = structuredClone(toolbox);
+    ((copy.spec as Obj).containers as Obj[])[0]!.securityContext = { capabilities: { add: ["NET_ADMIN"] } };
+    expect(unaccountedHostPods([copy], options()).map((p) => p.pod)).to.deep.equal(["labrun-system/labrun-toolbox"]);
   });
 
   it("names an add-on's pod whose command, init containers or privileges were changed", () => {
