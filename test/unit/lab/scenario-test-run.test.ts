@@ -89,8 +89,9 @@ describe("labrun test: orchestration (fake kind, in-memory clusters)", () => {
       return Object.assign(c, { close: async () => undefined });
     };
     const events: ScenarioTestEvent[] = [];
-    const run = (attackCatalogue: Attack[]) =>
+    const run = (attackCatalogue: Attack[], extra: Partial<Parameters<typeof testScenarios>[1]> = {}) =>
       testScenarios([path.join(dir, "demo")], {
+        ...extra,
         store: new LabStore({ dir: path.join(dir, "state") }),
         kind,
         env: {},
@@ -157,5 +158,32 @@ describe("labrun test: orchestration (fake kind, in-memory clusters)", () => {
     expect(phase("shortcut unrelated-change").lab).to.not.equal(phase("broken state").lab);
     expect(phase("solution").lab).to.equal(phase("shortcut unrelated-change").lab);
     expect(w.clusters.size).to.equal(3);
+  });
+
+  it("warms the queued run's cluster ahead, hands it to that run, deletes what no run claimed, and says where the time went", async () => {
+    const w = world();
+    const warmed: string[] = [];
+    const discarded: string[][] = [];
+    const [result] = await w.run([], {
+      concurrency: 1,
+      warmAhead: 1,
+      warming: {
+        warmOne: async (loaded) => {
+          warmed.push(loaded.name);
+          return `w${warmed.length}`;
+        },
+        discard: async (ids) => {
+          discarded.push(ids);
+        },
+      },
+    });
+    expect(result!.status).to.equal("passed");
+    // two runs (main; the node-level shortcut's fresh cluster): the second one waits, so it is warmed for
+    expect(warmed).to.deep.equal(["demo"]);
+    expect(result!.timings).to.include({ clusters: 2, warmed: 1 });
+    // the fake pool has no entry w1: the claim finds nothing, the run starts a cold cluster; the warmer deletes its leftovers
+    expect(discarded).to.deep.equal([["w1"]]);
+    expect(result!.phases.find((p) => p.name === "shortcut unrelated-change")!.undoMs).to.be.a("number");
+    expect(result!.timings!.startMs).to.be.greaterThan(0);
   });
 });
