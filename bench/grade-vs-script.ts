@@ -15,8 +15,10 @@
  * the script and `labrun grade` alternately N times and prints each
  * measurement, the medians and the ratio grade/script. Also: the first grade
  * (which starts the probe container), CLI start-up, and how many probe
- * containers the source pod has after all the grades. The lab is always
- * deleted. Not a test: numbers to watch (and quote in the README).
+ * containers the source pod has after all the grades; before the solution,
+ * the grade of the untouched (broken) lab, which must give its failing
+ * verdicts without waiting out the checks' timeouts. The lab is always
+ * deleted. The last line, `BENCH-RESULT {json}`, is for bench/all.ts. Not a test: numbers to watch (and quote in the README).
  */
 import { execa } from "execa";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -73,6 +75,11 @@ try {
   const started = await timed(() => labrun(["start", "beebox-cni", "--name", LAB]));
   if (started.value.exitCode !== 0) throw new Error(`labrun start failed (${started.value.exitCode}):\n${started.value.stderr}`);
   console.log(`labrun start beebox-cni                 ${secs(started.ms)}`);
+
+  // An untouched lab: the checks fail, and the grade says so once the cluster has settled.
+  const untouched = await timed(() => labrun(["grade", LAB, "-o", "json"]));
+  if (untouched.value.exitCode !== 1) throw new Error(`labrun grade of the untouched lab should fail its checks (exit 1), got ${untouched.value.exitCode}:\n${untouched.value.stderr}`);
+  console.log(`labrun grade, untouched (broken) lab    ${secs(untouched.ms)} (${(JSON.parse(untouched.value.stdout) as Report).checks.filter((c) => c.status !== "passed").length} checks not passing)`);
 
   // The learner's fix: the reference solution (Flannel, nodes and pods Ready).
   const loaded = await loadScenario("beebox-cni", { cwd: ROOT });
@@ -138,6 +145,7 @@ try {
   }
   const mine = probes.filter((c) => c.image === PROBE_IMAGE).length;
   console.log(`probe containers in testclient after ${rounds + 1} grades: ${mine}${probes.length > mine ? ` (plus ${probes.length - mine} from the baseline's grades)` : ""}`);
+  console.log(`BENCH-RESULT ${JSON.stringify({ bench: "grade", rounds, scriptMs: ms, gradeMs: mg, untouchedMs: untouched.ms, startMs: started.ms, firstGradeMs: first.ms, probeContainers: mine })}`);
 } finally {
   await cleanup();
   await rm(state, { recursive: true, force: true });
