@@ -25,8 +25,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createKubeClient } from "../checks/kube.ts";
-import { PROBE_IMAGE } from "../checks/probe.ts";
+import { createKubeClient } from "../runner/cluster/kube.ts";
+import { PROBE_IMAGE } from "../runner/cluster/images.ts";
 import { podSubnetOf, serviceSubnetOf } from "../runner/lab/render.ts";
 import { runSteps } from "../runner/lab/steps.ts";
 import { KindProvider } from "../runner/providers/kind.ts";
@@ -108,7 +108,8 @@ try {
   // The baseline's probe image must be in the nodes too.
   const baseBin = baseline ? path.join(baseline, "runner/cli/bin.ts") : undefined;
   if (baseline) {
-    const probe = /PROBE_IMAGE = "([^"]+)"/.exec(await readFile(path.join(baseline, "runner/lab/images.ts"), "utf8"))?.[1];
+    const sources = await Promise.all(["runner/cluster/images.ts", "runner/lab/images.ts"].map((f) => readFile(path.join(baseline, f), "utf8").catch(() => "")));
+    const probe = /PROBE_IMAGE = "([^"]+)"/.exec(sources.join("\n"))?.[1];
     if (probe) await kind.loadImages(CLUSTER, [probe]);
     const b = await labrun(["grade", LAB, "-o", "json"], baseBin);
     if (b.exitCode !== 0) throw new Error(`the baseline's grade did not pass the solved lab (${b.exitCode}):\n${b.stderr}`);
