@@ -128,12 +128,13 @@ export async function testScenarios(refs: (string | LoadedScenario)[], options: 
           onWarning: (message) => options.onEvent?.({ type: "lab", scenario: "", run: "warm", event: { type: "warning", message } }),
         })
       : undefined;
+  const teardowns: Promise<void>[] = [];
   try {
-    const runs = loaded.map((l) => testOne(l, { ...options, store, ...(warmer ? { warmer } : {}) }, pool));
+    const runs = loaded.map((l) => testOne(l, { ...options, store, teardowns, ...(warmer ? { warmer } : {}) }, pool));
     warmer?.begin();
     return await Promise.all(runs);
   } finally {
-    await warmer?.finish();
+    await Promise.all([warmer?.finish(), ...teardowns]);
   }
 }
 
@@ -145,7 +146,7 @@ interface Tally {
   began?: number;
 }
 
-type Options = ScenarioTestOptions & { store: LabStore; warmer?: Warmer };
+type Options = ScenarioTestOptions & { store: LabStore; warmer?: Warmer; teardowns?: Promise<void>[] };
 
 /** A phase that runs on the main cluster after the broken phase. */
 type SharedItem = { type: "attack"; attack: Attack } | { type: "shortcut"; shortcut: Shortcut } | { type: "solution" };
@@ -190,8 +191,9 @@ async function testOne(loaded: LoadedScenario, options: Options, pool: Limiter):
     .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.kind === "shortcut" ? (declared.get(a.name) ?? 0) - (declared.get(b.name) ?? 0) : 0));
   const status: PhaseStatus = phases.some((p) => p.status === "error") ? "error" : phases.every((p) => p.status === "passed" || p.status === "skipped") ? "passed" : "failed";
   const began = tally.began ?? started;
-  const timings = { ...tally.timings, queuedMs: Math.round(began - started) };
-  return { scenario: loaded.name, title: scenario.metadata.title, status, phases, kept, durationMs: Math.round(performance.now() - began), timings };
+  tally.timings.queuedMs = Math.round(began - started);
+  // timings: the same object, so that a teardown still running adds its time before testScenarios returns
+  return { scenario: loaded.name, title: scenario.metadata.title, status, phases, kept, durationMs: Math.round(performance.now() - began), timings: tally.timings };
 }
 
 /**
@@ -348,9 +350,14 @@ async function inLab(
     const keep = failed && options.keepOnFailure === true && lab !== undefined;
     const downStarted = performance.now();
     if (keep) tally.kept.push(name);
-    else await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
-    tally.timings.downMs += Math.round(performance.now() - downStarted);
-    emit?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
+    // The teardown runs in the background (testScenarios waits for it): the next queued run need not wait for a `kind delete`.
+    const teardown = (async () => {
+      if (!keep) await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
+      tally.timings.downMs += Math.round(performance.now() - downStarted);
+      emit?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
+    })();
+    if (options.teardowns && !options.signal?.aborted) options.teardowns.push(teardown);
+    else await teardown;
   }
   return phases;
 }
