@@ -31,7 +31,7 @@ describe("labrun test (real kind clusters)", function () {
   it("passes every shipped scenario, runs and judges every declared shortcut and every applicable attack, and leaves no clusters behind", async () => {
     // LABRUN_E2E_SCENARIOS="a,b": only these shipped scenarios (a measurement or a quick look); CI runs them all.
     const only = (process.env.LABRUN_E2E_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    const result = await runCliProcess(["test", ...only, "--concurrency", process.env.LABRUN_E2E_CONCURRENCY ?? "2", "-o", "json", "--report", join(ROOT, "test-results/labrun-test.xml")], {
+    const result = await runCliProcess(["test", ...only, "--concurrency", process.env.LABRUN_E2E_CONCURRENCY ?? "2", "--warm-ahead", process.env.LABRUN_E2E_WARM_AHEAD ?? "1", "-o", "json", "--report", join(ROOT, "test-results/labrun-test.xml")], {
       timeoutMs: 65 * 60_000,
     });
     const parsed = JSON.parse(result.stdout) as Results;
