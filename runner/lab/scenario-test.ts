@@ -68,7 +68,7 @@ import { podSubnetOf, serviceSubnetOf } from "./render.ts";
 import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
-import { attackPhase, canShareCluster, phase, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
+import { attackPhase, canShareCluster, phase, retryUndo, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
 import { brokenSettled, judgeBroken, judgeShortcut } from "./scenario-verdicts.ts";
 import { convergedNote, untilConverged } from "./broken-state.ts";
 import { poolWarming, Warmer, type WarmerOptions } from "./scenario-test-warm.ts";
@@ -231,9 +231,9 @@ async function mainRun(loaded: LoadedScenario, options: Options, tally: Tally, i
       const result = item.type === "attack" ? await attackPhase(ctx, item.attack, touched) : await shortcutPhase(ctx, item.shortcut, baseline, touched);
       if (result.status !== "skipped" || touched.size) {
         const undoStarted = performance.now();
-        const undone = await restore({ client: ctx.client, baseline, declared, touched, ...(options.signal ? { signal: options.signal } : {}), log: (line) => ctx.log("restore", line) }).catch((error: unknown) => {
-          if (options.signal?.aborted) throw abortError(options.signal);
-          return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
+        const undone = await retryUndo(() => restore({ client: ctx.client, baseline, declared, touched, ...(options.signal ? { signal: options.signal } : {}), log: (line) => ctx.log("restore", line) }), {
+          ...(options.signal ? { signal: options.signal } : {}),
+          log: (line) => ctx.log("restore", line),
         });
         result.undoMs = Math.round(performance.now() - undoStarted);
         tally.timings.undoMs += result.undoMs;
