@@ -20,8 +20,7 @@
 import type { LoadedScenario } from "../scenario/load.ts";
 import { kindOf, type LifecycleOptions } from "./client.ts";
 import { step } from "./events.ts";
-import { fill } from "./pool/fill.ts";
-import { shapeOf } from "./pool/shape.ts";
+import { fill, MAX_POOL_SIZE } from "./pool/fill.ts";
 import { POOL_CLUSTER_PREFIX, PoolStore } from "./pool/store.ts";
 import { LabStore } from "./state.ts";
 
@@ -141,10 +140,9 @@ export function poolWarming(options: LifecycleOptions & { store: LabStore }): Pi
   const pool = new PoolStore(options.store.dir);
   return {
     warmOne: async (loaded, signal) => {
-      const shape = shapeOf(loaded.scenario.spec.cluster, options.env ?? process.env).key;
-      const live = (await pool.list()).filter((e) => e.shape === shape && pool.live(e)).length;
+      // One cluster, whatever else the pool holds (a size computed from what is live would race with claims).
       const { onEvent: _quiet, ...rest } = options;
-      const result = await fill({ ...rest, scenario: loaded, size: live + 1, remember: false, signal });
+      const result = await fill({ ...rest, scenario: loaded, size: MAX_POOL_SIZE, once: true, remember: false, signal });
       const cluster = result.created[0];
       return cluster?.startsWith(POOL_CLUSTER_PREFIX) ? cluster.slice(POOL_CLUSTER_PREFIX.length) : undefined;
     },
