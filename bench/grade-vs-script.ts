@@ -15,17 +15,19 @@
  * the script and `labrun grade` alternately N times and prints each
  * measurement, the medians and the ratio grade/script. Also: the first grade
  * (which starts the probe container), CLI start-up, and how many probe
- * containers the source pod has after all the grades. The lab is always
- * deleted. Not a test: numbers to watch (and quote in the README).
+ * containers the source pod has after all the grades; before the solution,
+ * the grade of the untouched (broken) lab, which must give its failing
+ * verdicts without waiting out the checks' timeouts. The lab is always
+ * deleted. The last line, `BENCH-RESULT {json}`, is for bench/all.ts. Not a test: numbers to watch (and quote in the README).
  */
 import { execa } from "execa";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createKubeClient } from "../checks/kube.ts";
-import { PROBE_IMAGE } from "../checks/probe.ts";
-import { podSubnetOf, serviceSubnetOf } from "../runner/lab/render.ts";
+import { createKubeClient } from "../runner/cluster/kube.ts";
+import { PROBE_IMAGE } from "../runner/cluster/images.ts";
+import { addonVars } from "../runner/lab/addons.ts";
 import { runSteps } from "../runner/lab/steps.ts";
 import { KindProvider } from "../runner/providers/kind.ts";
 import type { Report } from "../runner/schema/report.ts";
@@ -74,6 +76,11 @@ try {
   if (started.value.exitCode !== 0) throw new Error(`labrun start failed (${started.value.exitCode}):\n${started.value.stderr}`);
   console.log(`labrun start beebox-cni                 ${secs(started.ms)}`);
 
+  // An untouched lab: the checks fail, and the grade says so once the cluster has settled.
+  const untouched = await timed(() => labrun(["grade", LAB, "-o", "json"]));
+  if (untouched.value.exitCode !== 1) throw new Error(`labrun grade of the untouched lab should fail its checks (exit 1), got ${untouched.value.exitCode}:\n${untouched.value.stderr}`);
+  console.log(`labrun grade, untouched (broken) lab    ${secs(untouched.ms)} (${(JSON.parse(untouched.value.stdout) as Report).checks.filter((c) => c.status !== "passed").length} checks not passing)`);
+
   // The learner's fix: the reference solution (Flannel, nodes and pods Ready).
   const loaded = await loadScenario("beebox-cni", { cwd: ROOT });
   const kind = new KindProvider();
@@ -84,7 +91,7 @@ try {
       provider: kind,
       cluster: CLUSTER,
       scenarioDir: loaded.dir,
-      vars: { PodSubnet: podSubnetOf(loaded.scenario.spec.cluster), ServiceSubnet: serviceSubnetOf(loaded.scenario.spec.cluster) },
+      vars: addonVars(loaded.scenario.spec.cluster),
       phase: "solution",
     }),
   );
@@ -101,7 +108,8 @@ try {
   // The baseline's probe image must be in the nodes too.
   const baseBin = baseline ? path.join(baseline, "runner/cli/bin.ts") : undefined;
   if (baseline) {
-    const probe = /PROBE_IMAGE = "([^"]+)"/.exec(await readFile(path.join(baseline, "runner/lab/images.ts"), "utf8"))?.[1];
+    const sources = await Promise.all(["runner/cluster/images.ts", "runner/lab/images.ts"].map((f) => readFile(path.join(baseline, f), "utf8").catch(() => "")));
+    const probe = /PROBE_IMAGE = "([^"]+)"/.exec(sources.join("\n"))?.[1];
     if (probe) await kind.loadImages(CLUSTER, [probe]);
     const b = await labrun(["grade", LAB, "-o", "json"], baseBin);
     if (b.exitCode !== 0) throw new Error(`the baseline's grade did not pass the solved lab (${b.exitCode}):\n${b.stderr}`);
@@ -138,6 +146,7 @@ try {
   }
   const mine = probes.filter((c) => c.image === PROBE_IMAGE).length;
   console.log(`probe containers in testclient after ${rounds + 1} grades: ${mine}${probes.length > mine ? ` (plus ${probes.length - mine} from the baseline's grades)` : ""}`);
+  console.log(`BENCH-RESULT ${JSON.stringify({ bench: "grade", rounds, scriptMs: ms, gradeMs: mg, untouchedMs: untouched.ms, startMs: started.ms, firstGradeMs: first.ms, probeContainers: mine })}`);
 } finally {
   await cleanup();
   await rm(state, { recursive: true, force: true });

@@ -8,7 +8,8 @@
  *
  *   node bench/start-vs-kind.ts [SCENARIO] [--rounds N] [--no-pool]
  *
- * Prints each measurement and the ratios. Clusters are named labrun-e2e-bench-*
+ * Prints each measurement and the ratios, and last `BENCH-RESULT {json}` for
+ * bench/all.ts. Clusters are named labrun-e2e-bench-*
  * or labrun-pool-* (in a temporary state directory) and always deleted. Not a
  * test: a number to watch.
  */
@@ -55,9 +56,11 @@ async function cleanup() {
 }
 
 /** Fill a pool of one, claim it, measure the claim and the lab's memory; the lab is deleted after. */
+const result: Record<string, unknown> = { bench: "start", scenario: scenarioRef };
+
 async function poolBench(bare: number, cold: number): Promise<void> {
   console.log("");
-  await timed(`labrun pool fill --size 1`, async () => {
+  result.fillMs = await timed(`labrun pool fill --size 1`, async () => {
     const r = await labrunCli(["pool", "fill", "--scenario", loaded.name, "--size", "1"]);
     if (r.exitCode !== 0) throw new Error(`labrun pool fill failed (${r.exitCode}):\n${r.stderr}`);
   });
@@ -72,11 +75,13 @@ async function poolBench(bare: number, cold: number): Promise<void> {
   const mem = await labMemory(lab.lab.cluster);
   const free = await memAvailable();
   await labrunCli(["down", LAB]);
+  Object.assign(result, { claimWallMs: wall, claimMs });
   console.log(`\nclaim: ${secs(wall)} wall (${secs(claimMs)} in labrun start, process start excluded); ratio claim/kind = ${(wall / bare).toFixed(2)}, claim/cold start = ${(wall / cold).toFixed(2)}`);
   const nodes = loaded.scenario.spec.cluster.nodes.length;
   if (mem && free !== undefined) {
     const need = nodes * GIB; // preflight: 1 GiB free per node of the next lab
     const fit = free < need ? 0 : Math.floor((free - need) / mem) + 1;
+    Object.assign(result, { labMemory: mem, memAvailable: free, labsFit: fit });
     console.log(`memory: a running ${loaded.name} lab takes ${(mem / GIB).toFixed(2)} GiB (${nodes} node containers); ${(free / GIB).toFixed(1)} GiB free now, so about ${fit} more lab(s) fit before preflight refuses one`);
   }
 }
@@ -120,7 +125,9 @@ try {
   }
   const sum = (k: "bare" | "labrun") => results.reduce((n, r) => n + r[k], 0) / results.length;
   console.log(`\nmean: kind ${secs(sum("bare"))}, labrun start ${secs(sum("labrun"))}, ratio labrun/kind = ${(sum("labrun") / sum("bare")).toFixed(2)}`);
+  Object.assign(result, { rounds, bareMs: sum("bare"), startMs: sum("labrun") });
   if (withPool) await poolBench(sum("bare"), sum("labrun"));
+  console.log(`BENCH-RESULT ${JSON.stringify(result)}`);
 } finally {
   await cleanup();
   await rm(state, { recursive: true, force: true });

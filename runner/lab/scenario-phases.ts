@@ -9,6 +9,8 @@ import type { LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut, Step } from "../schema/scenario.ts";
 import { AttackError, type Attack } from "./attacks/index.ts";
 import { keyOf } from "./recreate.ts";
+import type { RestoreResult } from "./restore.ts";
+import { sleep } from "../util/sleep.ts";
 import type { LabRecord } from "./state.ts";
 import { judgeAttack, judgeShortcut, judgeSolution, type Verdict } from "./scenario-verdicts.ts";
 
@@ -103,5 +105,37 @@ export async function phase(kind: PhaseKind, name: string, signal: AbortSignal |
       details: [...(error instanceof InfraError && error.output ? [error.output] : []), ...(error instanceof LabrunError && error.hint ? [`hint: ${error.hint}`] : [])],
       durationMs: Math.round(performance.now() - started),
     };
+  }
+}
+
+/** Undo attempts when the undo itself could not talk to the cluster (an API call past its deadline on a loaded machine). */
+export const UNDO_ATTEMPTS = 3;
+
+/**
+ * Runs an undo (runner/lab/restore.ts), again when it throws: a restore
+ * reports a state that does not come back as `ok: false` and throws only
+ * when it could not read or write the cluster, which on a loaded machine is
+ * often a moment (an API call past its deadline), not a sign that the state
+ * cannot come back. Another attempt plans from a fresh snapshot and proves
+ * the state by the digest as the first would, so retrying never lets a
+ * phase's change through; the last failure is reported as the undo's failure
+ * (the remaining phases then move to a fresh cluster).
+ */
+export async function retryUndo(
+  undo: () => Promise<RestoreResult>,
+  options: { signal?: AbortSignal; attempts?: number; pauseMs?: number; log?: (line: string) => void } = {},
+): Promise<RestoreResult> {
+  const attempts = options.attempts ?? UNDO_ATTEMPTS;
+  for (let i = 1; ; i++) {
+    try {
+      return await undo();
+    } catch (error) {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      if (error instanceof InterruptedError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (i >= attempts) return { ok: false, reason: attempts > 1 ? `${reason} (${attempts} attempts)` : reason };
+      options.log?.(`restore: attempt ${i} could not reach the cluster (${reason}); trying again`);
+      await sleep(options.pauseMs ?? 2_000, options.signal);
+    }
   }
 }

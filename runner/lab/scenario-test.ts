@@ -49,7 +49,7 @@ import { needsOf } from "../../checks/verdict.ts";
 import { InterruptedError, LabrunError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
-import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
+import type { PhaseKind, PhaseResult, PhaseStatus, ScenarioTestResult, ScenarioTimings } from "../report/scenario-test.ts";
 import { loadScenario, type LoadedScenario } from "../scenario/load.ts";
 import type { Shortcut } from "../schema/scenario.ts";
 import { addonVars, parseManifests } from "./addons.ts";
@@ -67,9 +67,10 @@ import { start, type StartOptions } from "./start.ts";
 import { declaredObjects, restore, snapshot } from "./restore.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 import { runSteps } from "./steps.ts";
-import { attackPhase, canShareCluster, phase, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
+import { attackPhase, canShareCluster, phase, retryUndo, shortcutPhase, solutionPhase, type RunContext } from "./scenario-phases.ts";
 import { brokenSettled, judgeBroken, judgeShortcut } from "./scenario-verdicts.ts";
 import { convergedNote, untilConverged } from "./broken-state.ts";
+import { poolWarming, Warmer, type WarmerOptions } from "./scenario-test-warm.ts";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -95,6 +96,15 @@ export interface ScenarioTestOptions extends Omit<LifecycleOptions, "onEvent"> {
   attackCatalogue?: readonly Attack[];
   /** Passed to each `start` (tests: fake preflight probes). */
   startOptions?: Pick<StartOptions, "probes" | "skipPreflight" | "overlapImageLoad" | "settleMs">;
+  /**
+   * Warm this many clusters ahead for runs waiting for a place (default 0):
+   * while the first runs judge their phases, the next queued run's cluster is
+   * created (images loaded) and that run claims it (runner/lab/scenario-test-warm.ts).
+   * At most `concurrency` + `warmAhead` clusters exist at once.
+   */
+  warmAhead?: number;
+  /** How clusters are warmed ahead (tests); default: the warm pool's fill. */
+  warming?: Pick<WarmerOptions, "warmOne" | "discard">;
   /** Passed to each grade (tests: shorter timeouts, no settle window). */
   gradeOptions?: Pick<GradeOptions, "settle" | "defaultTimeoutMs" | "defaultIntervalMs" | "probeSettings">;
   onEvent?: (event: ScenarioTestEvent) => void;
@@ -105,19 +115,49 @@ export async function testScenarios(refs: (string | LoadedScenario)[], options: 
   const loaded: LoadedScenario[] = [];
   for (const ref of refs) loaded.push(typeof ref === "string" ? await loadScenario(ref, { cwd: options.cwd ?? process.cwd() }) : ref);
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
-  const pool = limiter(Math.max(1, options.concurrency ?? 1));
-  return Promise.all(loaded.map((l) => testOne(l, { ...options, store }, pool)));
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const pool = limiter(concurrency);
+  const ahead = options.warmAhead ?? 0;
+  const warmer =
+    ahead > 0
+      ? new Warmer({
+          ahead,
+          immediate: concurrency,
+          ...(options.warming ?? poolWarming({ ...options, store, onEvent: (event) => options.onEvent?.({ type: "lab", scenario: "", run: "warm", event }) })),
+          onWarning: (message) => options.onEvent?.({ type: "lab", scenario: "", run: "warm", event: { type: "warning", message } }),
+        })
+      : undefined;
+  const teardowns: Promise<void>[] = [];
+  try {
+    const runs = loaded.map((l) => testOne(l, { ...options, store, teardowns, ...(warmer ? { warmer } : {}) }, pool));
+    warmer?.begin();
+    return await Promise.all(runs);
+  } finally {
+    await Promise.all([warmer?.finish(), ...teardowns]);
+  }
 }
+
+/** Where one scenario's time went; the runs of a scenario may overlap, so the parts can add up to more than its duration. */
+interface Tally {
+  kept: string[];
+  timings: ScenarioTimings;
+  /** When the scenario's first run got its place (performance.now()). */
+  began?: number;
+}
+
+type Options = ScenarioTestOptions & { store: LabStore; warmer?: Warmer; teardowns?: Promise<void>[] };
 
 /** A phase that runs on the main cluster after the broken phase. */
 type SharedItem = { type: "attack"; attack: Attack } | { type: "shortcut"; shortcut: Shortcut } | { type: "solution" };
 
 const itemName = (item: SharedItem) => (item.type === "attack" ? `attack ${item.attack.name}` : item.type === "shortcut" ? `shortcut ${item.shortcut.name}` : "solution");
 
-async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { store: LabStore }, pool: Limiter): Promise<ScenarioTestResult> {
+async function testOne(loaded: LoadedScenario, options: Options, pool: Limiter): Promise<ScenarioTestResult> {
   const started = performance.now();
   const { scenario } = loaded;
-  const kept: string[] = [];
+  const tally: Tally = { kept: [], timings: { queuedMs: 0, startMs: 0, undoMs: 0, downMs: 0, clusters: 0, warmed: 0 } };
+  const kept = tally.kept;
+  const mainTicket = options.warmer?.plan(loaded);
   const shortcuts = scenario.spec.shortcuts ?? [];
   const attacks = options.attacks === false ? [] : (options.attackCatalogue ?? ATTACKS).filter((a) => a.appliesTo(scenario));
   const items: SharedItem[] = [
@@ -126,12 +166,13 @@ async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     { type: "solution" },
   ];
   const runs: Promise<PhaseResult[]>[] = [
-    pool(() => mainRun(loaded, options, kept, items, true)),
+    pool(() => mainRun(loaded, options, tally, items, mainTicket)),
     ...shortcuts
       .filter((s) => !canShareCluster(s))
-      .map((shortcut) =>
+      .map((shortcut) => ({ shortcut, ticket: options.warmer?.plan(loaded) }))
+      .map(({ shortcut, ticket }) =>
         pool(() =>
-          inLab(loaded, shortcut.name, options, kept, [`shortcut ${shortcut.name}`], async (ctx) => {
+          inLab(loaded, shortcut.name, options, tally, ticket, [`shortcut ${shortcut.name}`], async (ctx) => {
             ctx.record(
               await ctx.phase("shortcut", `shortcut ${shortcut.name}`, async () => {
                 await ctx.run(shortcut.steps, "solution");
@@ -148,7 +189,10 @@ async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { 
     .flat()
     .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.kind === "shortcut" ? (declared.get(a.name) ?? 0) - (declared.get(b.name) ?? 0) : 0));
   const status: PhaseStatus = phases.some((p) => p.status === "error") ? "error" : phases.every((p) => p.status === "passed" || p.status === "skipped") ? "passed" : "failed";
-  return { scenario: loaded.name, title: scenario.metadata.title, status, phases, kept, durationMs: Math.round(performance.now() - started) };
+  const began = tally.began ?? started;
+  tally.timings.queuedMs = Math.round(began - started);
+  // timings: the same object, so that a teardown still running adds its time before testScenarios returns
+  return { scenario: loaded.name, title: scenario.metadata.title, status, phases, kept, durationMs: Math.round(performance.now() - began), timings: tally.timings };
 }
 
 /**
@@ -156,11 +200,11 @@ async function testOne(loaded: LoadedScenario, options: ScenarioTestOptions & { 
  * phase followed by its undo. A failed undo hands the remaining phases to a
  * fresh cluster.
  */
-async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { store: LabStore }, kept: string[], items: SharedItem[], first: boolean): Promise<PhaseResult[]> {
+async function mainRun(loaded: LoadedScenario, options: Options, tally: Tally, items: SharedItem[], ticket: number | undefined, first = true): Promise<PhaseResult[]> {
   const { scenario } = loaded;
   const names = [...(first ? ["broken state"] : []), ...items.map(itemName)];
   let remaining: SharedItem[] = [];
-  const phases = await inLab(loaded, first ? "main" : `main-${randomBytes(1).toString("hex")}`, options, kept, names, async (ctx) => {
+  const phases = await inLab(loaded, first ? "main" : `main-${randomBytes(1).toString("hex")}`, options, tally, first ? ticket : undefined, names, async (ctx) => {
     if (first) {
       ctx.record(
         await ctx.phase("broken", "broken state", async () => {
@@ -185,10 +229,13 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
       const touched = new Set<string>();
       const result = item.type === "attack" ? await attackPhase(ctx, item.attack, touched) : await shortcutPhase(ctx, item.shortcut, baseline, touched);
       if (result.status !== "skipped" || touched.size) {
-        const undone = await restore({ client: ctx.client, baseline, declared, touched, ...(options.signal ? { signal: options.signal } : {}), log: (line) => ctx.log("restore", line) }).catch((error: unknown) => {
-          if (options.signal?.aborted) throw abortError(options.signal);
-          return { ok: false as const, reason: error instanceof Error ? error.message : String(error) };
+        const undoStarted = performance.now();
+        const undone = await retryUndo(() => restore({ client: ctx.client, baseline, declared, touched, ...(options.signal ? { signal: options.signal } : {}), log: (line) => ctx.log("restore", line) }), {
+          ...(options.signal ? { signal: options.signal } : {}),
+          log: (line) => ctx.log("restore", line),
         });
+        result.undoMs = Math.round(performance.now() - undoStarted);
+        tally.timings.undoMs += result.undoMs;
         if (!undone.ok) {
           result.notes = [...(result.notes ?? []), `undo failed (${undone.reason}): the next phases run on a fresh cluster`];
           ctx.record(result);
@@ -201,7 +248,7 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
       ctx.record(result);
     }
   });
-  if (remaining.length) phases.push(...(await mainRun(loaded, options, kept, remaining, false)));
+  if (remaining.length) phases.push(...(await mainRun(loaded, options, tally, remaining, undefined, false)));
   return phases;
 }
 
@@ -213,8 +260,9 @@ async function mainRun(loaded: LoadedScenario, options: ScenarioTestOptions & { 
 async function inLab(
   loaded: LoadedScenario,
   run: string,
-  options: ScenarioTestOptions & { store: LabStore },
-  kept: string[],
+  options: Options,
+  tally: Tally,
+  ticket: number | undefined,
   names: string[],
   body: (ctx: RunContext) => Promise<void>,
 ): Promise<PhaseResult[]> {
@@ -223,6 +271,8 @@ async function inLab(
   const onEvent = (event: LabEvent) => emit?.({ type: "lab", scenario: loaded.name, run, event });
   emit?.({ type: "run-start", scenario: loaded.name, run, lab: name });
   const started = performance.now();
+  tally.began ??= started;
+  tally.timings.clusters++;
   const lifecycle = { ...options, onEvent };
   const phases: PhaseResult[] = [];
   const record = (p: PhaseResult) => {
@@ -231,7 +281,12 @@ async function inLab(
   };
   let lab: LabRecord | undefined;
   try {
-    const result = await start({ ...lifecycle, ...options.startOptions, scenario: loaded, name, verifyBroken: false });
+    const warmed = ticket === undefined ? undefined : await options.warmer?.take(ticket);
+    if (warmed) tally.timings.warmed++;
+    const result = await start({ ...lifecycle, ...options.startOptions, scenario: loaded, name, verifyBroken: false, ...(warmed ? { pool: true, poolIds: [warmed] } : {}) }).finally(() => {
+      if (ticket !== undefined) options.warmer?.started(ticket);
+    });
+    tally.timings.startMs += Math.round(performance.now() - started);
     lab = result.lab;
     const provider = providerFor(lab, { env: options.env ?? process.env, ...(options.kind ? { kind: options.kind } : {}) });
     const client = await (options.clientFactory ?? defaultClientFactory)({ kubeconfig: lab.kubeconfig, context: lab.context, provider, cluster: lab.cluster });
@@ -292,9 +347,16 @@ async function inLab(
   } finally {
     const failed = phases.some((p) => p.status === "failed" || p.status === "error");
     const keep = failed && options.keepOnFailure === true && lab !== undefined;
-    if (keep) kept.push(name);
-    else await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
-    emit?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
+    const downStarted = performance.now();
+    if (keep) tally.kept.push(name);
+    // The teardown runs in the background (testScenarios waits for it): the next queued run need not wait for a `kind delete`.
+    const teardown = (async () => {
+      if (!keep) await down({ ...lifecycle, name }).catch((e: unknown) => onEvent({ type: "warning", message: `could not delete lab ${name}: ${e instanceof Error ? e.message : String(e)}; run \`labrun gc\`` }));
+      tally.timings.downMs += Math.round(performance.now() - downStarted);
+      emit?.({ type: "run-end", scenario: loaded.name, run, lab: name, kept: keep });
+    })();
+    if (options.teardowns && !options.signal?.aborted) options.teardowns.push(teardown);
+    else await teardown;
   }
   return phases;
 }

@@ -47,6 +47,8 @@ export interface StartOptions extends LifecycleOptions {
   existing?: { kubeconfig?: string; context?: string };
   /** Claim a ready cluster of the scenario's shape from the warm pool when there is one (`labrun pool fill`); else create one. */
   pool?: boolean;
+  /** With `pool`: claim only one of these pool entries (`labrun test` claims the clusters it warmed ahead). */
+  poolIds?: readonly string[];
   /** Skip the host checks (not recommended). */
   skipPreflight?: boolean;
   /** Verify that exactly `broken.failing` fail before hand-over (default true). */

@@ -37,6 +37,23 @@ export interface PhaseResult {
   /** The lab the phase ran on. */
   lab?: string;
   durationMs: number;
+  /** How long undoing the phase on its shared cluster took (not part of durationMs). */
+  undoMs?: number;
+}
+
+/** Where a scenario's time went, in ms. Its runs may overlap, so the parts can add up to more than its duration. */
+export interface ScenarioTimings {
+  /** Waiting for a place among `concurrency` runs before its first run began (not part of durationMs). */
+  queuedMs: number;
+  /** Starting its labs (cluster create or warm claim, images, setup and break steps). */
+  startMs: number;
+  /** Undoing attacks and shortcuts on the shared cluster. */
+  undoMs: number;
+  /** Deleting its labs. */
+  downMs: number;
+  /** Clusters it used, and how many of them were warmed ahead. */
+  clusters: number;
+  warmed: number;
 }
 
 export interface ScenarioTestResult {
@@ -46,7 +63,9 @@ export interface ScenarioTestResult {
   phases: PhaseResult[];
   /** Labs kept for debugging (`keepOnFailure`). */
   kept: string[];
+  /** From its first run's start to its last run's end (time queued for a place excluded: see timings). */
   durationMs: number;
+  timings?: ScenarioTimings;
 }
 
 export const TEST_FORMATS = ["text", "json", "junit", "markdown"] as const;
@@ -91,10 +110,19 @@ function text(results: readonly ScenarioTestResult[], color: boolean): string {
       for (const d of p.details) out.push(`        ${sanitize(d)}`);
       if (p.status === "failed" || p.status === "error") for (const n of p.notes ?? []) if (!p.details.includes(n)) out.push(`        ${sanitize(n)}`);
     }
+    if (r.timings) out.push(`    ${timingLine(r)}`);
     for (const lab of r.kept) out.push(`    kept lab ${lab} for debugging: \`labrun shell ${lab}\`, then \`labrun down ${lab}\``);
   }
   out.push("", testSummaryLine(results));
   return out.join("\n") + "\n";
+}
+
+/** One line: where the time went. */
+export function timingLine(r: ScenarioTestResult): string {
+  const t = r.timings!;
+  const phases = r.phases.reduce((n, p) => n + p.durationMs, 0);
+  const clusters = `${t.clusters} cluster${t.clusters === 1 ? "" : "s"}${t.warmed ? `, ${t.warmed} warmed ahead` : ""}`;
+  return `time: start ${reportDuration(t.startMs)}, phases ${reportDuration(phases)}, undo ${reportDuration(t.undoMs)}, teardown ${reportDuration(t.downMs)} (${clusters}${t.queuedMs >= 1000 ? `; queued ${reportDuration(t.queuedMs)} before` : ""})`;
 }
 
 function junit(results: readonly ScenarioTestResult[]): string {
@@ -125,6 +153,11 @@ function junit(results: readonly ScenarioTestResult[]): string {
         time: seconds(r.durationMs),
       })}>`,
     );
+    if (r.timings) {
+      out.push("    <properties>");
+      for (const [k, v] of Object.entries(r.timings)) out.push(`      <property${attrs({ name: `labrun.${k}`, value: v })}/>`);
+      out.push("    </properties>");
+    }
     for (const p of r.phases) {
       out.push(`    <testcase${attrs({ classname: r.scenario, name: p.name, time: seconds(p.durationMs) })}>`);
       const body = xmlText([p.message, ...p.details].join("\n"));

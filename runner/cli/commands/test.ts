@@ -16,7 +16,7 @@ const EXTENSIONS: Record<string, TestFormat> = { ".json": "json", ".xml": "junit
 const command: Command = {
   name: "test",
   summary: "Prove scenarios on real clusters: broken at start, unfooled by attacks and shortcuts, fixed by the solution.",
-  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [--no-attacks] [--no-cni-runs] [-o FORMAT] [--report FILE]",
+  usage: "labrun test [SCENARIO...] [--keep-on-failure] [--concurrency N] [--warm-ahead N] [--no-attacks] [--no-cni-runs] [--online|--offline] [-o FORMAT] [--report FILE]",
   description: `For each scenario (default: all), on kind clusters:
   broken state  start it and grade: exactly the checks in broken.failing fail;
   attacks       built-in attacks on the broken state (a hijacked network
@@ -31,11 +31,15 @@ Attacks and shortcuts share the main cluster, each undone before the next
 be evaluated never counts as failing: the phase fails with its reason.
 Every phase runs and is reported even when an earlier one fails. Clusters are
 deleted afterwards (--keep-on-failure keeps those of failed runs).
+While the first runs judge their phases, the next queued run's cluster is
+created ahead (--warm-ahead, default 1; at most concurrency + warm-ahead
+clusters at once); each scenario's line ends with where its time went.
 Exit code 0 when every scenario passes, 1 when one fails, 3 when a lab could not start.
 With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
   options: {
     "keep-on-failure": { type: "boolean", description: "Keep the clusters of failed runs for debugging." },
-    concurrency: { type: "string", value: "N", description: "Clusters at once across runs.", default: "1" },
+    concurrency: { type: "string", value: "N", description: "Runs (clusters in use) at once.", default: "1" },
+    "warm-ahead": { type: "string", value: "N", description: "Clusters created ahead for queued runs (0: none).", default: "1" },
     "no-attacks": { type: "boolean", description: "Skip the attack suite (faster, proves less)." },
     "no-cni-runs": { type: "boolean", description: "Skip the runs on the other CNIs of solution.cnis." },
     ...IMAGE_OPTIONS,
@@ -47,6 +51,8 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
     const format = outputFormat(args, TEST_FORMATS, "test");
     const concurrency = Number(str(args, "concurrency"));
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new UsageError(`--concurrency must be a whole number from 1 to 8 (found "${str(args, "concurrency")}")`);
+    const warmAhead = Number(str(args, "warm-ahead"));
+    if (!Number.isInteger(warmAhead) || warmAhead < 0 || warmAhead > 4) throw new UsageError(`--warm-ahead must be a whole number from 0 to 4 (found "${str(args, "warm-ahead")}")`);
     const files = list(args, "report").map((file) => {
       const fmt = EXTENSIONS[path.extname(file).toLowerCase()];
       if (!fmt) throw new UsageError(`cannot tell the format of "${file}" from its extension`, { hint: "use .xml (JUnit), .md, .json or .txt" });
@@ -64,6 +70,7 @@ With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.`,
       env: imageEnv(args, io.env),
       signal: io.signal,
       concurrency,
+      warmAhead,
       keepOnFailure: bool(args, "keep-on-failure"),
       attacks: !bool(args, "no-attacks"),
       onEvent: (event: ScenarioTestEvent) => {

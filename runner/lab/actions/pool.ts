@@ -19,7 +19,7 @@ export const claimPooled: Action = {
     const shape = shapeOf(ctx.loaded.scenario.spec.cluster, ctx.env, choice ? { nodeImage: choice.nodeImage, mirror: choice.mode === "online" ? choice.mirror?.nodeUrl : undefined } : undefined);
     const pool = new PoolStore(ctx.store.dir);
     for (;;) {
-      const entry = await pool.claim(shape.key, ctx.name, ctx.images);
+      const entry = await pool.claim(shape.key, ctx.name, ctx.images, ctx.options.poolIds);
       if (!entry) return `none ready (shape ${shape.key}); creating one`;
       // A pool cluster whose nodes stopped (Docker restarted, a reboot) is thrown away, not handed over.
       const running = ctx.provider.runningNodes ? await ctx.provider.runningNodes(entry.cluster, ctx.signal) : entry.nodes;

@@ -36,6 +36,8 @@ export interface FillOptions extends LifecycleOptions {
   remember?: boolean;
   /** How long nodes may take to register (default 120 s). */
   nodesTimeoutMs?: number;
+  /** Create one cluster at most (`labrun test` warming one ahead; `size` is then only the cap). */
+  once?: boolean;
 }
 
 export interface FillResult {
@@ -97,6 +99,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
     const config = renderKindConfig(loaded.scenario.spec.cluster, { markDir: pool.markDir(entry.id), ...(registryConfigDir ? { registryConfigDir } : {}) });
     await warm(entry, { ...options, kind, pool, config, images, mode: choice.mode });
     result.created.push(entry.cluster);
+    if (options.once) break;
   }
   result.live = (await pool.list()).filter((e) => e.shape === shape.key && pool.live(e)).length;
   return result;

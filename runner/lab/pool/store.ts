@@ -120,11 +120,13 @@ export class PoolStore {
 
   /**
    * Claims a ready cluster of the shape for `lab`, preferring one that already
-   * has all of `images`, then the oldest. Undefined when none is ready.
+   * has all of `images`, then the oldest; `only`: among these entry ids alone
+   * (`labrun test` claims the clusters it warmed, not a course's pool).
+   * Undefined when none is ready.
    */
-  async claim(shape: string, lab: string, images: readonly string[] = []): Promise<PoolEntry | undefined> {
+  async claim(shape: string, lab: string, images: readonly string[] = [], only?: readonly string[]): Promise<PoolEntry | undefined> {
     return this.#locked(async () => {
-      const ready = (await this.list()).filter((e) => e.shape === shape && e.state === "ready");
+      const ready = (await this.list()).filter((e) => e.shape === shape && e.state === "ready" && (!only || only.includes(e.id)));
       const missing = (e: PoolEntry) => images.filter((i) => !e.images.includes(i)).length;
       const pick = ready.sort((a, b) => missing(a) - missing(b) || (a.readyAt ?? "").localeCompare(b.readyAt ?? ""))[0];
       if (!pick) return undefined;

@@ -145,4 +145,21 @@ describe("restore() on an in-memory cluster", () => {
     c3.apply = async (o) => o; // a cluster that accepts but never shows the object
     expect(await restore({ client: c3, baseline: [client], declared: new Map(), timeoutMs: 20, pollMs: 5 })).to.deep.equal({ ok: false, reason: "the broken state did not come back: Pod shop/client: missing" });
   });
+
+  it("a phase's change the undo leaves behind is detected and named (the remaining phases then get a fresh cluster)", async () => {
+    const cm = (mode: string) => withUid({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop" }, data: { mode } } as KubeObject);
+    const deny = policy("deny-all");
+    const baseline = [cm("broken"), deny];
+    // the phase: set mode=fixed and add an allow-all policy
+    const c = cluster({ ...cm("fixed"), metadata: { ...baseline[0]!.metadata } }, deny, policy("allow-all"));
+    // something in the cluster puts the phase's value back whatever the undo writes (a controller, a webhook)
+    const apply = c.apply.bind(c);
+    c.apply = async (o) => apply(o.kind === "ConfigMap" ? { ...o, data: { mode: "fixed" } } : o);
+    const declared = declaredObjects([{ objects: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { mode: "broken" } } as KubeObject], namespace: "shop" }]);
+    const result = await restore({ client: c, baseline, declared, timeoutMs: 20, pollMs: 5 });
+    expect(result.ok).to.equal(false);
+    expect((result as { reason: string }).reason).to.match(/^the broken state did not come back: ConfigMap shop\/settings/);
+    // the added policy is gone: only what could not be undone is reported
+    expect((result as { reason: string }).reason).to.not.contain("allow-all");
+  });
 });

@@ -13,6 +13,9 @@ import { AttackError, type Attack } from "../../../runner/lab/attacks/index.ts";
 import { GIB } from "../../../runner/lab/preflight.ts";
 import { testScenarios, type ScenarioTestEvent } from "../../../runner/lab/scenario-test.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
+import { shapeOf } from "../../../runner/lab/pool/shape.ts";
+import { PoolStore } from "../../../runner/lab/pool/store.ts";
+import { loadScenario } from "../../../runner/scenario/load.ts";
 import { KindProvider } from "../../../runner/providers/kind.ts";
 import { FakeCluster, node } from "../checks/fakes.ts";
 import { fakeRunner } from "../providers/fake-runner.ts";
@@ -70,7 +73,7 @@ describe("labrun test: orchestration (fake kind, in-memory clusters)", () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   function world() {
-    const fake = fakeRunner([[/readyz/, { stdout: "ok" }], ["kind get clusters", { stdout: "" }]]);
+    const fake = fakeRunner([[/readyz/, { stdout: "ok" }], ["kind get clusters", { stdout: "" }], [/ps -q --filter label=io.x-k8s.kind.cluster=labrun-pool-.* --filter status=running/, { stdout: "c0ffee" }]]);
     const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker", pollMs: 1 });
     const clusters = new Map<string, FakeCluster>();
     let uid = 0;
@@ -89,8 +92,9 @@ describe("labrun test: orchestration (fake kind, in-memory clusters)", () => {
       return Object.assign(c, { close: async () => undefined });
     };
     const events: ScenarioTestEvent[] = [];
-    const run = (attackCatalogue: Attack[]) =>
+    const run = (attackCatalogue: Attack[], extra: Partial<Parameters<typeof testScenarios>[1]> = {}) =>
       testScenarios([path.join(dir, "demo")], {
+        ...extra,
         store: new LabStore({ dir: path.join(dir, "state") }),
         kind,
         env: {},
@@ -157,5 +161,55 @@ describe("labrun test: orchestration (fake kind, in-memory clusters)", () => {
     expect(phase("shortcut unrelated-change").lab).to.not.equal(phase("broken state").lab);
     expect(phase("solution").lab).to.equal(phase("shortcut unrelated-change").lab);
     expect(w.clusters.size).to.equal(3);
+  });
+
+  it("warms the queued run's cluster ahead, hands it to that run, deletes what no run claimed, and says where the time went", async () => {
+    const w = world();
+    const warmed: string[] = [];
+    const discarded: string[][] = [];
+    const [result] = await w.run([], {
+      concurrency: 1,
+      warmAhead: 1,
+      warming: {
+        warmOne: async (loaded) => {
+          warmed.push(loaded.name);
+          return `w${warmed.length}`;
+        },
+        discard: async (ids) => {
+          discarded.push(ids);
+        },
+      },
+    });
+    expect(result!.status).to.equal("passed");
+    // two runs (main; the node-level shortcut's fresh cluster): the second one waits, so it is warmed for
+    expect(warmed).to.deep.equal(["demo"]);
+    expect(result!.timings).to.include({ clusters: 2, warmed: 1 });
+    // the fake pool has no entry w1: the claim finds nothing, the run starts a cold cluster; the warmer deletes its leftovers
+    expect(discarded).to.deep.equal([["w1"]]);
+    expect(result!.phases.find((p) => p.name === "shortcut unrelated-change")!.undoMs).to.be.a("number");
+    expect(result!.timings!.startMs).to.be.greaterThan(0);
+  });
+
+  it("a run claims the cluster warmed for it (and only that one), runs every start step on it, and the leftover of a course's pool stays", async () => {
+    const w = world();
+    const pool = new PoolStore(path.join(dir, "state"));
+    const loaded = await loadScenario(path.join(dir, "demo"));
+    const shape = shapeOf(loaded.scenario.spec.cluster, {});
+    const make = async () => {
+      const e = (await pool.reserve({ shape: shape.key, scenario: "demo", nodeImage: shape.nodeImage, nodes: 1, images: [] }, 5))!;
+      await pool.update(e.id, (x) => {
+        x.state = "ready";
+        delete x.pid;
+      });
+      await writeFile(pool.kubeconfigPath(e.id), "apiVersion: v1\nkind: Config\n");
+      return e;
+    };
+    const course = await make(); // someone's warm pool: not ours to claim
+    const warmed = await make();
+    const [result] = await w.run([], { concurrency: 1, warmAhead: 1, warming: { warmOne: async () => warmed.id, discard: async () => undefined } });
+    expect(result!.status, JSON.stringify(result!.phases.map((p) => [p.name, p.status, p.message]))).to.equal("passed");
+    expect([...w.clusters.keys()]).to.include(warmed.cluster).and.not.include(course.cluster);
+    expect((await pool.get(course.id))?.state).to.equal("ready");
+    expect(await pool.get(warmed.id), "claimed, then deleted with its lab").to.equal(undefined);
   });
 });

@@ -5,6 +5,7 @@ import { needsOf } from "../../../checks/verdict.ts";
 import { FakeClock } from "../../helpers/fake-clock.ts";
 import { convergedNote, untilConverged } from "../../../runner/lab/broken-state.ts";
 import { brokenSettled } from "../../../runner/lab/scenario-verdicts.ts";
+import { retryUndo } from "../../../runner/lab/scenario-phases.ts";
 import { canShareCluster, judgeAttack, judgeBroken, judgeShortcut, judgeSolution, touchesContainers, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
 import type { CheckStatus, Report } from "../../../runner/schema/report.ts";
 import { renderTestResults, testSummaryLine } from "../../../runner/report/scenario-test.ts";
@@ -173,5 +174,35 @@ describe("labrun test verdicts", () => {
     const md = renderTestResults(results, "markdown");
     expect(md).to.include("Demo &lt;lab&gt; &amp; co").and.include("a | b").and.include("| ❌ | attack netns-hijack | the attack passes checks that must fail: a |").and.include("| ⏭️ | attack hosts-file |");
     expect(md).to.include("<details><summary>attack netns-hijack: details</summary>").and.include("undo: restored");
+  });
+
+  it("an undo that could not reach the cluster is tried again; a state that does not come back is not, and the last failure is the undo's", async () => {
+    let calls = 0;
+    const flaky = async () => {
+      if (++calls < 3) throw new Error("the Kubernetes API did not answer within 15s (list Service)");
+      return { ok: true as const, detail: "restored: deleted 1, created 1 object", snapshot: [] };
+    };
+    const lines: string[] = [];
+    expect(await retryUndo(flaky, { pauseMs: 0, log: (l) => lines.push(l) })).to.deep.include({ ok: true });
+    expect(calls).to.equal(3);
+    expect(lines[0]).to.contain("attempt 1 could not reach the cluster");
+    calls = 0;
+    const down = async () => {
+      calls++;
+      throw new Error("connection refused");
+    };
+    expect(await retryUndo(down, { pauseMs: 0 })).to.deep.equal({ ok: false, reason: "connection refused (3 attempts)" });
+    calls = 0;
+    const stuck = async () => {
+      calls++;
+      return { ok: false as const, reason: "the broken state did not come back: Pod shop/client: missing" };
+    };
+    expect(await retryUndo(stuck, { pauseMs: 0 })).to.deep.equal({ ok: false, reason: "the broken state did not come back: Pod shop/client: missing" });
+    expect(calls, "a state that does not come back is reported at once").to.equal(1);
+    const aborted = new AbortController();
+    aborted.abort();
+    let thrown: unknown;
+    await retryUndo(down, { pauseMs: 0, signal: aborted.signal }).catch((e: unknown) => (thrown = e));
+    expect(thrown).to.be.instanceOf(Error);
   });
 });

@@ -91,6 +91,15 @@ describe("lab/pool: the warm pool (fake kind and cluster)", () => {
     expect((await poolStatus({ store })).map(({ ready, warming, claimed, target }) => ({ ready, warming, claimed, target }))).to.deep.equal([{ ready: 2, warming: 0, claimed: 0, target: 2 }]);
   });
 
+  it("fill once: exactly one more cluster whatever the pool holds (labrun test's warm-ahead), and no size remembered", async () => {
+    const w = world();
+    await fill({ ...w.common, scenario: SCENARIO, size: 1, probes: probes(), remember: false });
+    const one = await fill({ ...w.common, scenario: SCENARIO, size: 20, once: true, remember: false, probes: probes() });
+    expect(one.created).to.have.length(1);
+    expect(one.live).to.equal(2);
+    expect(await pool.targets()).to.deep.equal({});
+  });
+
   it("fill: stops with a warning when the host would have no memory left for a lab; a failed create leaves no entry", async () => {
     const w = world([["kind create", { exitCode: 1, stderr: "boom" }]]);
     const low = await fill({ ...w.common, scenario: SCENARIO, size: 1, probes: probes(3 * GIB) });
