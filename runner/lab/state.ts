@@ -220,7 +220,13 @@ export class LabStore {
         attempts: [],
       };
       await fs.mkdir(this.labDir(lab.name), { recursive: true });
-      await atomicWrite(this.recordPath(lab.name), JSON.stringify(record, null, 2) + "\n");
+      try {
+        await atomicWrite(this.recordPath(lab.name), JSON.stringify(record, null, 2) + "\n");
+      } catch (error) {
+        // A full or read-only state directory: no half-made lab directory left behind.
+        await fs.rm(this.labDir(lab.name), { recursive: true, force: true }).catch(() => undefined);
+        throw error;
+      }
       return record;
     });
   }
@@ -329,11 +335,35 @@ export class LabStore {
         hint: `wait for that labrun to finish; if no labrun is running, remove ${file}`,
       });
     }
+    const unwritable = stateDirError(this.dir, error instanceof LockError ? error.cause : error);
+    if (unwritable) return unwritable;
     if (error instanceof LockError) return new InfraError(`failed to lock lab "${name}"`, { cause: error.cause, output: errorMessage(error.cause) });
     return error;
   }
 }
 
+
+/** The file system errors that mean "labrun cannot write its state directory" (not a bug, not the learner). */
+const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
+const FULL = new Set(["ENOSPC", "EDQUOT"]);
+
+/**
+ * A write to the state directory that failed because the directory is
+ * read-only or full: an InfraError (exit 3) naming the directory, with
+ * code STATE_DIR_READ_ONLY or STATE_DIR_FULL; undefined for other errors.
+ */
+export function stateDirError(dir: string, error: unknown): InfraError | undefined {
+  if (error instanceof InfraError) return undefined;
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code !== "string" || !(READ_ONLY.has(code) || FULL.has(code))) return undefined;
+  const full = FULL.has(code);
+  return new InfraError(`the state directory ${dir} is ${full ? "full" : "not writable"} (${code}): labrun cannot record labs there`, {
+    code: full ? "STATE_DIR_FULL" : "STATE_DIR_READ_ONLY",
+    cause: error,
+    output: errorMessage(error),
+    hint: `${full ? "free space on its file system" : "make it writable"}, or point LABRUN_STATE_DIR at a writable directory with free space`,
+  });
+}
 
 /** A lab by name, or the only lab when no name is given. */
 export async function resolveLab(store: LabStore, name: string | undefined): Promise<LabRecord> {
