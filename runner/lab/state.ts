@@ -20,6 +20,9 @@ import path from "node:path";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
 import { acquireLock, LockError, LockTimeoutError, withFileLock, type FileLockOptions } from "../util/file-lock.ts";
 import { atomicWrite, exists, isCode, pidAlive } from "../util/files.ts";
+import { stateDirError } from "../util/state-dir-error.ts";
+
+export { stateDirError };
 import { errorMessage } from "../util/text.ts";
 import { isLabName, validateLabName } from "./names.ts";
 
@@ -342,28 +345,6 @@ export class LabStore {
   }
 }
 
-
-/** The file system errors that mean "labrun cannot write its state directory" (not a bug, not the learner). */
-const READ_ONLY = new Set(["EROFS", "EACCES", "EPERM"]);
-const FULL = new Set(["ENOSPC", "EDQUOT"]);
-
-/**
- * A write to the state directory that failed because the directory is
- * read-only or full: an InfraError (exit 3) naming the directory, with
- * code STATE_DIR_READ_ONLY or STATE_DIR_FULL; undefined for other errors.
- */
-export function stateDirError(dir: string, error: unknown): InfraError | undefined {
-  if (error instanceof InfraError) return undefined;
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  if (typeof code !== "string" || !(READ_ONLY.has(code) || FULL.has(code))) return undefined;
-  const full = FULL.has(code);
-  return new InfraError(`the state directory ${dir} is ${full ? "full" : "not writable"} (${code}): labrun cannot record labs there`, {
-    code: full ? "STATE_DIR_FULL" : "STATE_DIR_READ_ONLY",
-    cause: error,
-    output: errorMessage(error),
-    hint: `${full ? "free space on its file system" : "make it writable"}, or point LABRUN_STATE_DIR at a writable directory with free space`,
-  });
-}
 
 /** A lab by name, or the only lab when no name is given. */
 export async function resolveLab(store: LabStore, name: string | undefined): Promise<LabRecord> {
