@@ -353,6 +353,8 @@ describe("e2e: faults on kind", function () {
     });
   });
 
+  // (mocha runs a suite's own tests before its child suites: these two are suites so that they run last, in order)
+  describe("a failed start keeps kind's logs", () => {
   it("a failed start (kubeadm fails): exit 3, kind's logs kept in the state directory (bounded) and named; nothing else left", async () => {
     const build = await execa("docker", ["build", "-q", "-t", BAD_NODE_IMAGE, "-"], { input: `FROM ${NODE_IMAGE}\nRUN ln -sf /bin/false /usr/bin/kubeadm\n`, reject: false });
     expect(build.exitCode, build.stderr).to.equal(0);
@@ -370,9 +372,12 @@ describe("e2e: faults on kind", function () {
     expect(r.ms).to.be.lessThan(4 * 60_000);
     await noLeftovers([lab]);
   });
+  });
 
-  it("after the whole suite: no container, kind process, context, lock or lab record of any of its labs", async () => {
-    await noLeftovers(LABS);
+  describe("after the whole suite", () => {
+    it("no container, kind process, context, lock or lab record of any of its labs", async () => {
+      await noLeftovers(LABS);
+    });
   });
 });
 
