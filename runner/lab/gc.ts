@@ -46,7 +46,7 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
     result.creators.push(creator.cluster);
     if (!options.dryRun) await step(onEvent, "gc", `stop the orphaned \`kind create\` of ${creator.cluster} (pid ${creator.pid})`, () => kind.stopCreator(creator));
   }
-  if (orphans.length && !options.dryRun) await sleep(options.settleMs ?? 2_000);
+  if (orphans.length && !options.dryRun) await sleep(Math.min(options.settleMs ?? 2_000, 2_000));
   const containers = await kind.nodeContainers(options.signal);
   const labs = await store.list();
 
@@ -69,6 +69,10 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
     }
     if (pooled) result.pool.push(path.basename(labDir));
   }
+
+  // The engine may still finish a `docker run` the stopped creator had sent (slowly, on a loaded host): sweep the
+  // cluster's containers until none has turned up for three looks in a row, within settleMs (default 15 s).
+  if (!options.dryRun) for (const creator of orphans) await settleSweep(kind, creator.cluster, options.settleMs ?? 15_000, options.signal);
 
   // Pool entries whose cluster is gone, unless a live process is warming or claiming them.
   for (const entry of await pool.list()) {
@@ -100,6 +104,15 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
     }
   }
   return result;
+}
+
+/** Sweeps a cluster's node containers once a second until three looks in a row find none, for at most `ms`. */
+async function settleSweep(kind: KindProvider, cluster: string, ms: number, signal?: AbortSignal): Promise<void> {
+  let quiet = 0;
+  for (let waited = 0; waited < ms && quiet < 3; waited += 1_000) {
+    await sleep(1_000, signal);
+    quiet = (await kind.sweep(cluster, signal)).length === 0 ? quiet + 1 : 0;
+  }
 }
 
 /**

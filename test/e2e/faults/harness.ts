@@ -32,6 +32,7 @@ export function labrun(args: string[], extra: Record<string, string> = {}) {
     env: { ...process.env, LABRUN_STATE_DIR: env.stateDir, LABRUN_KIND: KIND, NO_COLOR: "1", KUBECONFIG: path.join(env.home, "kubeconfig"), ...extra },
     reject: false,
     stdin: "ignore",
+    forceKillAfterDelay: false, // a signal the test sends is the only one labrun gets
   });
 }
 
@@ -62,6 +63,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Resolves at labrun's first output (its signal handlers are in place by then), plus `ms`. */
+export function firstOutput(child: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null }, ms = 500): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => setTimeout(resolve, ms);
+    child.stdout?.once("data", done);
+    child.stderr?.once("data", done);
+    setTimeout(resolve, 30_000);
+  });
 }
 
 /** The lab's node containers exist: kind create is past "Preparing nodes" (or in it). */
