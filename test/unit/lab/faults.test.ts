@@ -88,6 +88,17 @@ describe("faults: orphaned kind creators, kept logs, Docker and the state direct
       expect((await store.list()).map((l) => l.name)).to.deep.equal(["busy"]);
     });
 
+    it("gc keeps sweeping a stopped creator's cluster until no late `docker run` lands (three quiet looks)", async () => {
+      await store.create({ name: "died", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-died", context: "kind-labrun-died", pid: 999_999_999 });
+      const { table } = fakeTable([creator(40, "labrun-died", path.join(dir, "labs", "died", "kubeconfig"))]);
+      let looks = 0;
+      const fake = fakeRunner([["docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-died", () => (++looks === 2 ? { stdout: "late\n" } : { stdout: "" })]]);
+      const result = await gc({ store, kind: new KindProvider({ run: fake.run, kind: "kind", docker: "docker", processes: table }), settleMs: 10_000 });
+      expect(result.creators).to.deep.equal(["labrun-died"]);
+      expect(fake.lines().filter((l) => l.startsWith("docker rm"))).to.deep.equal(["docker rm -f -v late"]);
+      expect(looks, "one look that found it, then three quiet ones").to.equal(5);
+    });
+
     it("stopProcess: SIGTERM to the group, SIGKILL when it does not go, false when even that fails", async () => {
       const stubborn = fakeTable([{ pid: 30, pgid: 30, args: ["kind"] }], ["SIGTERM"]);
       expect(await stopProcess({ pid: 30, pgid: 30 }, { table: stubborn.table, graceMs: 5, pollMs: 1 })).to.equal(true);
