@@ -33,6 +33,9 @@ import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, OutsideHostInfo, OutsideHostRequest, ProviderCapabilities } from "./provider.ts";
 import { KindOutsideHosts } from "./kind-outside.ts";
+import { clip, commandDeadline, creatorsIn, DOCKER_CLIENT_ERROR, DOCKER_DOWN_HINT, DOCKER_UNREACHABLE, hintFor, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
+
+export { COMMAND_DEADLINES, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
 import type { Clock } from "../util/clock.ts";
 import { boundLogs } from "../util/log-dirs.ts";
 import { poll } from "../util/poll.ts";
@@ -60,15 +63,6 @@ export interface KindProviderOptions {
   clock?: Clock;
   /** The host's processes (tests pass a fake table), to find and stop orphaned `kind create`s. */
   processes?: ProcessTable;
-}
-
-/** A `kind create cluster` process on this host (see {@link KindProvider.creators}). */
-export interface KindCreator {
-  pid: number;
-  pgid: number;
-  cluster: string;
-  /** Its `--kubeconfig` (labrun's lab directory tells which lab it creates). */
-  kubeconfig?: string;
 }
 
 /** A labrun-made node container and the host directories mounted into it. */
@@ -199,20 +193,7 @@ export class KindProvider implements ClusterProvider {
 
   /** Every `kind create cluster` running on this host (labrun's or not), from the process table. */
   async creators(): Promise<KindCreator[]> {
-    const found: KindCreator[] = [];
-    for (const p of await this.#processes.list()) {
-      const [bin = "", verb, noun, ...rest] = p.args;
-      if (path.basename(bin) !== "kind" && bin !== this.kind) continue;
-      if (verb !== "create" || noun !== "cluster") continue;
-      const flag = (name: string) => {
-        const i = rest.indexOf(name);
-        return i >= 0 ? rest[i + 1] : rest.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-      };
-      const cluster = flag("--name") ?? "kind";
-      const kubeconfig = flag("--kubeconfig");
-      found.push({ pid: p.pid, pgid: p.pgid, cluster, ...(kubeconfig ? { kubeconfig } : {}) });
-    }
-    return found;
+    return creatorsIn(await this.#processes.list(), this.kind);
   }
 
   /** Stops a `kind create` and its process group (its `docker run`s): SIGTERM, SIGKILL after 5 s; an InfraError if it outlives that. */
@@ -480,36 +461,6 @@ export class KindProvider implements ClusterProvider {
   }
 }
 
-/**
- * Deadlines (ms) of kind and docker calls that give none: creating a cluster
- * or loading images may take minutes on a slow machine; listing, inspecting
- * and removing containers should take seconds.
- */
-/** How many directories of kept kind logs stay in a logs folder, and how much of each file. */
-export const LOG_DIRS_KEPT = 5;
-export const LOG_FILE_MAX_BYTES = 256 * 1024;
-
-export const COMMAND_DEADLINES = { create: 10 * 60_000, load: 10 * 60_000, delete: 3 * 60_000, logs: 3 * 60_000, quick: 60_000 } as const;
-
-function commandDeadline(what: string, args: string[]): number {
-  if (what === "kind" && args[0] === "create") return COMMAND_DEADLINES.create;
-  if (what === "kind" && args[0] === "load") return COMMAND_DEADLINES.load;
-  if (what === "kind" && args[0] === "delete") return COMMAND_DEADLINES.delete;
-  if (what === "kind" && args[0] === "export") return COMMAND_DEADLINES.logs;
-  return COMMAND_DEADLINES.quick;
-}
-
-function clip(line: string, max = 120): string {
-  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
-}
-
-/** What docker (or kind, through it) prints when there is no engine to talk to. */
-const DOCKER_UNREACHABLE = /Cannot connect to the Docker daemon|error during connect|dial unix [^:]*: connect:|Is the docker daemon running/i;
-const DOCKER_DOWN_HINT = "start Docker (or fix DOCKER_HOST) and check that `docker info` answers; then `labrun gc` removes what a stopped command left";
-
-/** What the docker client prints when it, not the command it runs, failed. */
-const DOCKER_CLIENT_ERROR = /^(Error response from daemon:|Cannot connect to the Docker daemon|error during connect:|OCI runtime exec failed:)/m;
-
 /** A node of cluster `c` is `c-control-plane`, `c-worker`, `c-worker2`, ...: refuse any other container. */
 function assertNodeOf(cluster: string, node: string): void {
   if (!node.startsWith(`${cluster}-`)) throw new UsageError(`"${node}" is not a node of cluster "${cluster}"`, { hint: "see the node names with `labrun status <lab>`" });
@@ -520,15 +471,6 @@ function lines(text: string): string[] {
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
-}
-
-/** Hints for failures we know. */
-function hintFor(output: string): string | undefined {
-  if (/too many open files|inotify/i.test(output)) return "raise the inotify limits: `sudo sysctl -w fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288`";
-  if (/already exist for a cluster with the name/i.test(output)) return "a cluster with this name exists: `labrun down <lab>` or `labrun gc`";
-  if (/Cannot connect to the Docker daemon|docker daemon/i.test(output)) return "start Docker and check `docker info`";
-  if (/pull access denied|failed to pull image|manifest unknown/i.test(output)) return "the node image is not available locally: build it with `tools/images/build.sh --only node`";
-  return undefined;
 }
 
 /** The error for an aborted operation: InterruptedError, naming the signal when the CLI gave one. */
