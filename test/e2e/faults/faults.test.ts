@@ -315,7 +315,8 @@ describe("e2e: faults on kind", function () {
       const gc = await timed("gc: after SIGKILL / SIGINT twice of start", labrun(["gc"]));
       expect(gc.exitCode, show(gc)).to.equal(0);
       expect(gc.stdout, show(gc)).to.contain("stopped orphaned `kind create` of: labrun-e2e-faults-kill");
-      expect(gc.stdout, show(gc)).to.match(/removed clusters?: .*labrun-e2e-faults-int2/);
+      // the double-SIGINTed start's own `kind delete` (begun at the first Ctrl-C) may have removed its nodes already: then gc forgets its lab
+      expect(gc.stdout, show(gc)).to.contain("e2e-faults-int2");
       expect(gc.ms).to.be.lessThan(90_000);
       await new Promise((r) => setTimeout(r, 5_000)); // a `docker run` the killed kind had sent would land by now
       await noLeftovers(["e2e-faults-kill", "e2e-faults-int2"]);
