@@ -72,7 +72,9 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
 
   // The engine may still finish a `docker run` the stopped creator had sent (slowly, on a loaded host): sweep the
   // cluster's containers until none has turned up for three looks in a row, within settleMs (default 15 s).
-  if (!options.dryRun) for (const creator of orphans) await settleSweep(kind, creator.cluster, options.settleMs ?? 15_000, options.signal);
+  // The same for a start that died after its kind was stopped (a second Ctrl-C): its `docker run`s may land late too.
+  const died = labs.filter((l) => l.provider === "kind" && l.status === "creating" && l.pid !== undefined && !pidAlive(l.pid)).map((l) => l.cluster);
+  if (!options.dryRun) for (const cluster of new Set([...orphans.map((o) => o.cluster), ...died])) await settleSweep(kind, cluster, options.settleMs ?? 15_000, options.signal);
 
   // Pool entries whose cluster is gone, unless a live process is warming or claiming them.
   for (const entry of await pool.list()) {
