@@ -16,6 +16,7 @@ try {
 const { ExitCode } = await import("../errors.ts");
 const { main } = await import("./main.ts");
 const { releaseHeldLocksSync } = await import("../util/file-lock.ts");
+const { killTrackedGroupsSync } = await import("../util/processes.ts");
 
 // --debug reaches every layer (the API client prints its calls when LABRUN_DEBUG is set).
 if (process.argv.includes("--debug")) process.env.LABRUN_DEBUG = "1";
@@ -26,7 +27,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals++;
     if (signals > 1) {
-      // No cleanup, but never a held lock: kubectl would refuse a kubeconfig with a `.lock` left beside it.
+      // No cleanup, but never a held lock (kubectl would refuse a kubeconfig with a `.lock` left beside it)
+      // and never a `kind create` left running in its own process group, racing `labrun gc`.
+      killTrackedGroupsSync();
       const released = releaseHeldLocksSync();
       process.stderr.write(`\n${signal} again: exiting without cleanup${released.length ? ` (released ${released.join(", ")})` : ""}; \`labrun gc\` removes what a stopped command left\n`);
       process.exit(ExitCode.interrupted);

@@ -36,6 +36,8 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
   });
   const kind = kindOf(options);
   const result: DownResult = { name: options.name, found: lab !== undefined || corrupt, clusterDeleted: false };
+  // A kind lab (or one whose record is gone) needs Docker: a stopped or wedged engine is a clear error in seconds, the lab left as it was.
+  if (!lab || lab.provider === "kind") await kind.ping(options.signal ? { signal: options.signal } : {});
   if (lab) {
     if (lab.status === "creating" && lab.pid && lab.pid !== process.pid && pidAlive(lab.pid)) {
       throw new UsageError(`lab "${lab.name}" is being created by process ${lab.pid}`, { hint: `interrupt that \`labrun start\` (Ctrl-C) and it cleans up; or wait and run \`labrun down ${lab.name}\` again` });

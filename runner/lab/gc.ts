@@ -6,6 +6,8 @@ import { safeListener, step } from "./events.ts";
 import { unmergeContext } from "./kubeconfig-merge.ts";
 import { CLUSTER_PREFIX } from "./names.ts";
 import { exists, pidAlive } from "../util/files.ts";
+import { sleep } from "../util/sleep.ts";
+import type { KindCreator, KindProvider } from "../providers/kind.ts";
 import { PoolStore, readEntry } from "./pool/store.ts";
 import { LabStore, type LabRecord } from "./state.ts";
 
@@ -20,6 +22,8 @@ export interface GcResult {
   kept: { cluster: string; reason: string }[];
   /** Warm pool entries forgotten because their cluster is gone (or removed with their cluster). */
   pool: string[];
+  /** `kind create` processes whose labrun died (SIGKILL, a second Ctrl-C): stopped (or, with dryRun, to stop), by cluster. */
+  creators: string[];
 }
 
 /**
@@ -28,12 +32,21 @@ export interface GcResult {
  * labrun's mark (a mount of the lab's directory); clusters without it are
  * never touched.
  */
-export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Promise<GcResult> {
+export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleMs?: number }): Promise<GcResult> {
   const store = options.store ?? new LabStore({ env: options.env ?? process.env });
   const kind = kindOf(options);
   const onEvent = safeListener(options.onEvent);
-  const result: GcResult = { clusters: [], labs: [], outside: [], kept: [], pool: [] };
+  const result: GcResult = { clusters: [], labs: [], outside: [], kept: [], pool: [], creators: [] };
   const pool = new PoolStore(store.dir);
+  await kind.ping(options.signal ? { signal: options.signal } : {}); // a wedged Docker is a clear error in seconds, not a hang
+  // First the creators whose labrun died: a `kind create` left running would race the deletes below and
+  // start node containers after them. Then a moment for `docker run`s the engine had already accepted.
+  const orphans = await orphanCreators(kind, store.dir);
+  for (const creator of orphans) {
+    result.creators.push(creator.cluster);
+    if (!options.dryRun) await step(onEvent, "gc", `stop the orphaned \`kind create\` of ${creator.cluster} (pid ${creator.pid})`, () => kind.stopCreator(creator));
+  }
+  if (orphans.length && !options.dryRun) await sleep(Math.min(options.settleMs ?? 2_000, 2_000));
   const containers = await kind.nodeContainers(options.signal);
   const labs = await store.list();
 
@@ -57,6 +70,12 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     if (pooled) result.pool.push(path.basename(labDir));
   }
 
+  // The engine may still finish a `docker run` the stopped creator had sent (slowly, on a loaded host): sweep the
+  // cluster's containers until none has turned up for three looks in a row, within settleMs (default 15 s).
+  // The same for a start that died after its kind was stopped (a second Ctrl-C): its `docker run`s may land late too.
+  const died = labs.filter((l) => l.provider === "kind" && l.status === "creating" && l.pid !== undefined && !pidAlive(l.pid)).map((l) => l.cluster);
+  if (!options.dryRun) for (const cluster of new Set([...orphans.map((o) => o.cluster), ...died])) await settleSweep(kind, cluster, options.settleMs ?? 15_000, options.signal);
+
   // Pool entries whose cluster is gone, unless a live process is warming or claiming them.
   for (const entry of await pool.list()) {
     if (clusters.has(entry.cluster) || (entry.pid !== undefined && pidAlive(entry.pid))) continue;
@@ -75,10 +94,12 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
     if (lab.provider !== "kind") continue;
     const creating = lab.status === "creating" && lab.pid !== undefined;
     if (creating && pidAlive(lab.pid!)) continue; // being created right now
-    if (clusters.has(lab.cluster) && !creating) continue; // a start that died is garbage, cluster and all (deleted above)
+    // A start that died, or a `down` that could not finish (Docker stopped), is garbage, cluster and all (deleted above).
+    const abandoned = creating || lab.status === "deleting";
+    if (clusters.has(lab.cluster) && !abandoned) continue;
     result.labs.push(lab.name);
     if (!options.dryRun) {
-      await step(onEvent, "gc", `forget lab ${lab.name} (${creating ? "its start died" : "its cluster is gone"})`, async () => {
+      await step(onEvent, "gc", `forget lab ${lab.name} (${creating ? "its start died" : lab.status === "deleting" ? "its `down` did not finish" : "its cluster is gone"})`, async () => {
         if (lab.merged) await unmergeContext(lab.merged.file, lab.merged.context);
         await store.remove(lab.name);
       });
@@ -87,10 +108,44 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean }): Prom
   return result;
 }
 
+/** Sweeps a cluster's node containers once a second until three looks in a row find none, for at most `ms`. */
+async function settleSweep(kind: KindProvider, cluster: string, ms: number, signal?: AbortSignal): Promise<void> {
+  let quiet = 0;
+  for (let waited = 0; waited < ms && quiet < 3; waited += 1_000) {
+    await sleep(1_000, signal);
+    quiet = (await kind.sweep(cluster, signal)).length === 0 ? quiet + 1 : 0;
+  }
+}
+
+/**
+ * The `kind create`s of this state directory (their `--kubeconfig` is a lab's
+ * or a pool entry's file here) whose labrun is gone: the lab or entry is gone,
+ * or it records a start or warm-up whose process is dead.
+ */
+async function orphanCreators(kind: KindProvider, stateDir: string): Promise<KindCreator[]> {
+  const orphans: KindCreator[] = [];
+  for (const creator of await kind.creators()) {
+    if (!creator.kubeconfig || path.basename(creator.kubeconfig) !== "kubeconfig") continue;
+    const ownerDir = path.dirname(path.resolve(creator.kubeconfig));
+    const area = path.dirname(ownerDir);
+    if (path.dirname(area) !== stateDir) continue; // another state directory's, or not labrun's
+    if (path.basename(area) === "labs") {
+      const record = await readRecord(path.join(ownerDir, "lab.json"));
+      const live = record?.cluster === creator.cluster && record.pid !== undefined && pidAlive(record.pid);
+      if (!live) orphans.push(creator);
+    } else if (path.basename(area) === "pool") {
+      const entry = await readEntry(path.join(ownerDir, "entry.json"));
+      const live = entry?.cluster === creator.cluster && entry.pid !== undefined && pidAlive(entry.pid);
+      if (!live) orphans.push(creator);
+    }
+  }
+  return orphans;
+}
+
 /** A lab's cluster stays while its lab exists (here or in another state directory), unless that lab is a start that died. */
 async function labClusterKept(labDir: string, cluster: string): Promise<boolean> {
   const record = await readRecord(path.join(labDir, "lab.json"));
-  const abandoned = record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid);
+  const abandoned = (record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid)) || record?.status === "deleting";
   return record !== undefined && record.cluster === cluster && !abandoned;
 }
 

@@ -120,14 +120,19 @@ async function labTarget(ref: string | undefined, store: LabStore, env: NodeJS.P
   if (record.status === "failed") {
     throw new UsageError(`lab "${record.name}" failed to start${record.error ? `: ${record.error}` : ""}`, { hint: `delete it with \`labrun down ${record.name}\` and start again` });
   }
+  const restore = record.provider === "kind" ? `restore it with \`kind get kubeconfig --name ${record.cluster} > ${record.kubeconfig}\`, or ` : "";
   if (!existsSync(record.kubeconfig)) {
-    throw new InfraError(`lab "${record.name}" has lost its kubeconfig (${record.kubeconfig})`, { hint: `check \`labrun status ${record.name}\`; \`labrun down ${record.name}\` removes the lab` });
+    throw new InfraError(`lab "${record.name}" has lost its kubeconfig (${record.kubeconfig})`, { code: "LAB_KUBECONFIG_LOST", hint: `${restore}check \`labrun status ${record.name}\`; \`labrun down ${record.name}\` removes the lab` });
   }
   const cluster = record.cluster;
   const nodeRunner: NodeRunner | undefined = record.provider === "kind" ? async (node, argv, opts) => (await kindProvider(env)).execOnNode(cluster, node, argv, opts) : undefined;
   const [loaded, client, attempt] = await Promise.all([
     loadScenario(record.scenarioDir),
-    createClusterClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) }),
+    createClusterClient({ kubeconfig: record.kubeconfig, context: record.context, ...(nodeRunner ? { nodeRunner } : {}) }).catch((error: unknown) => {
+      // labrun wrote this file: a bad one is the lab's state gone wrong (exit 3), not the user's flag
+      if (!(error instanceof UsageError || error instanceof NotFoundError)) throw error;
+      throw new InfraError(`lab "${record.name}" has a corrupt kubeconfig (${record.kubeconfig}): ${error.message}`, { code: "LAB_KUBECONFIG_CORRUPT", cause: error, hint: `${restore}\`labrun down ${record.name}\` removes the lab` });
+    }),
     store.nextAttempt(record.name),
   ]);
   const kind = record.provider === "kind" ? await kindProvider(env) : undefined;

@@ -173,6 +173,7 @@ export function hostProbes(options: { run?: CommandRunner; env?: NodeJS.ProcessE
       try {
         const r = await run(dockerBin, ["info", "--format", "{{.ServerVersion}}\t{{.MemTotal}}"], { timeoutMs: 20_000 });
         const [version = "", mem = ""] = r.stdout.trim().split("\t");
+        if (r.timedOut) return { ok: false, output: `\`${dockerBin} info\` did not answer within 20s: the Docker engine is wedged or overloaded` };
         if (r.exitCode !== 0 || !version || version.includes("<no value>")) return { ok: false, output: outputOf(r) };
         return { ok: true, serverVersion: version, ...(Number(mem) > 0 ? { memTotal: Number(mem) } : {}) };
       } catch (error) {

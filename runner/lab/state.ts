@@ -20,6 +20,9 @@ import path from "node:path";
 import { InfraError, NotFoundError, UsageError } from "../errors.ts";
 import { acquireLock, LockError, LockTimeoutError, withFileLock, type FileLockOptions } from "../util/file-lock.ts";
 import { atomicWrite, exists, isCode, pidAlive } from "../util/files.ts";
+import { stateDirError } from "../util/state-dir-error.ts";
+
+export { stateDirError };
 import { errorMessage } from "../util/text.ts";
 import { isLabName, validateLabName } from "./names.ts";
 
@@ -222,7 +225,13 @@ export class LabStore {
         attempts: [],
       };
       await fs.mkdir(this.labDir(lab.name), { recursive: true });
-      await atomicWrite(this.recordPath(lab.name), JSON.stringify(record, null, 2) + "\n");
+      try {
+        await atomicWrite(this.recordPath(lab.name), JSON.stringify(record, null, 2) + "\n");
+      } catch (error) {
+        // A full or read-only state directory: no half-made lab directory left behind.
+        await fs.rm(this.labDir(lab.name), { recursive: true, force: true }).catch(() => undefined);
+        throw error;
+      }
       return record;
     });
   }
@@ -331,6 +340,8 @@ export class LabStore {
         hint: `wait for that labrun to finish; if no labrun is running, remove ${file}`,
       });
     }
+    const unwritable = stateDirError(this.dir, error instanceof LockError ? error.cause : error);
+    if (unwritable) return unwritable;
     if (error instanceof LockError) return new InfraError(`failed to lock lab "${name}"`, { cause: error.cause, output: errorMessage(error.cause) });
     return error;
   }

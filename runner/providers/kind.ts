@@ -13,6 +13,16 @@
  *   same file so it never rewrites the learner's kubeconfig either.
  * - A killed `kind create` can leave `docker run` calls in flight; delete()
  *   therefore sweeps containers labelled with the cluster's name after kind.
+ * - `kind create` runs in its own process group: labrun ends the whole group
+ *   on Ctrl-C, SIGTERM or its deadline (a second Ctrl-C too, see
+ *   util/processes.ts). When labrun itself is SIGKILLed the creator lives on;
+ *   {@link KindProvider.creators} finds it by its command line (the cluster's
+ *   name and the lab's kubeconfig path) so `labrun gc` can stop it before it
+ *   deletes the cluster, instead of racing it.
+ * - `kind create` always gets `--retain`: kind's own cleanup of a failed
+ *   create would take the nodes' logs with it. On failure labrun exports them
+ *   (`kind export logs`, bounded) to the request's logsDir, then the caller
+ *   deletes the cluster (unless the learner asked to retain it).
  */
 import { existsSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -23,8 +33,13 @@ import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, OutsideHostInfo, OutsideHostRequest, ProviderCapabilities } from "./provider.ts";
 import { KindOutsideHosts } from "./kind-outside.ts";
+import { clip, commandDeadline, creatorsIn, DOCKER_CLIENT_ERROR, DOCKER_DOWN_HINT, DOCKER_UNREACHABLE, hintFor, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
+
+export { COMMAND_DEADLINES, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
 import type { Clock } from "../util/clock.ts";
+import { boundLogs } from "../util/log-dirs.ts";
 import { poll } from "../util/poll.ts";
+import { hostProcesses, stopProcess, type ProcessTable } from "../util/processes.ts";
 
 /** The Docker label kind puts on every node container. */
 export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
@@ -46,6 +61,8 @@ export interface KindProviderOptions {
   onCommand?: (line: string) => void;
   /** The time the API wait runs on (tests pass a fake one). */
   clock?: Clock;
+  /** The host's processes (tests pass a fake table), to find and stop orphaned `kind create`s. */
+  processes?: ProcessTable;
 }
 
 /** A labrun-made node container and the host directories mounted into it. */
@@ -82,6 +99,7 @@ export class KindProvider implements ClusterProvider {
   readonly #onCommand: ((line: string) => void) | undefined;
   readonly #clock: Clock | undefined;
   readonly #outside: KindOutsideHosts;
+  readonly #processes: ProcessTable;
 
   constructor(options: KindProviderOptions = {}) {
     const env = options.env ?? process.env;
@@ -93,6 +111,7 @@ export class KindProvider implements ClusterProvider {
     // --debug (LABRUN_DEBUG=1): every kind and docker call on stderr, with its exit code and duration.
     this.#onCommand = options.onCommand ?? (env.LABRUN_DEBUG === "1" ? (line) => process.stderr.write(`debug: ${line}\n`) : undefined);
     this.#clock = options.clock;
+    this.#processes = options.processes ?? hostProcesses;
     this.#outside = new KindOutsideHosts((args, opts) => this.#docker(args, opts), env);
   }
 
@@ -110,8 +129,8 @@ export class KindProvider implements ClusterProvider {
   }
 
   async create(request: ClusterCreateRequest): Promise<void> {
-    const args = ["create", "cluster", "--name", request.name, "--image", request.nodeImage, "--config", "-", "--kubeconfig", request.kubeconfigPath];
-    if (request.retain) args.push("--retain");
+    // Always --retain: labrun keeps kind's logs of a failed create, then the caller deletes the nodes.
+    const args = ["create", "cluster", "--name", request.name, "--image", request.nodeImage, "--config", "-", "--kubeconfig", request.kubeconfigPath, "--retain"];
     let started = false;
     const onLine = (line: string) => {
       request.onOutput?.(line);
@@ -123,18 +142,64 @@ export class KindProvider implements ClusterProvider {
     };
     const result = await this.#kind(args, {
       input: toYaml(request.config),
+      detached: true,
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onOutput || request.onNodesStarted ? { onLine: (line: string) => onLine(line) } : {}),
     });
     if (result.aborted) throw abortError(request.signal);
     if (result.exitCode !== 0) {
-      throw new InfraError(`failed to create cluster "${request.name}"`, {
+      const logs = await this.#keepLogs(request);
+      throw new InfraError(`failed to create cluster "${request.name}"${logs.note}`, {
         code: "CLUSTER_CREATE_FAILED",
         output: outputOf(result),
-        hint: hintFor(outputOf(result)) ?? `run \`labrun start\` again with --debug; ${request.retain ? `inspect the nodes with \`docker ps --filter label=${KIND_CLUSTER_LABEL}=${request.name}\`` : "add --retain to keep the nodes for debugging"}`,
+        hint: hintFor(outputOf(result)) ?? `${logs.hint}run \`labrun start\` again with --debug; ${request.retain ? `inspect the nodes with \`docker ps --filter label=${KIND_CLUSTER_LABEL}=${request.name}\`` : "add --retain to keep the nodes for debugging"}`,
       });
     }
-    await this.waitForApi(request.name, request.signal);
+    try {
+      await this.waitForApi(request.name, request.signal);
+    } catch (error) {
+      if (!(error instanceof InfraError) || error.code !== "API_NOT_READY") throw error;
+      const logs = await this.#keepLogs(request);
+      throw new InfraError(`${error.message}${logs.note}`, { code: error.code, cause: error, ...(error.output ? { output: error.output } : {}), hint: `${logs.hint}${error.hint ?? ""}` });
+    }
+  }
+
+  /** After a failed create: `kind export logs` into the request's logsDir, bounded; what to say about it. */
+  async #keepLogs(request: ClusterCreateRequest): Promise<{ note: string; hint: string }> {
+    if (!request.logsDir) return { note: "", hint: "" };
+    const dir = request.logsDir;
+    try {
+      await this.exportLogs(request.name, dir);
+      return { note: `; kind's logs are in ${dir}`, hint: `read ${path.join(dir, `${request.name}-control-plane`, "kubelet.log")} and the other node logs there; ` };
+    } catch (error) {
+      return { note: `; its logs could not be kept (${error instanceof Error ? error.message : String(error)})`, hint: "" };
+    }
+  }
+
+  /**
+   * `kind export logs` into `dir` (replacing what was there), each file cut
+   * to its last {@link LOG_FILE_MAX_BYTES}, at most {@link LOG_DIRS_KEPT} such
+   * directories beside it; bounded by a one-minute deadline.
+   */
+  async exportLogs(cluster: string, dir: string, signal?: AbortSignal): Promise<void> {
+    await boundLogs.prepare(dir, LOG_DIRS_KEPT);
+    const result = await this.#kind(["export", "logs", dir, "--name", cluster], { ...(signal ? { signal } : {}), timeoutMs: 60_000 });
+    if (result.exitCode !== 0) {
+      await boundLogs.discard(dir);
+      throw new InfraError(`\`kind export logs\` failed${result.timedOut ? " (no answer within 60s)" : ""}`, { code: "CLUSTER_LOGS_FAILED", output: outputOf(result) });
+    }
+    await boundLogs.cut(dir, LOG_FILE_MAX_BYTES);
+  }
+
+  /** Every `kind create cluster` running on this host (labrun's or not), from the process table. */
+  async creators(): Promise<KindCreator[]> {
+    return creatorsIn(await this.#processes.list(), this.kind);
+  }
+
+  /** Stops a `kind create` and its process group (its `docker run`s): SIGTERM, SIGKILL after 5 s; an InfraError if it outlives that. */
+  async stopCreator(creator: KindCreator): Promise<void> {
+    if (await stopProcess(creator, { table: this.#processes })) return;
+    throw new InfraError(`the \`kind create\` of cluster "${creator.cluster}" (pid ${creator.pid}) does not stop`, { code: "CREATOR_STUCK", hint: `kill it: \`kill -9 ${creator.pid}\`, then run \`labrun gc\` again` });
   }
 
   /**
@@ -207,6 +272,25 @@ export class KindProvider implements ClusterProvider {
 
   execOutside(cluster: string, name: string, command: string[], options: ExecOptions): Promise<ExecResult> {
     return this.#outside.exec(cluster, name, command, options);
+  }
+
+  /**
+   * Does the Docker engine answer (`docker version`, within `timeoutMs`,
+   * default 15 s)? An InfraError naming Docker when not: DOCKER_UNAVAILABLE
+   * (no engine) or DOCKER_UNRESPONSIVE (an engine that does not answer).
+   * Commands that must not hang on a wedged engine (`down`, `gc`) ask first.
+   */
+  async ping(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const result = await this.#docker(["version", "--format", "{{.Server.Version}}"], { timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    if (result.aborted) throw abortError(options.signal);
+    if (result.timedOut) {
+      throw new InfraError(`Docker did not answer within ${Math.round(timeoutMs / 1000)}s (\`${this.docker} version\`)`, {
+        code: "DOCKER_UNRESPONSIVE",
+        hint: "the Docker engine is wedged or overloaded: check `docker info`, restart Docker if it does not answer; then `labrun gc` removes what a stopped command left",
+      });
+    }
+    if (result.exitCode !== 0) throw new InfraError("Docker is not reachable (`docker version`)", { code: "DOCKER_UNAVAILABLE", output: outputOf(result), hint: DOCKER_DOWN_HINT });
   }
 
   async runningNodes(name: string, signal?: AbortSignal): Promise<number> {
@@ -356,6 +440,10 @@ export class KindProvider implements ClusterProvider {
     try {
       const result = await this.#run(file, args, { ...options, timeoutMs });
       this.#onCommand?.(`  ↳ ${result.timedOut ? "timed out" : result.aborted ? "aborted" : `exit ${String(result.exitCode)}`} after ${Math.round(performance.now() - t0)}ms`);
+      if (!result.aborted && !result.timedOut && result.exitCode !== 0 && DOCKER_UNREACHABLE.test(result.stderr)) {
+        const why = result.stderr.split("\n").find((l) => DOCKER_UNREACHABLE.test(l))?.trim() ?? "";
+        throw new InfraError(`Docker is not reachable (\`${clip(line, 60)}\`): ${why}`, { code: "DOCKER_UNAVAILABLE", output: outputOf(result), hint: DOCKER_DOWN_HINT });
+      }
       if (result.timedOut && options.timeoutMs === undefined) {
         throw new InfraError(`\`${clip(line)}\` did not finish within ${Math.round(timeoutMs / 1000)}s`, {
           code: "COMMAND_TIMEOUT",
@@ -373,28 +461,6 @@ export class KindProvider implements ClusterProvider {
   }
 }
 
-/**
- * Deadlines (ms) of kind and docker calls that give none: creating a cluster
- * or loading images may take minutes on a slow machine; listing, inspecting
- * and removing containers should take seconds.
- */
-export const COMMAND_DEADLINES = { create: 10 * 60_000, load: 10 * 60_000, delete: 3 * 60_000, logs: 3 * 60_000, quick: 60_000 } as const;
-
-function commandDeadline(what: string, args: string[]): number {
-  if (what === "kind" && args[0] === "create") return COMMAND_DEADLINES.create;
-  if (what === "kind" && args[0] === "load") return COMMAND_DEADLINES.load;
-  if (what === "kind" && args[0] === "delete") return COMMAND_DEADLINES.delete;
-  if (what === "kind" && args[0] === "export") return COMMAND_DEADLINES.logs;
-  return COMMAND_DEADLINES.quick;
-}
-
-function clip(line: string): string {
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
-}
-
-/** What the docker client prints when it, not the command it runs, failed. */
-const DOCKER_CLIENT_ERROR = /^(Error response from daemon:|Cannot connect to the Docker daemon|error during connect:|OCI runtime exec failed:)/m;
-
 /** A node of cluster `c` is `c-control-plane`, `c-worker`, `c-worker2`, ...: refuse any other container. */
 function assertNodeOf(cluster: string, node: string): void {
   if (!node.startsWith(`${cluster}-`)) throw new UsageError(`"${node}" is not a node of cluster "${cluster}"`, { hint: "see the node names with `labrun status <lab>`" });
@@ -405,15 +471,6 @@ function lines(text: string): string[] {
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
-}
-
-/** Hints for failures we know. */
-function hintFor(output: string): string | undefined {
-  if (/too many open files|inotify/i.test(output)) return "raise the inotify limits: `sudo sysctl -w fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288`";
-  if (/already exist for a cluster with the name/i.test(output)) return "a cluster with this name exists: `labrun down <lab>` or `labrun gc`";
-  if (/Cannot connect to the Docker daemon|docker daemon/i.test(output)) return "start Docker and check `docker info`";
-  if (/pull access denied|failed to pull image|manifest unknown/i.test(output)) return "the node image is not available locally: build it with `tools/images/build.sh --only node`";
-  return undefined;
 }
 
 /** The error for an aborted operation: InterruptedError, naming the signal when the CLI gave one. */

@@ -33,6 +33,8 @@ export interface ClusterCreateRequest {
   retain?: boolean;
   /** Called once when the node containers run, before the control plane is up (images can load meanwhile). */
   onNodesStarted?: () => void;
+  /** Where to keep the cluster's logs (kind: `kind export logs`) when creation fails; the error names it. */
+  logsDir?: string;
 }
 
 /** A host outside the cluster to start (`spec.outside`): a container on the cluster's network. */

@@ -144,9 +144,14 @@ async function create(file: string, info: LockHolder): Promise<boolean> {
     throw error;
   }
   try {
-    await handle.writeFile(JSON.stringify(info));
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(JSON.stringify(info));
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await fs.rm(file, { force: true }).catch(() => undefined); // a full disk: no empty lock file left behind
+    throw error;
   }
   return true;
 }

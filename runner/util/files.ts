@@ -9,15 +9,16 @@ export async function atomicWrite(file: string, data: string, mode = 0o600): Pro
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const handle = await fs.open(tmp, "wx", mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, file);
   } catch (error) {
-    await fs.rm(tmp, { force: true });
+    // A full disk fails the write: never leave a half-written temp file beside the real one.
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw error;
   }
 }

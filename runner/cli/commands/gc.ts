@@ -23,11 +23,12 @@ const command: Command = {
       p.stop();
     }
     const verb = dryRun ? "would remove" : "removed";
+    if (result.creators.length) io.stdout.write(`${dryRun ? "would stop" : "stopped"} orphaned \`kind create\` of: ${result.creators.join(", ")}\n`);
     if (result.clusters.length) io.stdout.write(`${verb} cluster${result.clusters.length > 1 ? "s" : ""}: ${result.clusters.join(", ")}\n`);
     if (result.labs.length) io.stdout.write(`${verb} lab${result.labs.length > 1 ? "s" : ""} without a cluster: ${result.labs.join(", ")}\n`);
     if (result.outside.length) io.stdout.write(`${verb} host${result.outside.length > 1 ? "s" : ""} outside a deleted cluster: ${result.outside.join(", ")}\n`);
     for (const k of result.kept) io.stderr.write(`kept ${k.cluster}: ${k.reason}\n`);
-    if (!result.clusters.length && !result.labs.length && !result.outside.length) io.stdout.write("nothing to clean up\n");
+    if (!result.clusters.length && !result.labs.length && !result.outside.length && !result.creators.length) io.stdout.write("nothing to clean up\n");
     return ExitCode.ok;
   },
 };

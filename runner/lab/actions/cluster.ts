@@ -36,6 +36,8 @@ export const createCluster: Action = {
           nodeImage: ctx.nodeImage!,
           config,
           kubeconfigPath: ctx.kubeconfig,
+          // A failed create keeps kind's logs here (bounded, the newest few labs'); the error says where.
+          logsDir: path.join(ctx.store.dir, "logs", ctx.name),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           ...(ctx.options.retain ? { retain: true } : {}),
           onOutput: (line) => ctx.onEvent?.({ type: "log", phase: "cluster", line }),

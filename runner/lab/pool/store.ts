@@ -17,7 +17,8 @@ import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { InfraError } from "../../errors.ts";
-import { LockTimeoutError, withFileLock, type FileLockOptions } from "../../util/file-lock.ts";
+import { LockError, LockTimeoutError, withFileLock, type FileLockOptions } from "../../util/file-lock.ts";
+import { stateDirError } from "../../util/state-dir-error.ts";
 import { atomicWrite, isCode, pidAlive } from "../../util/files.ts";
 
 export type PoolEntryState = "warming" | "ready" | "claimed" | "draining";
@@ -216,7 +217,7 @@ export class PoolStore {
       if (error instanceof LockTimeoutError) {
         throw new InfraError(`the warm pool is locked${error.holder ? ` by process ${error.holder.pid}` : ""}`, { code: "POOL_LOCKED", hint: `wait for that labrun to finish; if none runs, remove ${file}` });
       }
-      throw error;
+      throw stateDirError(this.stateDir, error instanceof LockError ? error.cause : error) ?? error;
     }
   }
 }

@@ -1,68 +1,57 @@
 /**
  * Faults on real kind clusters (issue 14): a truthful answer, a bounded time
- * and nothing left behind when Docker, a node or the API server misbehave.
+ * and nothing left behind when Docker, kind, a node, the API server, the
+ * state directory or labrun itself misbehave.
  *
  * Frugal (CI time): ONE two-node lab (test/e2e/fixtures/scenarios/faults-lab)
- * serves every grade-time case. Engine-level faults
- * use a wrapper docker on LABRUN_DOCKER, never the real daemon (other users of
- * the engine). Each case asserts the exit code, the message, a time bound,
- * that no attempt is recorded and that a pass is never reported; the end
- * asserts no container, context, lock file or lab record is left. Times are
- * printed (the bounds are generous: 10 s for an infrastructure fault).
+ * serves every grade-, down- and gc-time case; the other cases are starts
+ * that fail or are killed early (during `kind create`), two at a time.
+ * Engine-level faults never touch the real daemon (other users of the
+ * engine): a wrapper docker on LABRUN_DOCKER, or DOCKER_HOST (for labrun and
+ * the kind it runs) at a missing socket or at a socket proxy that is then
+ * SIGSTOPped. Each case asserts the exit code, the message, a time bound,
+ * that no attempt is recorded and that a pass is never reported; every case
+ * ends with no container, kind process, context, lock file or lab record
+ * left, and the last test checks that for every lab of the suite. A table of
+ * the cases (exit code, wall time) is printed at the end.
  *
  *   npx mocha --timeout 0 'test/e2e/faults/*.test.ts'
  */
 import { expect } from "chai";
 import { execa } from "execa";
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
-import { resolveKindBinary } from "../../../runner/providers/kind.ts";
+import { NODE_IMAGE, skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { KIND, ROOT, containers, creators, dockerProxy, env, firstOutput, labrun, noLeftovers, nodesAppear, row, show, stoppedDocker, table, timed, tmpfs, waitFor } from "./harness.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const SCENARIO = path.join(ROOT, "test/e2e/fixtures/scenarios/faults-lab");
-const KIND = resolveKindBinary();
 const LAB = "e2e-faults";
 const CP = `labrun-${LAB}-control-plane`;
 const WORKER = `labrun-${LAB}-worker`;
-const LABS = [LAB];
+/** Every lab this suite may make (the end checks that none is left). */
+const LABS = [LAB, "e2e-faults-dstop", "e2e-faults-dwedge", "e2e-faults-ro", "e2e-faults-full", "e2e-faults-kill", "e2e-faults-int2", "e2e-faults-logs"];
 const INFRA_BOUND_MS = 10_000;
-
-let stateDir: string;
-let home: string;
-const times: string[] = [];
-
-function labrun(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, LABRUN_KIND: KIND, NO_COLOR: "1", KUBECONFIG: path.join(home, "kubeconfig"), ...env }, reject: false, stdin: "ignore" });
-}
-
-function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
-  return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
-}
-
-async function containers(cluster: string): Promise<string[]> {
-  const { stdout } = await execa("docker", ["ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${cluster}`]);
-  return stdout.split("\n").filter(Boolean);
-}
+/** `labrun start` loads the scenario and checks the host before anything can fail (seconds on a loaded machine). */
+const START_BOUND_MS = 30_000;
+const BAD_NODE_IMAGE = "localhost/labrun/e2e-faults-kubeadm-fails:1";
 
 async function attempts(lab: string): Promise<number> {
-  const record = JSON.parse(await readFile(path.join(stateDir, "labs", lab, "lab.json"), "utf8")) as { attempts: unknown[] };
+  const record = JSON.parse(await readFile(path.join(env.stateDir, "labs", lab, "lab.json"), "utf8")) as { attempts: unknown[] };
   return record.attempts.length;
 }
 
 /** A grade with a fault injected one second in; returns the result and its wall time. */
-async function gradeWith(name: string, fault: () => Promise<unknown>, env: Record<string, string> = {}) {
+async function gradeWith(name: string, fault: (pid: number) => Promise<unknown>, extra: Record<string, string> = {}, when: "1s" | "grading" = "1s") {
   const before = await attempts(LAB);
   const t0 = performance.now();
-  const run = labrun(["grade", LAB], env);
-  await new Promise((r) => setTimeout(r, 1_000));
-  await fault();
+  const run = labrun(["grade", LAB], extra);
+  // a signal waits until labrun grades (its handlers are set up after Node loads it, seconds on a loaded machine)
+  await (when === "grading" ? firstOutput(run) : new Promise((r) => setTimeout(r, 1_000)));
+  await fault(run.pid!);
   const r = await run;
   const ms = Math.round(performance.now() - t0);
-  times.push(`${name}: exit ${r.exitCode} in ${(ms / 1000).toFixed(1)}s`);
+  row(name, r.exitCode, ms);
   expect(r.stdout, "never a report (let alone a pass) when the checks could not run").to.not.match(/score|PASS/);
   expect(await attempts(LAB), "an infrastructure fault is not the learner's attempt").to.equal(before);
   return { r, ms };
@@ -79,7 +68,7 @@ async function apiBack(): Promise<void> {
 
 /** A docker wrapper: `exec` (or `ps`) fails like a sick engine, or hangs like a stopped one; the rest is the real docker. */
 async function fakeDocker(mode: "exec-fails" | "ps-hangs"): Promise<string> {
-  const file = path.join(home, `docker-${mode}`);
+  const file = path.join(env.home, `docker-${mode}`);
   const real = (await execa("sh", ["-c", "command -v docker"])).stdout.trim();
   const body =
     mode === "exec-fails"
@@ -94,10 +83,12 @@ async function forceCleanup(): Promise<void> {
   await execa("docker", ["unpause", WORKER], { reject: false });
   for (const lab of LABS) {
     const cluster = `labrun-${lab}`;
-    await execa(KIND, ["delete", "cluster", "--name", cluster, "--kubeconfig", path.join(stateDir, "cleanup.kubeconfig")], { reject: false });
+    for (const pid of await creators(cluster)) process.kill(pid, "SIGKILL");
+    await execa(KIND, ["delete", "cluster", "--name", cluster, "--kubeconfig", path.join(env.stateDir, "cleanup.kubeconfig")], { reject: false });
     const ids = await containers(cluster);
     if (ids.length) await execa("docker", ["rm", "-f", "-v", ...ids], { reject: false });
   }
+  await execa("docker", ["image", "rm", BAD_NODE_IMAGE], { reject: false });
 }
 
 describe("e2e: faults on kind", function () {
@@ -105,19 +96,19 @@ describe("e2e: faults on kind", function () {
 
   before(async function () {
     await skipWithoutNodeImage(this);
-    stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-"));
-    home = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-home-"));
+    env.stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-"));
+    env.home = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-home-"));
   });
 
   after(async () => {
-    if (!stateDir) return;
-    console.log(`      fault cases:\n${times.map((t) => `        ${t}`).join("\n")}`);
+    if (!env.stateDir) return;
+    console.log(`      fault cases:\n${table().replace(/^/gm, "        ")}`);
     await forceCleanup();
-    await rm(stateDir, { recursive: true, force: true });
-    await rm(home, { recursive: true, force: true });
+    await rm(env.stateDir, { recursive: true, force: true });
+    await rm(env.home, { recursive: true, force: true });
   });
 
-  describe("one lab, faults while it is graded", () => {
+  describe("one lab: faults while it is graded, deleted or garbage-collected", () => {
     before(async function () {
       const r = await labrun(["start", SCENARIO, "--name", LAB]);
       expect(r.exitCode, show(r)).to.equal(0);
@@ -131,7 +122,7 @@ describe("e2e: faults on kind", function () {
     // path is covered by unit tests (test/unit/lab/infra.test.ts, checks/engine.test.ts).
     const pauseIt = process.env.LABRUN_E2E_PAUSE === "1" ? it : it.skip;
     pauseIt("a worker node container paused during the grade: exit 3 within 10 s, naming it; not an attempt", async () => {
-      const { r, ms } = await gradeWith("worker paused during grade", () => execa("docker", ["pause", WORKER], { timeout: 30_000 }));
+      const { r, ms } = await gradeWith("grade: worker node paused", () => execa("docker", ["pause", WORKER], { timeout: 30_000 }));
       await execa("docker", ["unpause", WORKER], { timeout: 60_000 });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain(`"${WORKER}" is paused`);
@@ -139,7 +130,7 @@ describe("e2e: faults on kind", function () {
     });
 
     it("the API server killed during the grade: exit 3 within 10 s, the API named; not an attempt", async () => {
-      const { r, ms } = await gradeWith("kube-apiserver killed during grade", () => execa("docker", ["exec", CP, "pkill", "-9", "kube-apiserver"]));
+      const { r, ms } = await gradeWith("grade: kube-apiserver killed", () => execa("docker", ["exec", CP, "pkill", "-9", "kube-apiserver"]));
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.match(/Kubernetes API/);
       expect(ms).to.be.lessThan(INFRA_BOUND_MS);
@@ -148,51 +139,255 @@ describe("e2e: faults on kind", function () {
 
     it("docker exec failing in the engine (not the command): exit 3, not a failed check", async () => {
       const docker = await fakeDocker("exec-fails");
-      const { r } = await gradeWith("docker exec fails (engine)", async () => undefined, { LABRUN_DOCKER: docker });
+      const { r } = await gradeWith("grade: docker exec fails (engine)", async () => undefined, { LABRUN_DOCKER: docker });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain("Error response from daemon");
     });
 
     it("a Docker that stops answering (docker ps hangs): exit 3 within 10 s, Docker named", async () => {
       const docker = await fakeDocker("ps-hangs");
-      const { r, ms } = await gradeWith("docker ps hangs during grade", async () => undefined, { LABRUN_DOCKER: docker });
+      const { r, ms } = await gradeWith("grade: docker ps hangs", async () => undefined, { LABRUN_DOCKER: docker });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain("Docker did not answer within 5s");
       // two looks at the 5 s docker deadline (one slow `docker ps` on a loaded machine is not a wedged Docker), then the grade ends
       expect(ms).to.be.lessThan(INFRA_BOUND_MS + 10_000);
     });
 
+    for (const [name, signals] of [
+      ["SIGINT once", ["SIGINT"]],
+      ["SIGTERM", ["SIGTERM"]],
+      ["SIGINT twice", ["SIGINT", "SIGINT"]],
+    ] as const) {
+      it(`${name} during the grade: exit 130 within 10 s, no report, no attempt, no lock left`, async () => {
+        const { r, ms } = await gradeWith(`grade: ${name}`, async (pid) => {
+          for (const s of signals) {
+            try {
+              process.kill(pid, s);
+            } catch {
+              break; // it exited at the first signal already (ESRCH): fine
+            }
+            await new Promise((res) => setTimeout(res, 200));
+          }
+        }, {}, "grading");
+        expect(r.exitCode, show(r)).to.equal(130);
+        expect(r.stderr).to.contain(signals[0]);
+        expect(ms).to.be.lessThan(INFRA_BOUND_MS);
+        expect((await readdir(env.stateDir, { recursive: true })).map(String).filter((f) => f.endsWith(".lock"))).to.deep.equal([]);
+      });
+    }
+
+    it("the lab's kubeconfig deleted, then corrupted: exit 3 naming the file and how to restore it; not an attempt; restored, the lab grades again", async () => {
+      const file = path.join(env.stateDir, "labs", LAB, "kubeconfig");
+      const saved = path.join(env.home, "kubeconfig.saved");
+      await copyFile(file, saved);
+      await rm(file);
+      const lost = await timed("grade: lab kubeconfig deleted", labrun(["grade", LAB]));
+      expect(lost.exitCode, show(lost)).to.equal(3);
+      expect(lost.stderr).to.contain(`has lost its kubeconfig (${file})`).and.contain(`kind get kubeconfig --name labrun-${LAB}`);
+      expect(lost.stdout).to.not.match(/score|PASS/);
+      await writeFile(file, "apiVersion: v1\nclusters: [ {{ not yaml\n");
+      const bad = await timed("grade: lab kubeconfig corrupted", labrun(["grade", LAB]));
+      expect(bad.exitCode, show(bad)).to.equal(3);
+      expect(bad.stderr).to.contain(`has a corrupt kubeconfig (${file})`);
+      expect(bad.stdout).to.not.match(/score|PASS/);
+      expect(lost.ms + bad.ms).to.be.lessThan(2 * INFRA_BOUND_MS);
+      expect(await attempts(LAB)).to.equal(1 + 0); // only the first, real attempt (ten more come below)
+      await copyFile(saved, file);
+      const again = await labrun(["grade", LAB]);
+      expect(again.exitCode, show(again)).to.equal(1);
+    });
+
+    it("Docker stopped (DOCKER_HOST at no socket) for start, down and gc: exit 3 within seconds (30 s, three at once on a loaded machine), Docker named with what to do; nothing made, the lab left as it was", async () => {
+      const docker = { DOCKER_HOST: stoppedDocker() };
+      const [s, d, g] = await Promise.all([
+        timed("start: Docker stopped", labrun(["start", SCENARIO, "--name", "e2e-faults-dstop"], docker)),
+        timed("down: Docker stopped", labrun(["down", LAB], docker)),
+        timed("gc: Docker stopped", labrun(["gc"], docker)),
+      ]);
+      for (const r of [s, d, g]) {
+        expect(r.exitCode, show(r)).to.equal(3);
+        expect(r.stderr).to.match(/docker is not reachable/i).and.match(/docker info/);
+        expect(r.ms, r.command).to.be.lessThan(START_BOUND_MS); // three labruns loading at once on a loaded machine: seconds, not a deadline
+      }
+      expect(d.stderr + g.stderr).to.contain("labrun gc");
+      expect((JSON.parse(await readFile(path.join(env.stateDir, "labs", LAB, "lab.json"), "utf8")) as { status: string }).status).to.equal("ready");
+      expect(await containers(`labrun-${LAB}`)).to.have.length(2);
+      await noLeftovers(["e2e-faults-dstop"]);
+    });
+
+    it("Docker wedged (a frozen socket proxy) for start, down and gc: exit 3 within their Docker deadlines, Docker named; then, with Docker back, gc finds nothing to clean and the lab still grades", async () => {
+      const proxy = await dockerProxy();
+      try {
+        proxy.freeze();
+        const docker = { DOCKER_HOST: proxy.host };
+        const [s, d, g] = await Promise.all([
+          timed("start: Docker wedged", labrun(["start", SCENARIO, "--name", "e2e-faults-dwedge"], docker)),
+          timed("down: Docker wedged", labrun(["down", LAB], docker)),
+          timed("gc: Docker wedged", labrun(["gc"], docker)),
+        ]);
+        expect(s.exitCode, show(s)).to.equal(3);
+        expect(s.stderr).to.match(/docker is not reachable/).and.contain("did not answer within 20s");
+        expect(s.ms).to.be.lessThan(20_000 + START_BOUND_MS); // `docker info`'s 20 s deadline
+        for (const r of [d, g]) {
+          expect(r.exitCode, show(r)).to.equal(3);
+          expect(r.stderr).to.contain("Docker did not answer within 15s").and.contain("labrun gc");
+          expect(r.ms, r.command).to.be.lessThan(15_000 + START_BOUND_MS); // the 15 s ping deadline (a hang would be minutes)
+        }
+      } finally {
+        await proxy.stop();
+      }
+      const gc = await timed("gc: Docker back", labrun(["gc"]));
+      expect(gc.exitCode, show(gc)).to.equal(0);
+      expect(gc.stdout).to.contain("nothing to clean up");
+      expect(await containers(`labrun-${LAB}`)).to.have.length(2);
+      await noLeftovers(["e2e-faults-dwedge"]);
+    });
+
     it("ten processes grading the lab at once: every attempt recorded once, no lock left", async () => {
       const before = await attempts(LAB);
       const t0 = performance.now();
       const runs = await Promise.all(Array.from({ length: 10 }, () => labrun(["grade", LAB, "--settle", "1s"])));
-      times.push(`ten concurrent grades: exits ${[...new Set(runs.map((r) => r.exitCode))].join(",")} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      row(`grade: ten at once (exits ${[...new Set(runs.map((r) => r.exitCode))].join(",")})`, runs[0]!.exitCode, performance.now() - t0);
       for (const r of runs) expect(r.exitCode, show(r)).to.equal(1);
       expect(await attempts(LAB)).to.equal(before + 10);
-      const numbers = (JSON.parse(await readFile(path.join(stateDir, "labs", LAB, "lab.json"), "utf8")) as { attempts: { attempt: number }[] }).attempts.map((a) => a.attempt);
+      const numbers = (JSON.parse(await readFile(path.join(env.stateDir, "labs", LAB, "lab.json"), "utf8")) as { attempts: { attempt: number }[] }).attempts.map((a) => a.attempt);
       expect(new Set(numbers).size, "distinct attempt numbers").to.equal(numbers.length);
-      expect((await readdir(path.join(stateDir, "labs", LAB))).filter((f) => f.includes("lock"))).to.deep.equal([]);
+      expect((await readdir(path.join(env.stateDir, "labs", LAB))).filter((f) => f.includes("lock"))).to.deep.equal([]);
     });
 
     it("a corrupted lab record: grade is a clear error naming the file (exit 3), never a grade; `labrun down` (its hint) removes the lab and its cluster", async () => {
-      const file = path.join(stateDir, "labs", LAB, "lab.json");
+      const file = path.join(env.stateDir, "labs", LAB, "lab.json");
       await writeFile(file, "{ not json");
-      const r = await labrun(["grade", LAB]);
-      times.push(`corrupted lab record: grade exit ${r.exitCode}`);
+      const r = await timed("grade: corrupted lab record", labrun(["grade", LAB]));
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain("lab.json").and.contain(`labrun down ${LAB}`);
       expect(r.stdout).to.not.match(/score/);
-      const d = await labrun(["down", LAB]);
+      const d = await timed("down: after a corrupted record", labrun(["down", LAB]));
       expect(d.exitCode, show(d)).to.equal(0);
-      await noLeftovers(LAB);
+      await noLeftovers([LAB]);
+    });
+  });
+
+  describe("the state directory read-only or full", () => {
+    for (const [name, lab, options, fill] of [
+      ["read-only", "e2e-faults-ro", "size=64k,ro", false],
+      ["full", "e2e-faults-full", "size=64k", true],
+    ] as const) {
+      it(`${name}: start is exit 3 naming the directory, before any cluster is made; no half-written record, lock or temp file`, async function () {
+        const fs = await tmpfs(options);
+        if (!fs) {
+          console.warn("      skipping: cannot mount a tmpfs here (needs root or passwordless sudo)");
+          return this.skip();
+        }
+        try {
+          if (fill) await execa("sh", ["-c", `head -c 1000000 /dev/zero > ${fs.dir}/filler`], { reject: false });
+          const r = await timed(`start: state directory ${name}`, labrun(["start", SCENARIO, "--name", lab], { LABRUN_STATE_DIR: fs.dir }));
+          expect(r.exitCode, show(r)).to.equal(3);
+          expect(r.stderr).to.contain(`the state directory ${fs.dir} is ${fill ? "full" : "not writable"}`).and.contain("LABRUN_STATE_DIR");
+          expect(r.ms).to.be.lessThan(START_BOUND_MS);
+          expect(await containers(`labrun-${lab}`), "no cluster for a lab that could not be recorded").to.deep.equal([]);
+          const written: string[] = [];
+          for (const f of (await readdir(fs.dir, { recursive: true })).map(String)) if (f !== "filler" && (await isFile(fs.dir, f))) written.push(f);
+          expect(written, "no file written (record, lock, temp file)").to.deep.equal([]);
+          await noLeftovers([lab], fs.dir);
+        } finally {
+          await fs.unmount();
+        }
+      });
+    }
+  });
+
+  describe("labrun killed during `kind create`, then `labrun gc`", () => {
+    it("SIGKILL of start, and a double SIGINT of another: the orphaned kind create is stopped by gc (or by the second Ctrl-C), and gc leaves nothing", async () => {
+      const killed = labrun(["start", SCENARIO, "--name", "e2e-faults-kill"]);
+      const int2 = labrun(["start", SCENARIO, "--name", "e2e-faults-int2"]);
+      await Promise.all([nodesAppear("labrun-e2e-faults-kill"), nodesAppear("labrun-e2e-faults-int2")]);
+      killed.kill("SIGKILL");
+      const t0 = performance.now();
+      int2.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      int2.kill("SIGINT");
+      const [k, i] = await Promise.all([killed, int2]);
+      row("start: SIGINT twice during kind create", i.exitCode, performance.now() - t0);
+      expect(k.signal).to.equal("SIGKILL");
+      expect(i.exitCode, show(i)).to.equal(130);
+      expect(i.stderr).to.contain("SIGINT again: exiting without cleanup");
+      // The bug this fixes: labrun is gone, its `kind create` is not (it would race gc) ...
+      expect(await creators("labrun-e2e-faults-kill"), "the orphan of the SIGKILLed start").to.have.length(1);
+      // ... while the second Ctrl-C ended kind's whole process group.
+      await waitFor("the double-SIGINTed start's kind to end", async () => ((await creators("labrun-e2e-faults-int2")).length === 0 ? true : undefined), 10_000);
+      const gc = await timed("gc: after SIGKILL / SIGINT twice of start", labrun(["gc"]));
+      expect(gc.exitCode, show(gc)).to.equal(0);
+      expect(gc.stdout, show(gc)).to.contain("stopped orphaned `kind create` of: labrun-e2e-faults-kill");
+      // the double-SIGINTed start's own `kind delete` (begun at the first Ctrl-C) may have removed its nodes already: then gc forgets its lab
+      expect(gc.stdout, show(gc)).to.contain("e2e-faults-int2");
+      expect(gc.ms).to.be.lessThan(90_000);
+      await new Promise((r) => setTimeout(r, 5_000)); // a `docker run` the killed kind had sent would land by now
+      await noLeftovers(["e2e-faults-kill", "e2e-faults-int2"]);
+    });
+
+    it("SIGKILL of `labrun test` during its start, then gc; SIGTERM of another `labrun test`: it cleans up by itself (exit 130)", async () => {
+      const stateA = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-testA-"));
+      const stateB = await mkdtemp(path.join(tmpdir(), "labrun-e2e-faults-testB-"));
+      const testLab = async (dir: string) => waitFor("the test's lab", async () => (await readdir(path.join(dir, "labs")).catch(() => [] as string[])).find((n) => n.startsWith("t-")));
+      try {
+        const a = labrun(["test", SCENARIO, "--no-attacks"], { LABRUN_STATE_DIR: stateA });
+        const b = labrun(["test", SCENARIO, "--no-attacks"], { LABRUN_STATE_DIR: stateB });
+        const [labA, labB] = await Promise.all([testLab(stateA), testLab(stateB)]);
+        await Promise.all([nodesAppear(`labrun-${labA}`), nodesAppear(`labrun-${labB}`)]);
+        a.kill("SIGKILL");
+        const t0 = performance.now();
+        b.kill("SIGTERM");
+        const [ra, rb] = await Promise.all([a, b]);
+        row("test: SIGTERM during its start", rb.exitCode, performance.now() - t0);
+        expect(ra.signal).to.equal("SIGKILL");
+        expect(rb.exitCode, show(rb)).to.equal(130);
+        expect(rb.stdout + rb.stderr).to.not.match(/\bPASS(ED)?\b/);
+        expect(performance.now() - t0).to.be.lessThan(120_000);
+        const gc = await timed("gc: after SIGKILL of test", labrun(["gc"], { LABRUN_STATE_DIR: stateA }));
+        expect(gc.exitCode, show(gc)).to.equal(0);
+        expect(gc.stdout, show(gc)).to.contain(`labrun-${labA}`);
+        await new Promise((r) => setTimeout(r, 5_000));
+        await noLeftovers([labA], stateA);
+        await noLeftovers([labB], stateB);
+      } finally {
+        for (const dir of [stateA, stateB]) {
+          for (const lab of await readdir(path.join(dir, "labs")).catch(() => [] as string[])) LABS.push(lab);
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+    });
+  });
+
+  // (mocha runs a suite's own tests before its child suites: these two are suites so that they run last, in order)
+  describe("a failed start keeps kind's logs", () => {
+  it("a failed start (kubeadm fails): exit 3, kind's logs kept in the state directory (bounded) and named; nothing else left", async () => {
+    const build = await execa("docker", ["build", "-q", "-t", BAD_NODE_IMAGE, "-"], { input: `FROM ${NODE_IMAGE}\nRUN ln -sf /bin/false /usr/bin/kubeadm\n`, reject: false });
+    expect(build.exitCode, build.stderr).to.equal(0);
+    const lab = "e2e-faults-logs";
+    const r = await timed("start: kubeadm fails (logs kept)", labrun(["start", SCENARIO, "--name", lab], { LABRUN_NODE_IMAGE: BAD_NODE_IMAGE }));
+    expect(r.exitCode, show(r)).to.equal(3);
+    const logs = path.join(env.stateDir, "logs", lab);
+    expect(r.stderr).to.contain(`kind's logs are in ${logs}`);
+    const files = (await readdir(logs, { recursive: true })).map(String);
+    expect(files.some((f) => f.startsWith(`labrun-${lab}-control-plane`)), files.join(", ")).to.equal(true);
+    for (const f of files) {
+      const s = await stat(path.join(logs, f));
+      if (s.isFile()) expect(s.size, f).to.be.at.most(256 * 1024 + 100);
+    }
+    expect(r.ms).to.be.lessThan(4 * 60_000);
+    await noLeftovers([lab]);
+  });
+  });
+
+  describe("after the whole suite", () => {
+    it("no container, kind process, context, lock or lab record of any of its labs", async () => {
+      await noLeftovers(LABS);
     });
   });
 });
 
-async function noLeftovers(lab: string): Promise<void> {
-  expect(await containers(`labrun-${lab}`), "containers").to.deep.equal([]);
-  const labs = await readdir(path.join(stateDir, "labs")).catch(() => [] as string[]);
-  expect(labs, "lab records").to.not.include(lab);
-  const all = await readdir(stateDir, { recursive: true });
-  expect(all.filter((f) => String(f).endsWith(".lock") || String(f).includes(".lock.")), "lock files").to.deep.equal([]);
+/** A path under dir that is a file (directories a failed write may leave are not records). */
+async function isFile(dir: string, f: string): Promise<boolean> {
+  return (await stat(path.join(dir, f))).isFile();
 }

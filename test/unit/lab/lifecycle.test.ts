@@ -74,7 +74,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     const kubeconfig = path.join(dir, "labs", "beebox-cni", "kubeconfig");
     expect(w.fake.lines()).to.deep.equal([
       "kind get clusters",
-      `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig}`,
+      `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig} --retain`,
       "docker exec labrun-beebox-cni-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
       "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
       "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
@@ -414,7 +414,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ]);
       const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker" });
       const dry = await gc({ store, kind, dryRun: true });
-      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }], pool: [] });
+      expect({ ...dry, labs: dry.labs.sort() }).to.deep.equal({ clusters: ["labrun-died", "labrun-orphan"], labs: ["died", "lost"], outside: [], kept: [{ cluster: "labrun-e2e-other", reason: "not marked as labrun's" }], pool: [], creators: [] });
       expect(fake.lines().some((l) => l.startsWith("kind delete"))).to.equal(false);
       await gc({ store, kind });
       // the orphan's lab directory is gone: kind gets a throwaway kubeconfig path, never the learner's

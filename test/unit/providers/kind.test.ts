@@ -31,7 +31,7 @@ describe("providers/kind", () => {
       const lines: string[] = [];
       await kind.create({ name: "labrun-x", nodeImage: "localhost/labrun/kind-node:v1.34.12", config: CONFIG, kubeconfigPath: "/state/labs/x/kubeconfig", onOutput: (l) => lines.push(l) });
       expect(fake.lines()).to.deep.equal([
-        "kind create cluster --name labrun-x --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig /state/labs/x/kubeconfig",
+        "kind create cluster --name labrun-x --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig /state/labs/x/kubeconfig --retain",
         "docker exec labrun-x-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
         "docker exec labrun-x-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
         "docker exec labrun-x-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
@@ -40,10 +40,11 @@ describe("providers/kind", () => {
       expect(fake.calls[0]!.options.onLine).to.be.a("function");
     });
 
-    it("passes --retain through", async () => {
+    it("always passes --retain (labrun keeps kind's logs of a failure, then deletes the nodes itself), in its own process group", async () => {
       const { fake, kind } = provider([[/readyz/, { stdout: "ok" }]]);
       await kind.create({ name: "labrun-x", nodeImage: "img:1", config: CONFIG, kubeconfigPath: "/k", retain: true });
       expect(fake.lines()[0]).to.equal("kind create cluster --name labrun-x --image img:1 --config - --kubeconfig /k --retain");
+      expect(fake.calls[0]!.options.detached).to.equal(true);
     });
 
     it("wraps a failed create lower-case with kind's output and a hint", async () => {
