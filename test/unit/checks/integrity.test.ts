@@ -257,6 +257,21 @@ spec:
     const other = index.verify(live({ containers: [container], dnsPolicy: "Default" }), "source");
     expect(other.map((e) => e.label)).to.deep.equal(["source pod default/client: dnsPolicy"]);
   });
+
+  it("a target the scenario puts on the node's network may move to the pod network (a fix), a source may not", () => {
+    const manifest = `apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: default }
+spec:
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  containers: [{ name: web, image: nginx:1.22.1 }]
+`;
+    const index = new WorkloadIndex().addManifests(manifest);
+    const moved: KubeObject = { ...pod("web"), spec: { dnsPolicy: "ClusterFirstWithHostNet", containers: [{ name: "web", image: "nginx:1.22.1" }] } };
+    expect(index.verify(moved, "target")).to.deep.equal([]);
+    expect(index.verify(moved, "source").map((e) => e.label)).to.deep.equal(["source pod default/web: hostNetwork"]);
+  });
 });
 
 describe("names are resolved by the cluster's DNS Service, never the pod's files", () => {
