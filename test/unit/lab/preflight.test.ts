@@ -103,7 +103,7 @@ describe("lab/preflight", () => {
       const fake = fakeRunner([
         ["docker info", { stdout: "20.10.24\t25000000000\n" }],
         ["kind version", { stdout: "kind v0.30.0 go1.26.8 linux/amd64\n" }],
-        ["docker image inspect --format {{.Id}} b:1", { exitCode: 1, stderr: "Error: No such image: b:1" }],
+        ["docker image inspect --format {{.Id}} a:1 b:1", { exitCode: 1, stderr: "Error: No such image: b:1" }],
       ]);
       const p = hostProbes({ run: fake.run, kind: "kind", docker: "docker" });
       expect(await p.docker()).to.deep.equal({ ok: true, serverVersion: "20.10.24", memTotal: 25000000000 });
@@ -112,9 +112,14 @@ describe("lab/preflight", () => {
       expect(fake.lines()).to.deep.equal([
         "docker info --format {{.ServerVersion}}\t{{.MemTotal}}",
         "kind version",
-        "docker image inspect --format {{.Id}} a:1",
-        "docker image inspect --format {{.Id}} b:1",
+        "docker image inspect --format {{.Id}} a:1 b:1",
       ]);
+    });
+
+    it("missingImages asks Docker once for every image, and a Docker that does not answer is no missing image", async () => {
+      const wedged = fakeRunner([["docker image inspect", { exitCode: undefined, timedOut: true }]]);
+      expect(await hostProbes({ run: wedged.run, kind: "kind", docker: "docker" }).missingImages(["a:1", "b:1", "c:1"])).to.deep.equal([]);
+      expect(wedged.lines()).to.deep.equal(["docker image inspect --format {{.Id}} a:1 b:1 c:1"]);
     });
 
     it("docker info failing (daemon down) is not ok, with its output", async () => {
