@@ -7,10 +7,13 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { ClusterClient, EphemeralContainerSpec, ExecOptions, ExecResult, KubeObject, ListOptions, ObjectRef, PodContainer } from "../../../runner/cluster/client.ts";
-import type { LabInfo, ScenarioSource } from "../../../checks/context.ts";
+import { DEFAULT_SETTINGS, type CheckContext, type LabInfo, type Observation, type ScenarioSource } from "../../../checks/context.ts";
+import { evaluateCheck } from "../../../checks/kinds/index.ts";
+import { ProbeManager } from "../../../checks/probe.ts";
+import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { InfraError } from "../../../runner/errors.ts";
 import type { Clock } from "../../../runner/util/clock.ts";
-import type { Check, Scenario } from "../../../runner/schema/scenario.ts";
+import { checkKind, type Check, type Scenario } from "../../../runner/schema/scenario.ts";
 
 export type ProbeReply = Record<string, unknown> | ExecResult | Error;
 
@@ -358,4 +361,26 @@ function deepMerge(target: Record<string, unknown>, patch: Record<string, unknow
     } else target[key] = value;
   }
   return target;
+}
+
+/**
+ * Evaluates one check against a fake cluster, the way the engine does: the
+ * scenario holds only this check, BEEBOX_MANIFEST declares the workloads
+ * (unless `extra.workloads` says otherwise).
+ */
+export function observeCheck(cluster: FakeCluster, check: Check, extra: Partial<CheckContext> = {}): Promise<Observation> {
+  const ctx: CheckContext = {
+    client: cluster,
+    scenario: scenarioWith([check]),
+    lab: LAB,
+    check,
+    probes: new ProbeManager(cluster),
+    workloads: new WorkloadIndex().addManifests(BEEBOX_MANIFEST),
+    signal: new AbortController().signal,
+    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
+    settings: DEFAULT_SETTINGS,
+    attempt: 1,
+    ...extra,
+  };
+  return evaluateCheck(checkKind(check), ctx);
 }

@@ -7,16 +7,15 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
-import { DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
+import { type Observation } from "../../../checks/context.ts";
 import { hostAccess, KUBE_PROXY_MANIFEST, MIRROR_ANNOTATION, shapeMatches, trustedAddonIndex, unaccountedHostPods } from "../../../checks/hostlevel.ts";
-import { evaluateCheck } from "../../../checks/kinds/index.ts";
 import { partialMatch } from "../../../checks/match.ts";
 import { auditNodeDump } from "../../../checks/node-firewall.ts";
 import { toolboxPod } from "../../../checks/toolbox.ts";
-import { ProbeManager, PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
+import { PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
-import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
-import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, LAB, node, pod, scenarioWith } from "./fakes.ts";
+import { type Check } from "../../../runner/schema/scenario.ts";
+import { beeboxPods, FakeCluster, node, pod, observeCheck } from "./fakes.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -319,19 +318,7 @@ describe("object matching: selectors match exactly", () => {
   });
 });
 
-async function observe(cluster: FakeCluster, check: Check): Promise<Observation> {
-  const ctx: CheckContext = {
-    client: cluster,
-    scenario: scenarioWith([check]),
-    lab: LAB,
-    check,
-    probes: new ProbeManager(cluster),
-    workloads: new WorkloadIndex().addManifests(BEEBOX_MANIFEST),
-    signal: new AbortController().signal,
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    settings: DEFAULT_SETTINGS,
-    attempt: 1,
-  };
-  return evaluateCheck(checkKind(check), ctx);
+function observe(cluster: FakeCluster, check: Check): Promise<Observation> {
+  return observeCheck(cluster, check);
 }
 

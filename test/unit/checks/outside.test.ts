@@ -4,13 +4,10 @@
  */
 import { expect } from "chai";
 import type { ExecOptions, ExecResult } from "../../../runner/cluster/client.ts";
-import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext, type Observation, type OutsideAddress, type OutsideHosts } from "../../../checks/context.ts";
-import { evaluateCheck } from "../../../checks/kinds/index.ts";
+import { CheckEvalError, type Observation, type OutsideAddress, type OutsideHosts } from "../../../checks/context.ts";
 import { echoProblem } from "../../../checks/kinds/http-echo.ts";
-import { ProbeManager } from "../../../checks/probe.ts";
-import { WorkloadIndex } from "../../../checks/workloads.ts";
-import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
-import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, LAB, node, scenarioWith } from "./fakes.ts";
+import { type Check } from "../../../runner/schema/scenario.ts";
+import { beeboxPods, FakeCluster, node, scenarioWith, observeCheck } from "./fakes.ts";
 
 class FakeOutside implements OutsideHosts {
   readonly hosts: Record<string, OutsideAddress> = { partner: { ip: "172.18.0.9", port: 80, hostname: "partner" }, tracker: { ip: "172.18.0.10", port: 80, hostname: "tracker" } };
@@ -25,21 +22,8 @@ class FakeOutside implements OutsideHosts {
   }
 }
 
-async function observe(cluster: FakeCluster, check: Check, outside: OutsideHosts | undefined): Promise<Observation> {
-  const ctx: CheckContext = {
-    client: cluster,
-    scenario: scenarioWith([check]),
-    lab: LAB,
-    check,
-    probes: new ProbeManager(cluster),
-    workloads: new WorkloadIndex().addManifests(BEEBOX_MANIFEST),
-    signal: new AbortController().signal,
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    settings: DEFAULT_SETTINGS,
-    attempt: 1,
-    ...(outside ? { outside } : {}),
-  };
-  return evaluateCheck(checkKind(check), ctx);
+function observe(cluster: FakeCluster, check: Check, outside: OutsideHosts | undefined): Promise<Observation> {
+  return observeCheck(cluster, check, outside ? { outside } : {});
 }
 
 /** labrun's echo answering: the nonce back, from `hostname`. */

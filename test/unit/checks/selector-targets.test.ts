@@ -4,12 +4,10 @@
  * matching pod is a failure (not "could not evaluate") naming the selector.
  */
 import { expect } from "chai";
-import { DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
-import { evaluateCheck } from "../../../checks/kinds/index.ts";
-import { ProbeManager } from "../../../checks/probe.ts";
+import { type Observation } from "../../../checks/context.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
-import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
-import { FakeCluster, LAB, NGINX_PAGE, pod, scenarioWith } from "./fakes.ts";
+import { type Check } from "../../../runner/schema/scenario.ts";
+import { FakeCluster, NGINX_PAGE, pod, observeCheck } from "./fakes.ts";
 
 const SHOP = `apiVersion: apps/v1
 kind: Deployment
@@ -32,20 +30,8 @@ const webPod = (name: string, ip: string, extra: Parameters<typeof pod>[1] = {})
   pod(name, { namespace: "shop", ip, container: "nginx", labels: { app: "web" }, ownerReferences: RS, ...extra });
 const client = () => pod("client", { namespace: "shop", ip: "10.244.0.9", container: "curl", image: "docker.io/curlimages/curl:7.88.1" });
 
-async function observe(cluster: FakeCluster, check: Check): Promise<Observation> {
-  const ctx: CheckContext = {
-    client: cluster,
-    scenario: scenarioWith([check]),
-    lab: LAB,
-    check,
-    probes: new ProbeManager(cluster),
-    workloads: new WorkloadIndex().addManifests(SHOP),
-    signal: new AbortController().signal,
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    settings: DEFAULT_SETTINGS,
-    attempt: 1,
-  };
-  return evaluateCheck(checkKind(check), ctx);
+function observe(cluster: FakeCluster, check: Check): Promise<Observation> {
+  return observeCheck(cluster, check, { workloads: new WorkloadIndex().addManifests(SHOP) });
 }
 
 const httpCheck = { id: "web-pods", title: "every web pod answers", http: { from: { pod: "client", namespace: "shop" }, to: { selector: { app: "web" } } } } as Check;

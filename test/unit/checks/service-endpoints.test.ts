@@ -5,12 +5,10 @@
  */
 import { expect } from "chai";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
-import { DEFAULT_SETTINGS, type CheckContext, type Observation } from "../../../checks/context.ts";
-import { evaluateCheck } from "../../../checks/kinds/index.ts";
-import { ProbeManager } from "../../../checks/probe.ts";
+import { type Observation } from "../../../checks/context.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
-import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
-import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, LAB, NGINX_PAGE, pod, scenarioWith, service } from "./fakes.ts";
+import { type Check } from "../../../runner/schema/scenario.ts";
+import { BEEBOX_MANIFEST, beeboxPods, FakeCluster, NGINX_PAGE, pod, service, observeCheck } from "./fakes.ts";
 
 const MANIFEST = `${BEEBOX_MANIFEST}---
 apiVersion: v1
@@ -71,18 +69,6 @@ describe("service targets answer from the scenario's pods", () => {
   });
 });
 
-async function observe(cluster: FakeCluster, workloads = new WorkloadIndex().addManifests(MANIFEST)): Promise<Observation> {
-  const ctx: CheckContext = {
-    client: cluster,
-    scenario: scenarioWith([check]),
-    lab: LAB,
-    check,
-    probes: new ProbeManager(cluster),
-    workloads,
-    signal: new AbortController().signal,
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    settings: DEFAULT_SETTINGS,
-    attempt: 1,
-  };
-  return evaluateCheck(checkKind(check), ctx);
+function observe(cluster: FakeCluster, workloads = new WorkloadIndex().addManifests(MANIFEST)): Promise<Observation> {
+  return observeCheck(cluster, check, { workloads });
 }
