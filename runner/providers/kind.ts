@@ -89,6 +89,9 @@ export function resolveKindBinary(env: NodeJS.ProcessEnv = process.env, exists: 
   return "kind";
 }
 
+/** kind's words when the kubeconfig it was given cannot be read or rewritten. */
+const KUBECONFIG_UNREADABLE = /failed to (read|update|lock) kubeconfig/i;
+
 export class KindProvider implements ClusterProvider {
   readonly name = "kind" as const;
   readonly kind: string;
@@ -233,12 +236,18 @@ export class KindProvider implements ClusterProvider {
   async delete(name: string, options: { signal?: AbortSignal; kubeconfigPath?: string } = {}): Promise<void> {
     // kind removes the cluster's context from the kubeconfig it is given; give it
     // the lab's own file (or a throwaway path), never the learner's.
-    const kubeconfig = options.kubeconfigPath ?? path.join(tmpdir(), `labrun-kind-delete-${process.pid}.kubeconfig`);
+    const throwaway = path.join(tmpdir(), `labrun-kind-delete-${process.pid}.kubeconfig`);
     const removeHint = `retry with \`labrun down\`; or remove the nodes: \`docker rm -f $(docker ps -aq --filter label=${KIND_CLUSTER_LABEL}=${name})\``;
-    const result = await this.#kind(["delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
-      if (error instanceof InfraError && error.code === "COMMAND_TIMEOUT") throw new InfraError(`deleting cluster "${name}": ${error.message}`, { code: "CLUSTER_DELETE_FAILED", cause: error, hint: removeHint });
-      throw error;
-    });
+    const kindDelete = (kubeconfig: string) =>
+      this.#kind(["delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+        if (error instanceof InfraError && error.code === "COMMAND_TIMEOUT") throw new InfraError(`deleting cluster "${name}": ${error.message}`, { code: "CLUSTER_DELETE_FAILED", cause: error, hint: removeHint });
+        throw error;
+      });
+    let result = await kindDelete(options.kubeconfigPath ?? throwaway);
+    // A lab kubeconfig that is corrupt (the very case whose hint is `labrun down`) makes kind fail
+    // after it removed the nodes ("failed to read kubeconfig to remove KIND entry"): the file is
+    // the lab's own and goes with the lab, so delete again with a throwaway one.
+    if (!result.aborted && result.exitCode !== 0 && options.kubeconfigPath && KUBECONFIG_UNREADABLE.test(result.stderr)) result = await kindDelete(throwaway);
     if (result.aborted) throw abortError(options.signal);
     if (result.exitCode !== 0) {
       throw new InfraError(`failed to delete cluster "${name}"`, { code: "CLUSTER_DELETE_FAILED", output: outputOf(result), hint: removeHint });

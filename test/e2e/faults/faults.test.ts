@@ -57,6 +57,10 @@ async function gradeWith(name: string, fault: (pid: number) => Promise<unknown>,
   return { r, ms };
 }
 
+const API_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+const API_DOWN = `mv ${API_MANIFEST} /etc/kubernetes/kube-apiserver.yaml.off && pkill -9 kube-apiserver`;
+const API_UP = `[ -f ${API_MANIFEST} ] || mv /etc/kubernetes/kube-apiserver.yaml.off ${API_MANIFEST}`;
+
 async function apiBack(): Promise<void> {
   for (let i = 0; i < 60; i++) {
     const r = await execa("docker", ["exec", CP, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get", "--raw=/readyz"], { reject: false });
@@ -130,11 +134,18 @@ describe("e2e: faults on kind", function () {
     });
 
     it("the API server killed during the grade: exit 3 within 10 s, the API named; not an attempt", async () => {
-      const { r, ms } = await gradeWith("grade: kube-apiserver killed", () => execa("docker", ["exec", CP, "pkill", "-9", "kube-apiserver"]));
-      expect(r.exitCode, show(r)).to.equal(3);
-      expect(r.stderr).to.match(/Kubernetes API/);
-      expect(ms).to.be.lessThan(INFRA_BOUND_MS);
-      await apiBack();
+      // Killed once labrun grades (not at a fixed second: on a loaded machine Node may still be
+      // loading, and the kubelet restarts the API server before the grade needs it, so the grade
+      // is then truthfully a grade), and kept down: its static pod manifest moved away first.
+      try {
+        const { r, ms } = await gradeWith("grade: kube-apiserver killed", () => execa("docker", ["exec", CP, "sh", "-c", API_DOWN]), {}, "grading");
+        expect(r.exitCode, show(r)).to.equal(3);
+        expect(r.stderr).to.match(/Kubernetes API/);
+        expect(ms).to.be.lessThan(INFRA_BOUND_MS);
+      } finally {
+        await execa("docker", ["exec", CP, "sh", "-c", API_UP], { reject: false });
+        await apiBack();
+      }
     });
 
     it("docker exec failing in the engine (not the command): exit 3, not a failed check", async () => {
@@ -180,6 +191,17 @@ describe("e2e: faults on kind", function () {
       const file = path.join(env.stateDir, "labs", LAB, "kubeconfig");
       const saved = path.join(env.home, "kubeconfig.saved");
       await copyFile(file, saved);
+      try {
+        await kubeconfigFaults(file);
+      } finally {
+        await copyFile(saved, file); // restored even when a case fails: the cases below need the lab
+      }
+      const again = await labrun(["grade", LAB]);
+      expect(again.exitCode, show(again)).to.equal(1);
+    });
+
+    async function kubeconfigFaults(file: string): Promise<void> {
+      const before = await attempts(LAB);
       await rm(file);
       const lost = await timed("grade: lab kubeconfig deleted", labrun(["grade", LAB]));
       expect(lost.exitCode, show(lost)).to.equal(3);
@@ -191,11 +213,8 @@ describe("e2e: faults on kind", function () {
       expect(bad.stderr).to.contain(`has a corrupt kubeconfig (${file})`);
       expect(bad.stdout).to.not.match(/score|PASS/);
       expect(lost.ms + bad.ms).to.be.lessThan(2 * INFRA_BOUND_MS);
-      expect(await attempts(LAB)).to.equal(1 + 0); // only the first, real attempt (ten more come below)
-      await copyFile(saved, file);
-      const again = await labrun(["grade", LAB]);
-      expect(again.exitCode, show(again)).to.equal(1);
-    });
+      expect(await attempts(LAB), "neither is an attempt").to.equal(before);
+    }
 
     it("Docker stopped (DOCKER_HOST at no socket) for start, down and gc: exit 3 within seconds (30 s, three at once on a loaded machine), Docker named with what to do; nothing made, the lab left as it was", async () => {
       const docker = { DOCKER_HOST: stoppedDocker() };

@@ -110,6 +110,22 @@ describe("providers/kind", () => {
       expect(fake.lines()).to.have.length(3, "no rm when nothing is left");
     });
 
+    it("deletes again with a throwaway kubeconfig when the lab's is corrupt (the hint of a corrupt kubeconfig is `labrun down`)", async () => {
+      const { fake, kind } = provider([
+        ["kind delete cluster --name labrun-x --kubeconfig /state/labs/x/kubeconfig", { exitCode: 1, stderr: "ERROR: failed to delete cluster \"labrun-x\": failed to read kubeconfig to remove KIND entry: yaml: line 1" }],
+      ]);
+      await kind.delete("labrun-x", { kubeconfigPath: "/state/labs/x/kubeconfig" });
+      expect(fake.lines()[0]).to.equal("kind delete cluster --name labrun-x --kubeconfig /state/labs/x/kubeconfig");
+      expect(fake.lines()[1]).to.match(/^kind delete cluster --name labrun-x --kubeconfig \S*labrun-kind-delete-\d+\.kubeconfig$/);
+    });
+
+    it("does not retry a failure that is not about the kubeconfig", async () => {
+      const { fake, kind } = provider([["kind delete", { exitCode: 1, stderr: "boom" }]]);
+      const error = (await kind.delete("labrun-x", { kubeconfigPath: "/state/labs/x/kubeconfig" }).catch((e: unknown) => e)) as InfraError;
+      expect(error.message).to.equal('failed to delete cluster "labrun-x"');
+      expect(fake.lines().filter((l) => l.startsWith("kind delete"))).to.have.length(1);
+    });
+
     it("wraps a failure", async () => {
       const { kind } = provider([["kind delete", { exitCode: 1, stderr: "boom" }]]);
       const error = (await kind.delete("labrun-x").catch((e: unknown) => e)) as InfraError;
