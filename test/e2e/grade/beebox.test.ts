@@ -20,12 +20,12 @@ import { execa } from "execa";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
 import { isLabrunProbeContainer, PROBE_IMAGE } from "../../../checks/probe.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { labrunProcess, nodeKubectl, ROOT, show } from "../../helpers/e2e.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
@@ -33,8 +33,6 @@ import type { CheckResult, Report } from "../../../runner/schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../../../runner/scenario/load.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
 const LAB = "e2e-grade";
 const CLUSTER = `labrun-${LAB}`;
@@ -68,15 +66,11 @@ let kind: KindProvider;
 const timings: string[] = [];
 
 function labrun(args: string[]) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1" }, reject: false, stdin: "ignore" });
-}
-
-function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
-  return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
+  return labrunProcess(args, { LABRUN_STATE_DIR: stateDir });
 }
 
 async function kubectl(...args: string[]) {
-  return execa("docker", ["exec", CONTROL_PLANE, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", ...args], { reject: false });
+  return nodeKubectl(CONTROL_PLANE, args);
 }
 
 async function forceCleanup(): Promise<void> {

@@ -28,12 +28,12 @@ import { execa } from "execa";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { grade } from "../../../checks/grade.ts";
 import { createKubeClient, type KubeClusterClient } from "../../../runner/cluster/kube.ts";
 import { ProbeManager, isLabrunProbeContainer, PROBE_IMAGE, runningProbeContainers } from "../../../checks/probe.ts";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { labrunProcess, nodeKubectl, ROOT, show } from "../../helpers/e2e.ts";
 import { podSubnetOf, serviceSubnetOf } from "../../../runner/lab/render.ts";
 import { runSteps, type StepContext } from "../../../runner/lab/steps.ts";
 import { KindProvider, resolveKindBinary } from "../../../runner/providers/kind.ts";
@@ -41,8 +41,6 @@ import type { CheckResult, Report } from "../../../runner/schema/report.ts";
 import { loadScenario, type LoadedScenario } from "../../../runner/scenario/load.ts";
 import type { Step } from "../../../runner/schema/scenario.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
 const LAB = "e2e-integrity";
 const CLUSTER = `labrun-${LAB}`;
@@ -56,16 +54,12 @@ let policy: LoadedScenario;
 const timings: string[] = [];
 
 function labrun(args: string[]) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1" }, reject: false, stdin: "ignore" });
-}
-
-function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
-  return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
+  return labrunProcess(args, { LABRUN_STATE_DIR: stateDir });
 }
 
 /** kubectl as the learner runs it (on the control-plane node, with the admin kubeconfig). */
 function kubectl(args: string[], input?: string) {
-  return execa("docker", ["exec", "-i", CONTROL_PLANE, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", ...args], { reject: false, ...(input !== undefined ? { input } : { stdin: "ignore" as const }) });
+  return nodeKubectl(CONTROL_PLANE, args, input);
 }
 
 async function forceCleanup(): Promise<void> {

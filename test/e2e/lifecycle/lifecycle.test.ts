@@ -15,11 +15,10 @@ import { execa, type ResultPromise } from "execa";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { labrunProcess, ROOT, show } from "../../helpers/e2e.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
 const LABS = ["e2e-life-a", "e2e-life-b", "e2e-life-int"];
@@ -27,12 +26,7 @@ const LABS = ["e2e-life-a", "e2e-life-b", "e2e-life-int"];
 let stateDir: string;
 
 function labrun(args: string[], options: { reject?: boolean } = {}) {
-  return execa(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1" },
-    reject: options.reject ?? false,
-    stdin: "ignore",
-  });
+  return labrunProcess(args, { LABRUN_STATE_DIR: stateDir }, options);
 }
 
 async function containers(cluster: string): Promise<string[]> {
@@ -47,10 +41,6 @@ async function forceCleanup(): Promise<void> {
     const ids = await containers(cluster);
     if (ids.length) await execa("docker", ["rm", "-f", "-v", ...ids], { reject: false });
   }
-}
-
-function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
-  return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
 }
 
 describe("e2e: lab lifecycle on kind", function () {

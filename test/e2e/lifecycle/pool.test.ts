@@ -11,12 +11,10 @@ import { execa } from "execa";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { labrunProcess, show } from "../../helpers/e2e.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = path.join(ROOT, "runner/cli/bin.ts");
 const KIND = resolveKindBinary();
 const LAB = "e2e-pool";
 const BROKEN = ["cni-configured", "coredns-running", "http-by-dns", "http-by-ip", "nodes-ready", "pod-dns", "pod-network", "workloads-running"];
@@ -25,7 +23,7 @@ let stateDir: string;
 const made: string[] = [];
 
 function labrun(args: string[]) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LABRUN_STATE_DIR: stateDir, NO_COLOR: "1" }, reject: false, stdin: "ignore" });
+  return labrunProcess(args, { LABRUN_STATE_DIR: stateDir });
 }
 
 /** Runs labrun, logging how long it took (and when its stdout first appeared: a process may linger after its answer). */
@@ -38,10 +36,6 @@ async function timed(what: string, args: string[]) {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   console.log(`      ${what}: ${s(performance.now() - t0)}${firstOut !== undefined ? ` (output after ${s(firstOut)})` : ""}`);
   return r;
-}
-
-function show(r: { command: string; exitCode?: number; stdout: unknown; stderr: unknown }): string {
-  return `${r.command} → ${r.exitCode}\n--- stdout\n${String(r.stdout)}\n--- stderr\n${String(r.stderr)}`;
 }
 
 async function containers(cluster: string): Promise<string[]> {
