@@ -77,7 +77,9 @@ export function comparison(r: { onlineStartS?: number | undefined; offlineStartS
   const rows = ["| path | time to the first lab | how |", "|---|---|---|"];
   rows.push(`| online, registry warm | ${r.onlineStartS === undefined ? "not measured" : `**${s(r.onlineStartS)}**`} | \`labrun start --online\` through the registry, measured |`);
   const b = r.build;
-  const buildText = b ? `${s(b.seconds)} build${b.missing.length ? ` (+ ${b.missing.length} of ${b.steps} steps with no build on record: ${b.missing.join(", ")})` : ""}` : "no build on record";
+  const buildText = b
+    ? `${s(b.seconds)} build${b.missing.length ? ` (+ ${b.missing.length} of ${b.steps} steps with no build on record: ${b.missing.join(", ")})` : ""}`
+    : "no build on record (a build appends its step times to $LABRUN_CACHE/logs/timings.tsv; or give a saved build output: --build-log, LABRUN_E2E_BUILD_LOG)";
   const start = r.offlineStartS === undefined ? "an offline start (not measured here)" : `${s(r.offlineStartS)} offline start (measured)`;
   const total = b && r.offlineStartS !== undefined ? `**${s(b.seconds + r.offlineStartS)}**: ` : "";
   rows.push(`| offline, cache cold | ${total}${buildText} + ${start} | build: estimate, the sum of each step's last real build (${b?.source ?? "-"}) |`);
