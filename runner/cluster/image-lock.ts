@@ -53,14 +53,26 @@ let packaged: ImageLock | undefined;
 export function imageLock(env: NodeJS.ProcessEnv = process.env): ImageLock {
   packaged ??= readLock(lockPath(), "labrun's images.lock.json");
   const overlay = env.LABRUN_IMAGES_LOCK;
-  return overlay ? mergeLocks(packaged, readLock(overlay, `$LABRUN_IMAGES_LOCK (${overlay})`)) : packaged;
+  return overlay ? mergeLocks(packaged, readLock(overlay, `$LABRUN_IMAGES_LOCK (${overlay})`), `$LABRUN_IMAGES_LOCK (${overlay})`) : packaged;
 }
 
-export function mergeLocks(base: ImageLock, over: Partial<ImageLock>): ImageLock {
+/**
+ * The packaged lock with an overlay's entries laid over it. An overlay may
+ * replace a digest (a test registry holds its own builds) but never unpin an
+ * image the packaged lock pins: what the nodes pull stays pulled by digest.
+ */
+export function mergeLocks(base: ImageLock, over: Partial<ImageLock>, what = "the overlay"): ImageLock {
   const images = new Map(base.images.map((i) => [i.name, i]));
-  for (const i of over.images ?? []) images.set(i.name, { ...images.get(i.name), ...i });
+  for (const i of over.images ?? []) {
+    const pinned = images.get(i.name)?.digest;
+    if (pinned && !i.digest) throw new UsageError(`${what}: image ${i.name} is pinned by digest in labrun's images.lock.json; an overlay may replace the digest, not drop it`, { hint: "give the digest your registry holds for it" });
+    images.set(i.name, { ...images.get(i.name), ...i });
+  }
   const nodes: Record<string, NodeLock> = { ...base.nodes };
-  for (const [v, n] of Object.entries(over.nodes ?? {})) nodes[v] = { ...nodes[v]!, ...n };
+  for (const [v, n] of Object.entries(over.nodes ?? {})) {
+    if (nodes[v]?.onlineDigest && "onlineDigest" in n && !n.onlineDigest) throw new UsageError(`${what}: the node image for ${v} is pinned by digest in labrun's images.lock.json; an overlay may replace the digest, not drop it`);
+    nodes[v] = { ...nodes[v]!, ...n };
+  }
   return { kind: over.kind ?? base.kind, nodes, images: [...images.values()] };
 }
 

@@ -46,13 +46,14 @@ etcd-image|static-base etcd|image etcd|image_etcd
 coredns-image|static-base coredns|image coredns|image_coredns
 pause-image|pause|image pause|image_pause
 flannel-image|debian flannel cni|image $FLANNEL_IMAGE|image_flannel
+flannel-cni-plugin-image|debian cni|image $FLANNEL_CNI_PLUGIN_IMAGE|image_flannel_cni_plugin
 kube-router-image|debian kube-router|image $KUBE_ROUTER_IMAGE|image_kube_router
 probe-image|probe|image $PROBE_IMAGE|image_probe
 local-path-image|static-base local-path|image $LOCAL_PATH_IMAGE|image_local_path
 nginx-image|debian|image $NGINX_IMAGE|image_nginx
 curl-image|debian|image $CURL_IMAGE|image_curl
 toolbox-image|debian kubernetes|image $TOOLBOX_IMAGE (labrun serve's terminal)|image_toolbox
-node|base kubernetes control-plane kube-proxy-image etcd-image coredns-image pause-image flannel-image local-path-image kube-router-image probe-image|image $NODE_IMAGE|image_node
+node|base kubernetes control-plane kube-proxy-image etcd-image coredns-image pause-image flannel-image flannel-cni-plugin-image local-path-image kube-router-image probe-image|image $NODE_IMAGE|image_node
 "
 
 target_field() { # target_field NAME FIELD(1-4)

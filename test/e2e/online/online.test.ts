@@ -19,18 +19,26 @@
  * The images pushed are this machine's offline builds (tools/images), so
  * their digests are not the public ones: the test pins what it pushed with
  * $LABRUN_IMAGES_LOCK (a test-only overlay of images.lock.json); the product's
- * pins stay the public ones. One lab, one registry container; both removed
- * afterwards. Needs Docker, kind, the offline images and the registry image;
- * skipped otherwise.
+ * pins stay the public ones (an overlay may replace a pinned digest, never
+ * drop it: runner/cluster/image-lock.ts). One lab, one registry container;
+ * both removed afterwards. Needs Docker, kind, the offline images and the
+ * registry image; skipped otherwise.
+ *
+ * Last it prints time to the first lab side by side (bench/first-lab.ts): the
+ * online start measured here against offline from a cold cache, whose build
+ * is an estimate from the build's recorded step times; with
+ * LABRUN_E2E_OFFLINE_START=1 it also measures an offline start of the same
+ * scenario (another cluster, after the online lab is gone).
  *
  *   /work/logs/slot npx mocha --timeout 0 test/e2e/online/online.test.ts
  */
 import { expect } from "chai";
 import { execa } from "execa";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildEstimate, comparison } from "../../../bench/first-lab.ts";
 import { imageLock } from "../../../runner/cluster/image-lock.ts";
 import { DEFAULT_KUBERNETES_VERSION } from "../../../runner/cluster/images.ts";
 import { createKubeClient } from "../../../runner/cluster/kube.ts";
@@ -57,6 +65,8 @@ let stateDir: string;
 let env: NodeJS.ProcessEnv;
 const pushed = new Map<string, string>();
 const timings: string[] = [];
+const firstLab: { onlineStartS?: number; offlineStartS?: number } = {};
+const OFFLINE_LAB = "e2e-online-offline";
 
 function labrun(args: string[]) {
   return execa(process.execPath, [BIN, ...args], { cwd: ROOT, env, reject: false, stdin: "ignore" });
@@ -115,6 +125,7 @@ describe("e2e: the online path through a registry mirror (beebox-cni)", function
   after(async function () {
     if (!stateDir) return;
     await labrun(["down", LAB]).catch(() => undefined);
+    await labrun(["down", OFFLINE_LAB]).catch(() => undefined);
     const kind = resolveKindBinary();
     await execa(kind, ["delete", "cluster", "--name", CLUSTER, "--kubeconfig", path.join(stateDir, "cleanup.kubeconfig")], { reject: false });
     await execa(REGISTRY_SH, ["down"], { reject: false });
@@ -122,11 +133,15 @@ describe("e2e: the online path through a registry mirror (beebox-cni)", function
     if (pushed.has(KIND_NODE)) await execa("docker", ["rmi", `localhost:${PORT}/kindest/node@${pushed.get(KIND_NODE)}`], { reject: false });
     await rm(stateDir, { recursive: true, force: true });
     console.log(`    timings:\n${timings.map((t) => `      ${t}`).join("\n")}`);
+    const load = (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ").slice(0, 3).join(" ");
+    console.log(`    time to the first lab (beebox-cni; load average ${load}):\n${comparison({ ...firstLab, build: await buildEstimate(process.env.LABRUN_E2E_BUILD_LOG) }).replace(/^/gm, "      ")}`);
   });
 
   it("starts the lab online: kind's node image name through the mirror, images pulled by the nodes, nothing loaded from the local Docker", async () => {
     const since = new Date().toISOString();
+    const t0 = performance.now();
     const r = await timed("labrun start --online (mirror)", () => labrun(["start", "beebox-cni", "--name", LAB, "--online", "--registry-mirror", MIRROR, "--no-pool", "--debug", "-o", "json"]));
+    firstLab.onlineStartS = (performance.now() - t0) / 1000;
     expect(r.exitCode, show(r)).to.equal(0);
     const { lab } = JSON.parse(r.stdout) as { lab: { nodeImage: string; images: { mode: string; reason: string; mirror: string } } };
     expect(lab.images).to.deep.equal({ mode: "online", reason: "asked for (--online)", mirror: MIRROR });
@@ -174,5 +189,16 @@ describe("e2e: the online path through a registry mirror (beebox-cni)", function
     const report = JSON.parse(r.stdout) as Report;
     expect(report.score).to.deep.include({ percent: 100, passed: true });
     expect(report.score.points).to.equal(report.score.maxPoints);
+  });
+
+  it("(LABRUN_E2E_OFFLINE_START=1) the same lab offline, for the time-to-first-lab comparison", async function () {
+    if (process.env.LABRUN_E2E_OFFLINE_START !== "1") this.skip();
+    await labrun(["down", LAB]);
+    const t0 = performance.now();
+    const r = await timed("labrun start --offline", () => labrun(["start", "beebox-cni", "--name", OFFLINE_LAB, "--offline", "--no-pool", "-o", "json"]));
+    firstLab.offlineStartS = (performance.now() - t0) / 1000;
+    expect(r.exitCode, show(r)).to.equal(0);
+    expect((JSON.parse(r.stdout) as { lab: { images: { mode: string } } }).lab.images.mode).to.equal("offline");
+    await labrun(["down", OFFLINE_LAB]);
   });
 });

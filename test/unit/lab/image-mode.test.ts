@@ -39,7 +39,7 @@ describe("lab/image-mode (online and offline images)", () => {
       const sh = await readFile(new URL("../../../tools/images/versions.sh", import.meta.url), "utf8");
       const vars: Record<string, string> = {};
       for (const m of sh.matchAll(/^([A-Z0-9_]+)=(\S+)/gm)) vars[m[1]!] = m[2]!.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => vars[k] ?? "");
-      for (const v of ["NGINX_IMAGE", "CURL_IMAGE", "FLANNEL_IMAGE", "KUBE_ROUTER_IMAGE", "PROBE_IMAGE"]) expect(names, v).to.include(vars[v]);
+      for (const v of ["NGINX_IMAGE", "CURL_IMAGE", "FLANNEL_IMAGE", "FLANNEL_CNI_PLUGIN_IMAGE", "KUBE_ROUTER_IMAGE", "PROBE_IMAGE"]) expect(names, v).to.include(vars[v]);
     });
 
     it("pins by digest where the lock knows one, by tag otherwise; $LABRUN_IMAGES_LOCK lays a test's own digests over it", async () => {
@@ -61,6 +61,18 @@ describe("lab/image-mode (online and offline images)", () => {
         await rm(dir, { recursive: true, force: true });
       }
       expect(mergeLocks(lock, {}).images).to.deep.equal(lock.images);
+    });
+
+    it("an overlay (the online e2e's registry of its own builds) replaces public digests, never drops one", () => {
+      const lock = imageLock({});
+      const cni = "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1";
+      expect(pinnedRef(cni, lock)).to.equal("ghcr.io/flannel-io/flannel-cni-plugin@sha256:7c3377e977b4b77b8efdad96e207ebee371537d6dcd7b9c40853cf0c0f0aade3");
+      const own = `sha256:${"c".repeat(64)}`;
+      expect(pinnedRef(cni, mergeLocks(lock, { images: [{ name: cni, digest: own }] }))).to.equal(`ghcr.io/flannel-io/flannel-cni-plugin@${own}`);
+      expect(() => mergeLocks(lock, { images: [{ name: cni, digest: null }] }, "$LABRUN_IMAGES_LOCK (x.json)")).to.throw(/\$LABRUN_IMAGES_LOCK \(x\.json\): image ghcr\.io\/flannel-io\/flannel-cni-plugin:v1\.9\.1-flannel1 is pinned by digest/);
+      expect(() => mergeLocks(lock, { nodes: { "v1.34.12": { onlineDigest: null } as never } })).to.throw(/node image for v1\.34\.12 is pinned/);
+      // an image the packaged lock leaves unpinned may be pinned by the overlay (the e2e pins all it pushed)
+      expect(pinnedRef("docker.io/library/nginx:1.22.1", mergeLocks(lock, { images: [{ name: "docker.io/library/nginx:1.22.1", digest: own }] }))).to.equal(`docker.io/library/nginx@${own}`);
     });
   });
 

@@ -76,8 +76,8 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       "kind get clusters",
       `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig} --retain`,
       "docker exec labrun-beebox-cni-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
-      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
-      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel:v0.28.10",
+      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
     ]);
     const config = parse(w.fake.calls[1]!.options.input!) as { nodes: { extraMounts: { hostPath: string }[] }[]; networking: unknown };
     expect(config.networking).to.deep.equal({ disableDefaultCNI: true, podSubnet: "192.168.0.0/16" });
@@ -93,7 +93,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       ["preflight", "check the host", "ok"],
       ["cluster", "create cluster labrun-beebox-cni", "ok"],
       ["cluster", "nodes registered", "ok"],
-      ["images", "load 4 images", "ok"],
+      ["images", "load 5 images", "ok"],
       ["setup", "deploy the BeeBox workloads", "ok"],
       ["setup", "workload pods exist and are Pending", "ok"],
       ["verify", "verify the broken state", "ok"],
@@ -234,8 +234,8 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     await start(w.options({ env: { LABRUN_PROBE_DIR: probeDir }, probes: { ...goodProbes, missingImages: async (images) => images.filter((i) => i === PROBE_IMAGE) } }));
     const lines = w.fake.lines();
     expect(lines.slice(3, 5)).to.deep.equal([
-      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel:v0.28.10",
-      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
     ]);
     expect(lines[5]).to.match(/^kind load image-archive --name labrun-beebox-cni \S+probe\.tar$/);
     const files = untar(archive!);

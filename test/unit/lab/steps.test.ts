@@ -169,7 +169,7 @@ describe("lab/steps", () => {
       const cm = objects.find((o) => o.kind === "ConfigMap") as { data: Record<string, string> } | undefined;
       expect(cm?.data["net-conf.json"]).to.contain('"Network": "192.168.0.0/16"');
       expect(JSON.stringify(objects)).not.to.contain("{{");
-      expect(await addonImages("flannel")).to.deep.equal(["ghcr.io/flannel-io/flannel:v0.28.10"]);
+      expect(await addonImages("flannel")).to.deep.equal(["ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1", "ghcr.io/flannel-io/flannel:v0.28.10"]);
       expect(await addonImages("kube-router-netpol")).to.deep.equal(["docker.io/cloudnativelabs/kube-router:v2.1.0"]);
     });
     it("an unknown placeholder is an error", () => {

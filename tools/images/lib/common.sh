@@ -34,7 +34,11 @@ die() { log "ERROR: $*"; exit 1; }
 # and prints one status line: "[ok] NAME  12s", "[cached] NAME  0s" or
 # "[FAIL] NAME" followed by the end of its log. A function reports that it
 # found its result in the cache by calling step_cached.
+# Every finished step also appends "RUN<TAB>STATUS<TAB>SECONDS<TAB>NAME" to
+# $CACHE_LOGS/timings.tsv (RUN: this build's start, UTC), so a warm run never
+# loses what a real build of a step took (bench/first-lab.ts sums them).
 export STEP_TOTAL_START=$SECONDS
+STEP_RUN=${STEP_RUN:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}; export STEP_RUN
 step() {
   local name=$1; shift
   local slug; slug=$(printf '%s' "$name" | tr -c 'a-zA-Z0-9._-' '-')
@@ -54,6 +58,7 @@ step() {
     exit "$rc"
   fi
   printf '[%s]%*s %-52s %5ss\n' "$status" $((7 - ${#status})) '' "$name" "$took"
+  printf '%s\t%s\t%s\t%s\n' "$STEP_RUN" "$status" "$took" "$name" >>"$CACHE_LOGS/timings.tsv"
 }
 step_cached() { echo cached >"$STEP_MARK"; }
 

@@ -113,7 +113,8 @@ build_crictl() {
 # bridge, host-local, loopback, portmap, ptp from $CNI_PLUGINS_VERSION (the set
 # kind installs, plus bridge for flannel) and the flannel meta plugin from
 # $CNI_FLANNEL_PLUGIN_VERSION (its last home before flannel-io/cni-plugin, which
-# the proxy does not serve). Module zips carry no vendor/ tree, so these build
+# the proxy does not serve; it becomes the flannel-cni-plugin image's /flannel).
+# Module zips carry no vendor/ tree, so these build
 # in module mode against the dependency versions in each release's go.mod.
 CNI_PLUGINS="main/bridge ipam/host-local main/loopback meta/portmap main/ptp"
 cni_dir() {

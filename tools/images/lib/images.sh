@@ -184,6 +184,17 @@ image_flannel() {
   image_save "$FLANNEL_IMAGE" "$key"
 }
 
+# upstream's flannel-cni-plugin image: /flannel (and `cp`), nothing else
+image_flannel_cni_plugin() {
+  local key ctx
+  key=$(component_key flannel-cni-plugin "$(debian_key)" "$(cni_dir)")
+  image_cached "$FLANNEL_CNI_PLUGIN_IMAGE" "$key" && { step_cached; return; }
+  ctx=$(context flannel-cni-plugin)
+  cp "$(cni_dir)/flannel" "$ctx/"
+  docker_build "$FLANNEL_CNI_PLUGIN_IMAGE" "$key" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE"
+  image_save "$FLANNEL_CNI_PLUGIN_IMAGE" "$key"
+}
+
 image_kube_router() {
   local key ctx
   key=$(component_key kube-router images/common "$(debian_key)" "$(kube_router_dir)")

@@ -19,6 +19,7 @@ node_image_names() {
   echo "registry.k8s.io/coredns/coredns:$COREDNS_VERSION"
   for t in $PAUSE_TAGS; do echo "registry.k8s.io/pause:$t"; done
   echo "$FLANNEL_IMAGE"
+  echo "$FLANNEL_CNI_PLUGIN_IMAGE"
   echo "$LOCAL_PATH_IMAGE"
   echo "$DEBIAN_IMAGE"
   # labrun's own addon and probe, so that no cluster has to load them

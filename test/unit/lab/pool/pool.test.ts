@@ -24,7 +24,7 @@ import { fakeClient, node } from "../fakes.ts";
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const SCENARIO = path.join(ROOT, "scenarios/beebox-cni/");
 const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns", "pod-network"];
-const IMAGES = ["docker.io/library/nginx:1.22.1", "docker.io/curlimages/curl:7.88.1", "ghcr.io/labrun/probe:v0.2.0", "ghcr.io/flannel-io/flannel:v0.28.10"];
+const IMAGES = ["docker.io/library/nginx:1.22.1", "docker.io/curlimages/curl:7.88.1", "ghcr.io/labrun/probe:v0.2.0", "ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1", "ghcr.io/flannel-io/flannel:v0.28.10"];
 const probes = (mem = 8 * GIB) => ({
   docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
   kind: async () => ({ ok: true as const, version: "v0.30.0" }),
