@@ -32,11 +32,10 @@ export function addonVars(cluster: Pick<ClusterSpec, "networking">): AddonVars {
 
 /**
  * The add-ons that install a CNI: the CNI's own, and kube-router's firewall
- * with Flannel when the lab needs NetworkPolicy enforced (kube-router and
- * Cilium enforce it themselves).
+ * with Flannel when the lab needs NetworkPolicy enforced.
  */
 export function cniAddons(cni: CniName, networkPolicy = false): AddonName[] {
-  if (cni === "kube-router" || cni === "cilium") return [cni];
+  if (cni === "kube-router") return ["kube-router"];
   return networkPolicy ? ["flannel", "kube-router-netpol"] : ["flannel"];
 }
 
@@ -44,13 +43,6 @@ export function cniAddons(cni: CniName, networkPolicy = false): AddonName[] {
 export function stepAddons(addon: { name: AddonName | "cni"; networkPolicy?: boolean }, cni: CniName): AddonName[] {
   return addon.name === "cni" ? cniAddons(cni, addon.networkPolicy === true) : [addon.name];
 }
-
-/**
- * Add-ons whose images are not baked into labrun's node image (too large to
- * carry in every cluster): labs whose CNI is one of them load its images at
- * start, and `labrun addon NAME --lab LAB` loads them into the lab's nodes.
- */
-export const LOADED_ON_DEMAND: ReadonlySet<AddonName> = new Set<AddonName>(["cilium"]);
 
 /** runner/addons/ in the source tree and in the published package (`files` lists it). */
 export function addonsDir(): string {

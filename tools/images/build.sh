@@ -35,7 +35,6 @@ crictl||crictl $CRI_TOOLS_VERSION|build_crictl
 cni||cni plugins $CNI_PLUGINS_VERSION + flannel $CNI_FLANNEL_PLUGIN_VERSION|build_cni_plugins
 flannel||flanneld $FLANNEL_VERSION|build_flannel
 kube-router||kube-router $KUBE_ROUTER_VERSION|build_kube_router
-cilium||cilium $CILIUM_VERSION (agent, CNI plugin, operator-generic)|build_cilium
 probe||labrun-probe $PROBE_VERSION (vet, test, build)|build_probe
 local-path||local-path-provisioner $LOCAL_PATH_VERSION|build_local_path
 debian||image $DEBIAN_IMAGE (debootstrap)|image_debian
@@ -48,8 +47,6 @@ coredns-image|static-base coredns|image coredns|image_coredns
 pause-image|pause|image pause|image_pause
 flannel-image|debian flannel cni|image $FLANNEL_IMAGE|image_flannel
 kube-router-image|debian kube-router|image $KUBE_ROUTER_IMAGE|image_kube_router
-cilium-image|debian cilium cni|image $CILIUM_IMAGE|image_cilium
-cilium-operator-image|static-base cilium|image $CILIUM_OPERATOR_IMAGE|image_cilium_operator
 probe-image|probe|image $PROBE_IMAGE|image_probe
 local-path-image|static-base local-path|image $LOCAL_PATH_IMAGE|image_local_path
 nginx-image|debian|image $NGINX_IMAGE|image_nginx

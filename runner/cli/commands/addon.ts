@@ -1,8 +1,5 @@
 import { ExitCode, UsageError } from "../../errors.ts";
-import { ADDONS, addonImages, addonText, addonVars, fillPlaceholders, LOADED_ON_DEMAND, type AddonName } from "../../lab/addons.ts";
-import { loadLabImages } from "../../lab/actions/images.ts";
-import { providerFor } from "../../lab/client.ts";
-import type { LabRecord } from "../../lab/state.ts";
+import { ADDONS, addonImages, addonText, addonVars, fillPlaceholders, type AddonName } from "../../lab/addons.ts";
 import type { ClusterSpec } from "../../schema/scenario.ts";
 import { LabStore } from "../../lab/state.ts";
 import { loadScenario } from "../../scenario/load.ts";
@@ -13,7 +10,6 @@ const SUMMARIES: Record<AddonName, string> = {
   flannel: "Flannel: a CNI (pod networking, VXLAN), configured with the cluster's pod subnet",
   "kube-router": "kube-router as the CNI: pod networking (bridge, routes over BGP) and the NetworkPolicy firewall",
   "kube-router-netpol": "kube-router's NetworkPolicy firewall (iptables and ipset), without its router or proxy",
-  cilium: "Cilium as the CNI: eBPF pod networking (VXLAN, each node's pod CIDR) and NetworkPolicy; kube-proxy stays",
 };
 
 const command: Command = {
@@ -23,8 +19,7 @@ const command: Command = {
   description: `Prints the manifest of an add-on that ships with labrun, ready for
 \`kubectl apply -f -\`. Its images are built by \`npm run images\` and loaded into labs, so
 it works without internet access. The pod subnet comes from --pod-subnet, or from
-the lab's scenario with --lab (default 10.244.0.0/16). Cilium's images are not in
-labrun's node image: with --lab, they are loaded into the lab's nodes first.`,
+the lab's scenario with --lab (default 10.244.0.0/16).`,
   options: {
     list: { type: "boolean", description: "List the add-ons." },
     lab: { type: "string", value: "LAB", description: "Take the pod subnet from this lab's scenario." },
@@ -42,29 +37,16 @@ labrun's node image: with --lab, they are loaded into the lab's nodes first.`,
       throw new UsageError(`unknown add-on "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { hint: "run `labrun addon --list`" });
     }
     let cluster: Pick<ClusterSpec, "networking"> = {};
-    let lab: LabRecord | undefined;
     const labName = str(args, "lab");
     if (labName) {
-      lab = await new LabStore({ env: io.env }).require(labName);
+      const lab = await new LabStore({ env: io.env }).require(labName);
       cluster = (await loadScenario(lab.scenarioDir, { cwd: io.cwd })).scenario.spec.cluster;
     }
     const podSubnet = str(args, "pod-subnet");
     if (podSubnet !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(podSubnet)) throw new UsageError(`--pod-subnet must be an IPv4 CIDR such as 192.168.0.0/16 (found "${podSubnet}")`);
     const vars = { ...addonVars(cluster), ...(podSubnet ? { PodSubnet: podSubnet } : {}) };
-    const text = fillPlaceholders(name, await addonText(name as AddonName), vars);
-    const images = await addonImages(name as AddonName);
-    if (LOADED_ON_DEMAND.has(name as AddonName)) {
-      const provider = lab ? providerFor(lab, { env: io.env }) : undefined;
-      if (lab && provider?.capabilities().loadImages) {
-        io.stderr.write(`loading ${images.join(", ")} into lab "${lab.name}"...\n`);
-        await loadLabImages(provider, lab.cluster, images, io.env);
-      } else {
-        io.stderr.write(`images (not in labrun's node image; \`labrun addon ${name} --lab LAB\` loads them into a lab): ${images.join(", ")}\n`);
-      }
-    } else {
-      io.stderr.write(`images (loaded into labrun's kind labs): ${images.join(", ")}\n`);
-    }
-    io.stdout.write(text);
+    io.stdout.write(fillPlaceholders(name, await addonText(name as AddonName), vars));
+    io.stderr.write(`images (loaded into labrun's kind labs): ${(await addonImages(name as AddonName)).join(", ")}\n`);
     return ExitCode.ok;
   },
 };

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { imagesFor } from "../../../runner/lab/actions/images.ts";
-import { addonImages, addonObjects, cniAddons, LOADED_ON_DEMAND, stepAddons } from "../../../runner/lab/addons.ts";
+import { addonImages, addonObjects, cniAddons, stepAddons } from "../../../runner/lab/addons.ts";
 import { runCli } from "../../helpers/cli.ts";
 import { cniRuns, testCniRuns } from "../../../runner/lab/cni-runs.ts";
 import { GIB } from "../../../runner/lab/preflight.ts";
@@ -60,8 +60,6 @@ describe("the lab's CNI", () => {
     expect(cniAddons("flannel")).to.deep.equal(["flannel"]);
     expect(cniAddons("flannel", true)).to.deep.equal(["flannel", "kube-router-netpol"]);
     expect(cniAddons("kube-router", true)).to.deep.equal(["kube-router"]);
-    expect(cniAddons("cilium", true)).to.deep.equal(["cilium"]);
-    expect(stepAddons({ name: "cni", networkPolicy: true }, "cilium")).to.deep.equal(["cilium"]);
     expect(stepAddons({ name: "cni" }, "kube-router")).to.deep.equal(["kube-router"]);
     expect(stepAddons({ name: "flannel" }, "kube-router")).to.deep.equal(["flannel"]);
   });
@@ -86,43 +84,10 @@ describe("the lab's CNI", () => {
     expect(await addonImages("kube-router")).to.deep.equal(["docker.io/cloudnativelabs/kube-router:v2.1.0"]);
   });
 
-  it("the cilium add-on: agent DaemonSet + operator from labrun's images, VXLAN, kube-proxy kept, socket LB off, IPAM from the nodes' pod CIDRs; its images are loaded on demand", async () => {
-    const objects = await addonObjects("cilium", { PodSubnet: "192.168.0.0/16", ServiceSubnet: "10.96.0.0/16" });
-    expect(JSON.stringify(objects)).not.to.contain("{{");
-    const names = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
-    expect(names).to.include.members(["ConfigMap/kube-system/cilium-config", "DaemonSet/kube-system/cilium", "Deployment/kube-system/cilium-operator"]);
-    const cm = objects.find((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> };
-    expect(cm.data).to.include({
-      "routing-mode": "tunnel",
-      "tunnel-protocol": "vxlan",
-      "kube-proxy-replacement": "false",
-      "bpf-lb-sock": "false",
-      ipam: "kubernetes",
-      "enable-l7-proxy": "false",
-      "enable-policy": "default",
-      "enable-k8s-networkpolicy": "true",
-    });
-    expect(await addonImages("cilium")).to.deep.equal(["quay.io/cilium/cilium:v1.15.19", "quay.io/cilium/operator-generic:v1.15.19"]);
-    expect([...LOADED_ON_DEMAND]).to.deep.equal(["cilium"]);
-  });
-
-  it("a lab whose CNI is cilium loads Cilium's images at start (they are not in the node image)", async () => {
-    const scenario = {
-      spec: { cluster: { networking: { defaultCNI: false, cni: "cilium" } }, setup: [{ addon: { name: "cni", networkPolicy: true } }], solution: { steps: [{ wait: { kind: "Node" } }] } },
-    };
-    const images = await imagesFor(scenario as never);
-    expect(images).to.include.members(["quay.io/cilium/cilium:v1.15.19", "quay.io/cilium/operator-generic:v1.15.19"]);
-    expect(images.filter((i) => i.includes("kube-router"))).to.deep.equal([]);
-  });
-
-  it("labrun addon --list shows kube-router and cilium; labrun addon kube-router prints its manifest", async () => {
+  it("labrun addon --list shows kube-router; labrun addon kube-router prints its manifest", async () => {
     const list = await runCli(["addon", "--list"]);
     expect(list.code).to.equal(0);
-    expect(list.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean)).to.deep.equal(["flannel", "kube-router", "kube-router-netpol", "cilium"]);
-    const cilium = await runCli(["addon", "cilium"]);
-    expect(cilium.code).to.equal(0);
-    expect(cilium.stdout).to.contain("name: cilium-operator");
-    expect(cilium.stderr).to.contain("labrun addon cilium --lab LAB");
+    expect(list.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean)).to.deep.equal(["flannel", "kube-router", "kube-router-netpol"]);
     const printed = await runCli(["addon", "kube-router"]);
     expect(printed.code).to.equal(0);
     expect(printed.stdout).to.contain("--run-router=true");
@@ -259,7 +224,7 @@ describe("the lab's CNI", () => {
       edit("    - name: deploy the shop\n", "    - addon: { name: kube-router-netpol }\n    - addon: { name: flannel, networkPolicy: true }\n    - name: deploy the shop\n");
       expect(await messages()).to.deep.equal([
         "spec.setup[0].addon: installs the lab's CNI, but the node image's default CNI (Flannel) is installed too: set spec.cluster.networking.defaultCNI: false",
-        "spec.setup[2].addon: the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router, Cilium) does not get a second firewall",
+        "spec.setup[2].addon: the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router) does not get a second firewall",
         "spec.setup[3].addon.networkPolicy: \"networkPolicy\" goes with `name: cni` only (it picks the add-ons of the lab's CNI)",
       ]);
     });
