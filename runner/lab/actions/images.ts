@@ -4,7 +4,8 @@
  */
 import { PROBE_IMAGE } from "../../cluster/images.ts";
 import type { ClusterProvider } from "../../providers/provider.ts";
-import { cniOf, type Scenario, type Step } from "../../schema/scenario.ts";
+import type { Scenario, Step } from "../../schema/scenario.ts";
+import { cniOf } from "../../schema/values.ts";
 import { ADDONS, addonImages, stepAddons, type AddonName } from "../addons.ts";
 import { step } from "../events.ts";
 import { loadProbeImage, probeBinary } from "../probe-image.ts";
