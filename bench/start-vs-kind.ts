@@ -9,7 +9,8 @@
  *   node bench/start-vs-kind.ts [SCENARIO] [--rounds N] [--no-pool]
  *
  * Prints each measurement and the ratios, and last `BENCH-RESULT {json}` for
- * bench/all.ts. Clusters are named labrun-e2e-bench-*
+ * bench/all.ts. With LABRUN_NODE_IMAGE set, both use that node image (e.g. the
+ * previous one, to compare). Clusters are named labrun-e2e-bench-*
  * or labrun-pool-* (in a temporary state directory) and always deleted. Not a
  * test: a number to watch.
  */
@@ -33,8 +34,9 @@ const kind = resolveKindBinary();
 const loaded = await loadScenario(scenarioRef, { cwd: ROOT });
 const image = nodeImageFor(loaded.scenario.spec.cluster);
 const state = await mkdtemp(path.join(tmpdir(), "labrun-bench-"));
-const BARE = "labrun-e2e-bench-bare";
-const LAB = "e2e-bench";
+// Distinct per run: other jobs on a shared machine may run this bench at the same time.
+const BARE = `labrun-e2e-bench-bare-${process.pid}`;
+const LAB = `e2e-bench-${process.pid}`;
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 

@@ -1,7 +1,7 @@
 /** A grade's results as data: one check's CheckResult, and the scored Report of runner/schema/report.ts. */
 import type { CheckResult, Connectivity, Report } from "../runner/schema/report.ts";
-import { REPORT_API_VERSION } from "../runner/schema/report.ts";
-import { checkKind, type Check } from "../runner/schema/scenario.ts";
+import type { Check } from "../runner/schema/scenario.ts";
+import { checkKind, REPORT_API_VERSION } from "../runner/schema/values.ts";
 import { VERSION } from "../runner/version.ts";
 import type { LabInfo } from "./context.ts";
 

@@ -32,7 +32,8 @@
  */
 import type { CheckResult, Connectivity, Evidence, Report } from "../runner/schema/report.ts";
 import { InfraError } from "../runner/errors.ts";
-import { checkKind, type Check, type CheckKind } from "../runner/schema/scenario.ts";
+import type { Check } from "../runner/schema/scenario.ts";
+import { checkKind, type CheckKind } from "../runner/schema/values.ts";
 import type { ClusterClient } from "../runner/cluster/client.ts";
 import { DEFAULT_SETTINGS, type CheckSettings, type LabInfo, type Logger, type OutsideHosts, type ScenarioSource } from "./context.ts";
 import { runAttempt, type AttemptOutcome } from "./engine-attempt.ts";
@@ -46,6 +47,7 @@ import { limiter, type Limiter } from "../runner/util/limit.ts";
 import { abortReason } from "../runner/util/sleep.ts";
 import { errorMessage } from "../runner/util/text.ts";
 import { checkGraph } from "./needs.ts";
+import { deferred, NETWORK_CHECK_KINDS, skippedFor, SpeculationGate, speculates, type Deferred } from "./speculate.ts";
 import { WorkloadIndex } from "./workloads.ts";
 
 export { buildReport, DEFAULT_PASS_PERCENT, DEFAULT_POINTS, type ReportInput } from "./engine-report.ts";
@@ -60,7 +62,7 @@ export const DEFAULT_ATTEMPT_GRACE_MS = 15_000;
  * second attempt. Decided by kind name, so kinds added later (reachability,
  * podNetwork) are covered as soon as they exist.
  */
-export const NETWORK_CHECK_KINDS: ReadonlySet<string> = new Set(["http", "dns", "blocked", "reachability", "podNetwork"]);
+export { NETWORK_CHECK_KINDS } from "./speculate.ts";
 
 export function isNetworkKind(kind: string): boolean {
   return NETWORK_CHECK_KINDS.has(kind);
@@ -134,6 +136,8 @@ class Engine {
   readonly #byId = new Map<string, Check>();
   readonly #internal = new AbortController();
   readonly #results = new Map<string, Promise<CheckResult>>();
+  /** Per check: resolves true once it runs (its needs let it), false when it will not. */
+  readonly #running = new Map<string, Deferred<boolean>>();
   readonly #probes: ProbeManager;
   #workloads: WorkloadIndex | undefined;
   #fatal: Error | undefined;
@@ -162,7 +166,10 @@ class Engine {
   }
 
   async run(): Promise<CheckResult[]> {
-    for (const [id, check] of checkGraph(this.#checks)) this.#byId.set(id, check);
+    for (const [id, check] of checkGraph(this.#checks)) {
+      this.#byId.set(id, check);
+      this.#running.set(id, deferred<boolean>());
+    }
     const signal = this.#o.signal;
     if (signal?.aborted) throw abortReason(signal);
     const onAbort = () => this.#internal.abort(signal!.reason);
@@ -195,17 +202,17 @@ class Engine {
   }
 
   async #schedule(check: Check): Promise<CheckResult> {
-    const deps = await Promise.all((check.needs ?? []).map((id) => this.#result(this.#byId.get(id)!)));
-    const blocked = deps.filter((d) => d.status !== "passed");
-    if (blocked.length) {
-      return this.#finish(check, {
-        status: "skipped",
-        message: `skipped: needs ${blocked.map((d) => `${d.id} (${d.status})`).join(", ")}`,
-        evidence: [],
-        attempts: 0,
-        durationMs: 0,
-      });
+    const needs = (check.needs ?? []).map((id) => this.#result(this.#byId.get(id)!));
+    // A network check that needs only network checks probes alongside them once they run (see checks/speculate.ts).
+    if (speculates(check, this.#byId, this.#o.once) && (await Promise.all(check.needs!.map((id) => this.#running.get(id)!.promise))).every(Boolean)) {
+      this.#running.get(check.id)!.resolve(true);
+      const blockedBy = Promise.all(needs).then((deps) => deps.filter((d) => d.status !== "passed"));
+      return this.#limit(() => this.#evaluate(check, blockedBy));
     }
+    const running = this.#running.get(check.id)!;
+    const blocked = (await Promise.all(needs)).filter((d) => d.status !== "passed");
+    running.resolve(!blocked.length && !this.#internal.signal.aborted && this.#clock.now() < this.#gradeDeadline);
+    if (blocked.length) return this.#finish(check, skippedFor(blocked));
     if (this.#internal.signal.aborted) {
       return this.#finish(check, { status: "error", message: "not evaluated: the grade was aborted", evidence: [], attempts: 0, durationMs: 0 });
     }
@@ -221,27 +228,39 @@ class Engine {
     return this.#limit(() => this.#evaluate(check));
   }
 
-  async #evaluate(check: Check): Promise<CheckResult> {
+  /** `blockedBy` (a speculative start): the needs that did not pass, once known; until then no failure is final. */
+  async #evaluate(check: Check, blockedBy?: Promise<CheckResult[]>): Promise<CheckResult> {
     const kind = checkKind(check);
     this.#emit({ type: "check-started", id: check.id, title: check.title, kind });
-    const started = this.#clock.now();
+    let started = this.#clock.now();
     const timeoutMs = check.timeout ? parseDuration(check.timeout) : (this.#o.defaultTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
     const intervalMs = Math.max(1, check.interval ? parseDuration(check.interval) : (this.#o.defaultIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS));
     const consistentlyMs = check.consistently ? parseDuration(check.consistently) : undefined;
     const once = this.#o.once?.includes(check.id) === true;
     const holding = consistentlyMs !== undefined && !once;
-    const end = once ? started : Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
-    const cappedByGrade = this.#gradeDeadline < started + (consistentlyMs ?? timeoutMs);
+    let end = once ? started : Math.min(started + (consistentlyMs ?? timeoutMs), this.#gradeDeadline);
+    let cappedByGrade = this.#gradeDeadline < started + (consistentlyMs ?? timeoutMs);
+    const gate = new SpeculationGate(this.#internal.signal, blockedBy, () => {
+      // The needs passed: from now on the check runs as if it had started now.
+      started = this.#clock.now();
+      end = Math.min(started + timeoutMs, this.#gradeDeadline);
+      cappedByGrade = this.#gradeDeadline < started + timeoutMs;
+    });
+    const signal = gate.signal;
 
     let attempts = 0;
     let lastObserved: Extract<AttemptOutcome, { type: "observed" }> | undefined;
     let lastError: Extract<AttemptOutcome, { type: "error" }> | undefined;
     const elapsed = () => this.#clock.now() - started;
-    const done = (status: CheckResult["status"], message: string, evidence: Evidence[], connectivity?: Connectivity[]) =>
-      this.#finish(check, { status, message, evidence, ...(connectivity ? { connectivity } : {}), attempts, durationMs: Math.max(0, Math.round(elapsed())) });
+    const done = async (status: CheckResult["status"], message: string, evidence: Evidence[], connectivity?: Connectivity[]) => {
+      const blocked = await gate.settled();
+      if (blocked.length) return this.#finish(check, skippedFor(blocked));
+      if (status === "skipped") return this.#finish(check, { status: "error", message: "not evaluated: the grade was aborted", evidence: [], attempts, durationMs: 0 });
+      return this.#finish(check, { status, message, evidence, ...(connectivity ? { connectivity } : {}), attempts, durationMs: Math.max(0, Math.round(elapsed())) });
+    };
     const attempt = async () => {
       attempts++;
-      const outcome = await this.#attempt(check, kind, attempts, end);
+      const outcome = await this.#attempt(check, kind, attempts, end, signal);
       this.#emit({
         type: "check-attempt",
         id: check.id,
@@ -253,6 +272,7 @@ class Engine {
     };
 
     for (;;) {
+      if (gate.closed) return done("skipped", "", []);
       const outcome = await attempt();
       if (outcome.type === "observed") {
         lastObserved = outcome;
@@ -263,22 +283,25 @@ class Engine {
             return done("failed", `did not hold for ${formatDuration(consistentlyMs)}: after ${when}, ${o.message}`, o.evidence, o.connectivity);
           }
         } else if (o.ok) {
-          if (!isNetworkKind(kind) || this.#internal.signal.aborted) return done("passed", o.message, o.evidence, o.connectivity);
+          if (!isNetworkKind(kind) || signal.aborted) return done("passed", o.message, o.evidence, o.connectivity);
           // A network pass is confirmed by one more attempt: a pass that does not repeat is a flap, not a pass.
           const passedAt = attempts;
           const confirm = await attempt();
           if (confirm.type === "observed" && confirm.observation.ok) return done("passed", confirm.observation.message, confirm.observation.evidence, confirm.observation.connectivity);
-          if (confirm.type === "observed") {
+          if (gate.pending) {
+            // before the needs passed nothing is final: keep polling
+          } else if (confirm.type === "observed") {
             const c = confirm.observation;
             return done("failed", `flapping: passed at attempt ${passedAt}, failed at attempt ${attempts}: ${c.message}`, [...c.evidence, { label: `attempt ${passedAt} (passed)`, observed: o.message }], c.connectivity);
           }
-          if (confirm.final && confirm.message === "aborted") return done("error", confirm.message, confirm.evidence, confirm.connectivity);
-          return done(
-            "error",
-            `could not confirm a pass: passed at attempt ${passedAt}, attempt ${attempts} could not be evaluated: ${confirm.message}`,
-            [...confirm.evidence, { label: `attempt ${passedAt} (passed)`, observed: o.message }],
-            confirm.connectivity,
-          );
+          else if (confirm.final && confirm.message === "aborted") return done("error", confirm.message, confirm.evidence, confirm.connectivity);
+          else
+            return done(
+              "error",
+              `could not confirm a pass: passed at attempt ${passedAt}, attempt ${attempts} could not be evaluated: ${confirm.message}`,
+              [...confirm.evidence, { label: `attempt ${passedAt} (passed)`, observed: o.message }],
+              confirm.connectivity,
+            );
         }
       } else {
         lastError = outcome;
@@ -290,26 +313,27 @@ class Engine {
           }
           return done("error", outcome.message, outcome.evidence, outcome.connectivity);
         }
-        if (outcome.final) return done("error", outcome.message, outcome.evidence, outcome.connectivity);
+        if (outcome.final && !gate.pending) return done("error", outcome.message, outcome.evidence, outcome.connectivity);
       }
       const now = this.#clock.now();
-      if (now >= end || this.#internal.signal.aborted) break;
-      if (!holding && outcome.type === "observed" && this.#settle) {
-        const verdict = await this.#settle.verdict(started, this.#internal.signal);
+      if ((now >= end && !gate.pending) || signal.aborted) break;
+      if (!holding && !gate.pending && outcome.type === "observed" && this.#settle) {
+        const verdict = await this.#settle.verdict(started, signal);
         if (verdict.settled) {
           const o = outcome.observation;
           return done("failed", `${o.message} (${verdict.message})`, o.evidence, o.connectivity);
         }
       }
-      const left = end - this.#clock.now();
+      const left = gate.pending ? intervalMs : end - this.#clock.now();
       if (left <= 0) break;
       try {
-        await this.#clock.sleep(Math.min(intervalMs, left), this.#internal.signal);
+        await this.#clock.sleep(Math.min(intervalMs, left), signal);
       } catch {
         break; // aborted: the result below is discarded by run()
       }
     }
 
+    if (gate.pending || gate.closed) return done("skipped", "", []); // aborted: the needs decide (skipped), or the grade ended
     const limitNote = cappedByGrade ? ` (the grade's time limit cut it short)` : "";
     if (holding) {
       if (lastObserved) {
@@ -332,10 +356,10 @@ class Engine {
   }
 
   /** One attempt, raced against the check's end plus a grace period (checks/engine-attempt.ts). */
-  #attempt(check: Check, kind: CheckKind, attempt: number, end: number): Promise<AttemptOutcome> {
+  #attempt(check: Check, kind: CheckKind, attempt: number, end: number, signal: AbortSignal): Promise<AttemptOutcome> {
     return runAttempt(kind, end, {
       clock: this.#clock,
-      internal: this.#internal.signal,
+      internal: signal,
       graceMs: this.#o.attemptGraceMs ?? DEFAULT_ATTEMPT_GRACE_MS,
       context: {
         client: this.#o.client,

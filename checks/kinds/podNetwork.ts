@@ -3,7 +3,8 @@
  * other at their pod IPs and get their own nonce back from the right pod;
  * every pod IP is unique and inside the cluster's pod subnet.
  */
-import { podSubnetOf, type PodNetworkCheck } from "../../runner/schema/scenario.ts";
+import type { PodNetworkCheck } from "../../runner/schema/scenario.ts";
+import { podSubnetOf } from "../../runner/schema/values.ts";
 import { CheckEvalError, type CheckContext, type Observation } from "../context.ts";
 import { execProbe, randomHex } from "../owned.ts";
 import { podView } from "../pods.ts";

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { InfraError } from "../errors.ts";
 import type { KubeObject } from "../cluster/client.ts";
-import { ADDON_NAMES, cniOf, podSubnetOf, serviceSubnetOf, type ClusterSpec, type CniName } from "../schema/scenario.ts";
+import type { ClusterSpec } from "../schema/scenario.ts";
+import { ADDON_NAMES, cniOf, podSubnetOf, serviceSubnetOf, type CniName } from "../schema/values.ts";
 
 export const ADDONS = ADDON_NAMES;
 export type AddonName = (typeof ADDONS)[number];

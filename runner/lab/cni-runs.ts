@@ -10,7 +10,7 @@
  */
 import type { PhaseResult, PhaseStatus, ScenarioTestResult } from "../report/scenario-test.ts";
 import type { LoadedScenario } from "../scenario/load.ts";
-import { cniOf, type CniName } from "../schema/scenario.ts";
+import { cniOf, type CniName } from "../schema/values.ts";
 import { testScenarios, type ScenarioTestEvent, type ScenarioTestOptions } from "./scenario-test.ts";
 
 export interface CniRun {

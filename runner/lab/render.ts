@@ -73,7 +73,7 @@ export function nodeImageFor(cluster: Pick<ClusterSpec, "nodeImage" | "kubernete
 }
 
 /** The subnets a cluster gets: defined with the scenario format (checks use them too). */
-export { podSubnetOf, serviceSubnetOf } from "../schema/scenario.ts";
+export { podSubnetOf, serviceSubnetOf } from "../schema/values.ts";
 
 function mergeNodes(nodes: Obj[], passThrough: unknown): Obj[] {
   if (!Array.isArray(passThrough)) return nodes;

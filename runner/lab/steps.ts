@@ -10,7 +10,8 @@ import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.ts"
 import { InfraError, LabrunError, ScenarioError } from "../errors.ts";
 import { abortError } from "../providers/kind.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
-import { stepKind, type Step } from "../schema/scenario.ts";
+import type { Step } from "../schema/scenario.ts";
+import { stepKind } from "../schema/values.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
 import { addonObjects, parseManifests, stepAddons, type AddonVars } from "./addons.ts";
 import { step as reportStep, type LabEventListener, type LabPhase } from "./events.ts";

@@ -33,6 +33,7 @@ import type { ExecOptions, ExecResult } from "../cluster/client.ts";
 import { commandLine, execaRunner, outputOf, type CommandRunner, type RunResult } from "./exec.ts";
 import type { ClusterCreateRequest, ClusterProvider, InteractiveCommand, OutsideHostInfo, OutsideHostRequest, ProviderCapabilities } from "./provider.ts";
 import { KindOutsideHosts } from "./kind-outside.ts";
+import { BAKED_IMAGES_LABEL, imagesNodesLack } from "./kind-images.ts";
 import { clip, commandDeadline, creatorsIn, DOCKER_CLIENT_ERROR, DOCKER_DOWN_HINT, DOCKER_UNREACHABLE, hintFor, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
 
 export { COMMAND_DEADLINES, LOG_DIRS_KEPT, LOG_FILE_MAX_BYTES, type KindCreator } from "./kind-host.ts";
@@ -375,18 +376,30 @@ export class KindProvider implements ClusterProvider {
     return { file: this.docker, args: ["exec", options.tty ? "-it" : "-i", node, ...cmd] };
   }
 
-  async loadImages(cluster: string, images: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (images.length === 0) return;
-    const missing = await this.missingImages(images, options.signal);
-    if (missing.length) {
+  async loadImages(cluster: string, images: string[], options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    if (images.length === 0) return [];
+    const inspected = await this.#inspectImages(images, options.signal);
+    if (inspected.missing.length) {
+      const missing = inspected.missing;
       throw new InfraError(`image${missing.length > 1 ? "s" : ""} not available locally: ${missing.join(", ")}`, {
         code: "IMAGE_MISSING",
         hint: "build labrun's offline images with `tools/images/build.sh` (or `docker pull` them where a registry is reachable)",
       });
     }
-    const result = await this.#kind(["load", "docker-image", "--name", cluster, ...images], options.signal ? { signal: options.signal } : {});
+    // Only what some node's image does not hold already (see kind-images.ts): no `docker save` of baked images.
+    const lacking = imagesNodesLack(images, inspected.ids, await this.#bakedImageLabels(cluster, options.signal));
+    if (lacking.length === 0) return [];
+    const result = await this.#kind(["load", "docker-image", "--name", cluster, ...lacking], options.signal ? { signal: options.signal } : {});
     if (result.aborted) throw abortError(options.signal);
     if (result.exitCode !== 0) throw new InfraError(`failed to load images into cluster "${cluster}"`, { code: "IMAGE_LOAD_FAILED", output: outputOf(result) });
+    return lacking;
+  }
+
+  /** The `labrun.images` label of each node container of the cluster ("" where its image has none; none known: []). */
+  async #bakedImageLabels(cluster: string, signal?: AbortSignal): Promise<string[]> {
+    const ps = await this.#docker(["ps", "-a", "--filter", `label=${KIND_CLUSTER_LABEL}=${cluster}`, "--format", `{{.Label "${BAKED_IMAGES_LABEL}"}}|`], signal ? { signal } : {});
+    if (ps.exitCode !== 0) return []; // unknown: kind load decides per node, as before
+    return lines(ps.stdout).map((l) => l.replace(/\|$/, ""));
   }
 
   async loadImageArchive(cluster: string, archivePath: string, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -397,12 +410,20 @@ export class KindProvider implements ClusterProvider {
 
   /** The images of the list that the local Docker does not have. */
   async missingImages(images: string[], signal?: AbortSignal): Promise<string[]> {
-    if (images.length === 0) return [];
+    return (await this.#inspectImages(images, signal)).missing;
+  }
+
+  /** One `docker image inspect` of the list: the images Docker lacks, and each image's ID when it has them all (an unreadable answer: no IDs). */
+  async #inspectImages(images: string[], signal?: AbortSignal): Promise<{ missing: string[]; ids: Map<string, string> }> {
+    if (images.length === 0) return { missing: [], ids: new Map() };
     const result = await this.#docker(["image", "inspect", "--format", "{{.Id}}", ...images], signal ? { signal } : {});
-    if (result.exitCode === 0) return [];
+    if (result.exitCode === 0) {
+      const ids = lines(result.stdout);
+      return { missing: [], ids: ids.length === images.length ? new Map(images.map((image, i) => [image, ids[i]!])) : new Map() };
+    }
     const missing = images.filter((image) => result.stderr.includes(`No such image: ${image}`) || result.stderr.includes(`No such image: ${image.replace(/^docker\.io\/(library\/)?/, "")}`));
     if (missing.length === 0) throw new InfraError("failed to inspect local images", { output: outputOf(result), hint: "check that Docker runs: `docker info`" });
-    return missing;
+    return { missing, ids: new Map() };
   }
 
   /** `kind version` → `v0.30.0`. */

@@ -97,7 +97,8 @@ export interface ClusterProvider {
   /** Run a command on a node as root. */
   execOnNode(cluster: string, node: string, command: string[], options: ExecOptions): Promise<ExecResult>;
   /** Load local images (by reference) into every node of a cluster. */
-  loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<void>;
+  /** Resolves with the images it loaded, when it knows that some were in the nodes already (labrun's node image holds them). */
+  loadImages(cluster: string, images: string[], options?: { signal?: AbortSignal }): Promise<string[] | void>;
   /** Load an image archive (a `docker save`-format tar) into every node, without Docker's image store (providers that load images). */
   loadImageArchive?(cluster: string, archivePath: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Start a host outside the cluster on the cluster's network (kind: a container on the `kind` network). */

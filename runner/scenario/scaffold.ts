@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.ts";
-import { SCHEMA_ID } from "../schema/scenario.ts";
+import { SCHEMA_ID } from "../schema/values.ts";
 
 export interface ScaffoldResult {
   dir: string;

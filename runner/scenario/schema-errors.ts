@@ -6,14 +6,14 @@
  */
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from "ajv";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Document } from "yaml";
 import type { LineCounter } from "yaml";
 import type { Problem } from "../errors.ts";
-import { Scenario } from "../schema/scenario.ts";
 import { closest } from "../util/suggest.ts";
 import { located, nodeAt } from "./read.ts";
 
@@ -36,7 +36,7 @@ function validator(): ValidateFunction {
 /** The validator, from `dir`'s cache when it holds one for this schema (`cached`), else compiled and stored there. */
 export function scenarioValidator(dir: string): { validate: ValidateFunction; cached: boolean; file: string } {
   const { version } = require("ajv/package.json") as { version: string };
-  const key = createHash("sha256").update(JSON.stringify({ schema: Scenario, options: AJV_OPTIONS, ajv: version })).digest("hex").slice(0, 20);
+  const key = createHash("sha256").update(JSON.stringify({ schema: schemaSourcesKey(), options: AJV_OPTIONS, ajv: version })).digest("hex").slice(0, 20);
   const file = join(dir, "validators", `scenario-${key}.cjs`);
   try {
     return { validate: loadStandalone(readFileSync(file, "utf8")), cached: true, file };
@@ -45,6 +45,8 @@ export function scenarioValidator(dir: string): { validate: ValidateFunction; ca
   }
   const { Ajv } = require("ajv") as { Ajv: typeof AjvClass };
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  // Only now the schema itself: building it loads TypeBox, which a cached validator spares a grade's start-up.
+  const { Scenario } = require(fileURLToPath(new URL(`../schema/scenario${SOURCE_EXT}`, import.meta.url))) as typeof import("../schema/scenario.ts");
   const validate = ajv.compile(Scenario);
   try {
     const standaloneCode = require("ajv/dist/standalone/index.js") as (ajv: AjvClass, validate: ValidateFunction) => string;
@@ -56,6 +58,39 @@ export function scenarioValidator(dir: string): { validate: ValidateFunction; ca
     // a cache we cannot write only costs time
   }
   return { validate, cached: false, file };
+}
+
+/** `.ts` when labrun runs from source, `.js` when compiled (dist/). */
+const SOURCE_EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/**
+ * What the scenario schema is made of: every module of runner/schema (the
+ * TypeBox builders; the same sources build the same schema) and TypeBox's
+ * version, without building it.
+ */
+function schemaSourcesKey(): string {
+  const dir = fileURLToPath(new URL("../schema/", import.meta.url));
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(SOURCE_EXT) && !n.endsWith(".d.ts")).sort()) hash.update(`${name}\0`).update(readFileSync(join(dir, name)));
+  return `${hash.digest("hex")} typebox ${typeboxVersion()}`;
+}
+
+/** TypeBox's version, from its package.json (found above its entry point: the package exports no package.json). */
+function typeboxVersion(): string {
+  try {
+    let dir = dirname(require.resolve("@sinclair/typebox"));
+    for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+        if (pkg.name === "@sinclair/typebox" && pkg.version) return pkg.version;
+      } catch {
+        // not here: one level up
+      }
+    }
+  } catch {
+    // unresolvable: the sources alone make the key
+  }
+  return "unknown";
 }
 
 function loadStandalone(code: string): ValidateFunction {

@@ -6,6 +6,7 @@ import { Type, type Static } from "@sinclair/typebox";
 // Named so that the emitted declarations (dist/*.d.ts) can refer to TypeBox's symbols (TS4023).
 import type { Hint, Kind, OptionalKind, ReadonlyKind } from "@sinclair/typebox";
 import { Closed, Dns1123Label, Duration, Enum, ExactlyOneOf, FilePath, Labels, ObjectName } from "./dsl.ts";
+export { CHECK_KINDS, checkKind, type CheckKind } from "./values.ts";
 
 // ---------------------------------------------------------------- references
 
@@ -363,7 +364,6 @@ export type NodeRef = Static<typeof NodeRef>;
 export type Target = Static<typeof Target>;
 export type HttpTarget = Static<typeof HttpTarget>;
 export type Check = Static<typeof Check>;
-export type CheckKind = (typeof CHECK_KINDS)[number];
 export type NodesReadyCheck = Static<typeof NodesReadyCheck>;
 export type PodsReadyCheck = Static<typeof PodsReadyCheck>;
 export type CniConfiguredCheck = Static<typeof CniConfiguredCheck>;
@@ -379,12 +379,5 @@ export type ObjectCheck = Static<typeof ObjectCheck>;
 export type CommandCheck = Static<typeof CommandCheck>;
 export type ScriptCheck = Static<typeof ScriptCheck>;
 
-export const CHECK_KINDS = ["nodesReady", "podsReady", "cniConfigured", "http", "dns", "blocked", "reachability", "podNetwork", "object", "command", "script"] as const;
-
-/** The operation key of a check (`http`, `dns`, ...). */
-export function checkKind(check: Check): CheckKind {
-  for (const kind of CHECK_KINDS) if (kind in check) return kind;
-  throw new Error(`check ${check.id} has no operation`);
-}
 
 export type CheckTypeBoxSymbols = typeof Hint | typeof Kind | typeof OptionalKind | typeof ReadonlyKind;

@@ -9,11 +9,8 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { Enum } from "./dsl.ts";
 
-export const REPORT_API_VERSION = "labrun.dev/v1alpha1";
-export const REPORT_SCHEMA_ID = "https://labrun.dev/schemas/report.schema.json";
-
-export const CHECK_STATUSES = ["passed", "failed", "skipped", "error"] as const;
-export type CheckStatus = (typeof CHECK_STATUSES)[number];
+import { CHECK_STATUSES, REPORT_API_VERSION, REPORT_SCHEMA_ID } from "./values.ts";
+export { CHECK_STATUSES, REPORT_API_VERSION, REPORT_SCHEMA_ID, type CheckStatus } from "./values.ts";
 
 export const Evidence = Type.Object(
   {

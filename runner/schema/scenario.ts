@@ -17,8 +17,22 @@ import { Check } from "./checks.ts";
 // The checks and the references they use live in ./checks.ts; they are part of this format.
 export * from "./checks.ts";
 
-export const API_VERSION = "labrun.dev/v1alpha1";
-export const SCHEMA_ID = "https://labrun.dev/schemas/scenario.schema.json";
+import { ADDON_NAMES, API_VERSION, CNI_NAMES, SCHEMA_ID } from "./values.ts";
+export {
+  ADDON_NAMES,
+  API_VERSION,
+  CNI_NAMES,
+  DEFAULT_POD_SUBNET,
+  DEFAULT_SERVICE_SUBNET,
+  SCHEMA_ID,
+  STEP_KINDS,
+  cniOf,
+  podSubnetOf,
+  serviceSubnetOf,
+  stepKind,
+  type CniName,
+  type StepKind,
+} from "./values.ts";
 
 // ---------------------------------------------------------------- metadata
 
@@ -57,11 +71,6 @@ export const Metadata = Closed(
 
 // ---------------------------------------------------------------- cluster
 
-/** The add-ons that ship with labrun (runner/addons/<name>.yaml). */
-export const ADDON_NAMES = ["flannel", "kube-router", "kube-router-netpol"] as const;
-/** The CNIs a lab can be set up with (`spec.cluster.networking.cni`, `spec.solution.cnis`). */
-export const CNI_NAMES = ["flannel", "kube-router"] as const;
-export type CniName = (typeof CNI_NAMES)[number];
 
 
 export const NodeSpec = Closed(
@@ -357,36 +366,8 @@ export type ClusterSpec = Static<typeof Cluster>;
 export type NodeSpec = Static<typeof NodeSpec>;
 export type NetworkingSpec = Static<typeof Networking>;
 export type Step = Static<typeof Step>;
-export type StepKind = (typeof STEP_KINDS)[number];
 export type Markdown = Static<typeof Markdown>;
 export type Shortcut = Static<typeof Shortcut>;
 export type LearnerObject = Static<typeof LearnerObject>;
 export type OutsideHost = Static<typeof OutsideHost>;
 
-export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;
-
-/** The operation key of a step (`apply`, `wait`, ...). */
-export function stepKind(step: Step): StepKind {
-  for (const kind of STEP_KINDS) if (kind in step) return kind;
-  throw new Error("step has no operation");
-}
-
-/** kind's pod subnet, which a cluster gets when the scenario sets none. */
-export const DEFAULT_POD_SUBNET = "10.244.0.0/16";
-/** kind's service subnet, which a cluster gets when the scenario sets none. */
-export const DEFAULT_SERVICE_SUBNET = "10.96.0.0/16";
-
-/** The pod subnet the cluster will have (kind's default when the scenario sets none). */
-export function podSubnetOf(cluster: Pick<ClusterSpec, "networking">): string {
-  return cluster.networking?.podSubnet ?? DEFAULT_POD_SUBNET;
-}
-
-/** The lab's CNI: what `addon: { name: cni }` steps install. */
-export function cniOf(cluster: Pick<ClusterSpec, "networking">): CniName {
-  return cluster.networking?.cni ?? "flannel";
-}
-
-/** The service subnet the cluster will have (kind's default when the scenario sets none). */
-export function serviceSubnetOf(cluster: Pick<ClusterSpec, "networking">): string {
-  return cluster.networking?.serviceSubnet ?? DEFAULT_SERVICE_SUBNET;
-}

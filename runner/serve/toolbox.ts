@@ -14,7 +14,8 @@ import { openTerminal, terminalTarget, type RemoteTerminal, type TerminalHandler
 import { InfraError } from "../errors.ts";
 import { ADDONS, addonText, fillPlaceholders } from "../lab/addons.ts";
 import type { LabRecord } from "../lab/state.ts";
-import { podSubnetOf, serviceSubnetOf, type ClusterSpec } from "../schema/scenario.ts";
+import type { ClusterSpec } from "../schema/scenario.ts";
+import { podSubnetOf, serviceSubnetOf } from "../schema/values.ts";
 import { sleep } from "../util/sleep.ts";
 
 const IMAGE_PROBLEMS = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerError", "CreateContainerConfigError"]);

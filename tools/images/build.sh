@@ -53,7 +53,7 @@ local-path-image|static-base local-path|image $LOCAL_PATH_IMAGE|image_local_path
 nginx-image|debian|image $NGINX_IMAGE|image_nginx
 curl-image|debian|image $CURL_IMAGE|image_curl
 toolbox-image|debian kubernetes|image $TOOLBOX_IMAGE (labrun serve's terminal)|image_toolbox
-node|base kubernetes control-plane kube-proxy-image etcd-image coredns-image pause-image flannel-image flannel-cni-plugin-image local-path-image kube-router-image probe-image|image $NODE_IMAGE|image_node
+node|base kubernetes control-plane kube-proxy-image etcd-image coredns-image pause-image flannel-image flannel-cni-plugin-image local-path-image kube-router-image probe-image nginx-image curl-image|image $NODE_IMAGE|image_node
 "
 
 target_field() { # target_field NAME FIELD(1-4)

@@ -5,10 +5,11 @@
 #
 #   tools/images/load.sh CLUSTER [IMAGE...]
 #
-# Without IMAGE, loads the workload images scenarios use:
-#   docker.io/library/nginx:1.22.1 and docker.io/curlimages/curl:7.88.1
-# (the node image already holds every control-plane image, flannel,
-# kube-router, local-path-provisioner and ghcr.io/labrun/probe).
+# Without IMAGE, loads the workload images scenarios use (WORKLOAD_IMAGES:
+#   docker.io/library/nginx:1.22.1 and docker.io/curlimages/curl:7.88.1),
+# which the node image already holds, like every control-plane image, flannel,
+# kube-router, local-path-provisioner and ghcr.io/labrun/probe: kind finds
+# them present and loads nothing unless they were rebuilt since.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/common.sh"
@@ -16,7 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || die "usage: $0 CLUSTER [IMAGE...]"
 cluster=$1; shift
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=("$NGINX_IMAGE" "$CURL_IMAGE")
+# shellcheck disable=SC2206 # a space-separated list of image names
+[ ${#images[@]} -gt 0 ] || images=($WORKLOAD_IMAGES)
 
 for i in "${images[@]}"; do
   docker image inspect "$i" >/dev/null 2>&1 || die "image $i not found: run tools/images/build.sh"

@@ -24,7 +24,9 @@ CURL_VERSION=7.88.1                  # must equal Debian bookworm's curl upstrea
 
 # Image names. Component images use the exact names kubeadm/kind expect so that
 # nothing is ever pulled; workload images use the names scenarios reference.
-NODE_IMAGE=localhost/labrun/kind-node:${K8S_VERSION}
+NODE_REVISION=r2                     # bump when what the node image holds changes: a new tag, so that
+                                     # labs and other checkouts on the previous node image keep working
+NODE_IMAGE=localhost/labrun/kind-node:${NODE_REVISION}-${K8S_VERSION}
 BASE_IMAGE=localhost/labrun/kind-base:${DEBIAN_SUITE}
 DEBIAN_IMAGE=localhost/labrun/debian:${DEBIAN_SUITE}
 STATIC_BASE_IMAGE=localhost/labrun/static-base:${DEBIAN_SUITE}
@@ -37,3 +39,8 @@ FLANNEL_CNI_PLUGIN_IMAGE=ghcr.io/flannel-io/flannel-cni-plugin:${FLANNEL_CNI_PLU
 KUBE_ROUTER_IMAGE=docker.io/cloudnativelabs/kube-router:${KUBE_ROUTER_VERSION}
 LOCAL_PATH_VERSION=v0.0.30           # github.com/rancher/local-path-provisioner (default StorageClass)
 LOCAL_PATH_IMAGE=localhost/labrun/local-path-provisioner:${LOCAL_PATH_VERSION}
+
+# The workload images the shipped scenarios list (spec.images), baked into the
+# node image so that no lab of the catalogue loads an image at start
+# (test/unit/cluster/baked-images.test.ts keeps this list and the catalogue equal).
+WORKLOAD_IMAGES="$NGINX_IMAGE $CURL_IMAGE"

@@ -16,7 +16,7 @@ import type { ImageChoice } from "../image-mode.ts";
 import type { LabRecord, LabStore } from "../state.ts";
 
 /** A `kind load` that never rejects: its duration or its error. */
-export type LoadOutcome = { ok: true; durationMs: number } | { ok: false; error: string };
+export type LoadOutcome = { ok: true; durationMs: number; loaded: readonly string[] } | { ok: false; error: string };
 
 /** What the actions of one `start` share; they fill in the mutable part as they go. */
 export interface StartContext {

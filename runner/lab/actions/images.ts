@@ -4,7 +4,8 @@
  */
 import { PROBE_IMAGE } from "../../cluster/images.ts";
 import type { ClusterProvider } from "../../providers/provider.ts";
-import { cniOf, type Scenario, type Step } from "../../schema/scenario.ts";
+import type { Scenario, Step } from "../../schema/scenario.ts";
+import { cniOf } from "../../schema/values.ts";
 import { ADDONS, addonImages, stepAddons, type AddonName } from "../addons.ts";
 import { step } from "../events.ts";
 import { loadProbeImage, probeBinary } from "../probe-image.ts";
@@ -22,10 +23,10 @@ export const loadImages: Action = {
       const early = ctx.earlyLoad ? await ctx.earlyLoad : undefined;
       if (early?.ok) {
         ctx.onEvent?.({ type: "step-start", phase: "images", name: what });
-        ctx.onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${images.map(shortImage).join(", ")} (while the cluster started)` });
+        ctx.onEvent?.({ type: "step-end", phase: "images", name: what, status: "ok", durationMs: early.durationMs, detail: `${loadedDetail(images, early.loaded)} (while the cluster started)` });
       } else {
         if (early && !early.ok) ctx.onEvent?.({ type: "log", phase: "images", line: `loading images during create failed (${early.error}); loading again` });
-        await step(ctx.onEvent, "images", what, () => loadLabImages(ctx.provider, ctx.cluster, images, ctx.env, ctx.signal, ctx.imageChoice?.mode), () => images.map(shortImage).join(", "));
+        await step(ctx.onEvent, "images", what, () => loadLabImages(ctx.provider, ctx.cluster, images, ctx.env, ctx.signal, ctx.imageChoice?.mode), (loaded) => loadedDetail(images, loaded));
       }
     } else if (!ctx.can.loadImages && ctx.loaded.scenario.spec.images?.length) {
       ctx.onEvent?.({ type: "warning", message: `the cluster must be able to pull: ${ctx.loaded.scenario.spec.images.join(", ")}` });
@@ -43,8 +44,8 @@ export function startEarlyLoad(ctx: StartContext): void {
 async function timedLoad(ctx: StartContext): Promise<LoadOutcome> {
   const t0 = performance.now();
   try {
-    await loadLabImages(ctx.provider, ctx.cluster, ctx.images, ctx.env, ctx.signal, ctx.imageChoice?.mode);
-    return { ok: true, durationMs: Math.round(performance.now() - t0) };
+    const loaded = await loadLabImages(ctx.provider, ctx.cluster, ctx.images, ctx.env, ctx.signal, ctx.imageChoice?.mode);
+    return { ok: true, durationMs: Math.round(performance.now() - t0), loaded };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
@@ -64,13 +65,31 @@ export function imageSources(provider: ClusterProvider, images: readonly string[
  * Loads the images into every node of the cluster, each from where it comes
  * from (see imageSources): offline from the local Docker; online the nodes
  * pull them (runner/lab/online-images.ts). The probe comes from the packaged
- * binary either way, when there is one.
+ * binary either way, when there is one. Resolves with the images loaded or
+ * pulled: offline, the provider skips those the node image holds.
  */
-export async function loadLabImages(provider: ClusterProvider, cluster: string, images: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal, mode: ImageMode = "offline"): Promise<void> {
+export async function loadLabImages(provider: ClusterProvider, cluster: string, images: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal, mode: ImageMode = "offline"): Promise<string[]> {
   const sources = imageSources(provider, images, env);
-  if (sources.docker.length && mode === "online") await pullInNodes(provider, cluster, sources.docker, env, signal);
-  else if (sources.docker.length) await provider.loadImages(cluster, sources.docker, signal ? { signal } : {});
-  if (sources.probeBinary) await loadProbeImage(provider, cluster, sources.probeBinary, signal);
+  const loaded: string[] = [];
+  if (sources.docker.length && mode === "online") {
+    await pullInNodes(provider, cluster, sources.docker, env, signal);
+    loaded.push(...sources.docker);
+  } else if (sources.docker.length) {
+    loaded.push(...((await provider.loadImages(cluster, sources.docker, signal ? { signal } : {})) ?? sources.docker));
+  }
+  if (sources.probeBinary) {
+    await loadProbeImage(provider, cluster, sources.probeBinary, signal);
+    loaded.push(PROBE_IMAGE);
+  }
+  return loaded;
+}
+
+/** `nginx:1.22.1, curl:7.88.1` or, for images the node image held, `nginx:1.22.1 (loaded); curl:7.88.1 in the node image`. */
+export function loadedDetail(images: readonly string[], loaded: readonly string[]): string {
+  const present = images.filter((i) => !loaded.includes(i));
+  if (!present.length) return images.map(shortImage).join(", ");
+  const inNode = `${present.map(shortImage).join(", ")} in the node image`;
+  return loaded.length ? `${loaded.map(shortImage).join(", ")} loaded; ${inNode}` : inNode;
 }
 
 /** Every image the lab needs in its nodes: the scenario's, labrun's probe, and the add-ons any step uses. */

@@ -378,6 +378,36 @@ describe("network checks: a pass is confirmed", () => {
     expect(r!.message).to.match(/^could not confirm a pass: passed at attempt 1, attempt 2 could not be evaluated: /);
   });
 
+  it("a network check that needs only network checks probes alongside them: one round of attempts, not two; verdicts as if it had waited", async () => {
+    const { c, clock } = probeWorld();
+    c.probe = () => ({ ok: true, status: 200, body: NGINX_PAGE });
+    const checks = [httpCheck("a"), httpCheck("b", { needs: ["a"] } as Partial<Check>)];
+    const t0 = clock.now();
+    const [a, b] = await runChecks(options(c, checks));
+    expect([a!.status, b!.status]).to.deep.equal(["passed", "passed"]);
+    expect(b!.attempts).to.equal(2);
+    expect(clock.now() - t0).to.equal(0);
+    expect(c.probeExecs, "a's and b's probes share two round trips (four one after the other without it)").to.deep.equal(["batch", "batch"]);
+  });
+
+  it("speculative: a need that fails makes it `skipped` with the usual message; its own failures before then are not final", async () => {
+    const { c } = probeWorld();
+    c.probe = () => ({ ok: false, error: "dial tcp 192.168.1.4:80: i/o timeout" });
+    const [a, b] = await runChecks(options(c, [httpCheck("a", { timeout: "100ms" } as Partial<Check>), httpCheck("b", { needs: ["a"], timeout: "10ms" } as Partial<Check>)]));
+    expect(a!.status).to.equal("failed");
+    expect(b).to.deep.include({ status: "skipped", message: "skipped: needs a (failed)", attempts: 0 });
+  });
+
+  it("speculative: failures and its timeout before the need passed are not final; from then on it runs as if it had started then", async () => {
+    const { c, clock } = probeWorld();
+    c.probe = () => (clock.now() >= 100 ? { ok: true, status: 200, body: NGINX_PAGE } : { ok: false, error: "dial tcp 192.168.1.4:80: i/o timeout" });
+    const checks = [httpCheck("a", { timeout: "1s" } as Partial<Check>), httpCheck("b", { needs: ["a"], timeout: "30ms" } as Partial<Check>)];
+    const [a, b] = await runChecks(options(c, checks));
+    expect(a!.status).to.equal("passed");
+    expect(b!.status, "b's 30 ms ran out while a was still failing: not final").to.equal("passed");
+    expect(b!.durationMs, "counted from a's pass").to.equal(0);
+  });
+
   it("non-network kinds pass on their first good attempt", async () => {
     const { c } = world();
     c.put(node("n1"));

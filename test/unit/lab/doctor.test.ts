@@ -32,7 +32,7 @@ describe("lab/doctor", () => {
     const scenarios = [await loadScenario(path.join(SCENARIOS, "beebox-cni")), await loadScenario(path.join(SCENARIOS, "service-selector"))];
     const p = probes((images) => images.filter((i) => i.includes("nginx")));
     const result = await doctor({ scenarios, env: { LABRUN_PROBE_DIR: path.join(dir, "none") }, probes: p });
-    expect(result.images[0]).to.equal("localhost/labrun/kind-node:v1.34.12");
+    expect(result.images[0]).to.equal("localhost/labrun/kind-node:r2-v1.34.12");
     expect(result.images).to.include(PROBE_IMAGE);
     expect(new Set(result.images).size, "each image once").to.equal(result.images.length);
     expect(result.probe).to.deep.equal({ source: "docker", image: PROBE_IMAGE });

@@ -11,7 +11,7 @@ import type { ClusterProvider } from "../../../runner/providers/provider.ts";
 import { renderKindConfig } from "../../../runner/lab/render.ts";
 
 const CLUSTER = { kubernetesVersion: "v1.34.12" };
-const OFFLINE_NODE = "localhost/labrun/kind-node:v1.34.12";
+const OFFLINE_NODE = "localhost/labrun/kind-node:r2-v1.34.12";
 const KIND_NODE = "docker.io/kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a";
 
 describe("lab/image-mode (online and offline images)", () => {

@@ -92,7 +92,7 @@ describe("lab infrastructure: kind node containers", () => {
     expect((del as InfraError).hint).to.match(/docker rm -f \$\(docker ps -aq --filter label=io.x-k8s.kind.cluster=labrun-x\)/);
     await kind.loadImages("labrun-x", ["a:1"]).catch(() => undefined);
     const deadlines = Object.fromEntries(fake.calls.map((c) => [`${c.file} ${c.args.slice(0, 2).join(" ")}`, c.options.timeoutMs]));
-    expect(deadlines).to.deep.equal({ "kind get clusters": 60_000, "kind delete cluster": 180_000, "docker image inspect": 60_000, "kind load docker-image": 600_000 });
+    expect(deadlines).to.deep.equal({ "kind get clusters": 60_000, "kind delete cluster": 180_000, "docker image inspect": 60_000, "docker ps -a": 60_000, "kind load docker-image": 600_000 });
   });
 
   it("--debug (LABRUN_DEBUG=1) shows each call and how it ended, with its duration", async () => {

@@ -74,9 +74,10 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     const kubeconfig = path.join(dir, "labs", "beebox-cni", "kubeconfig");
     expect(w.fake.lines()).to.deep.equal([
       "kind get clusters",
-      `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${kubeconfig} --retain`,
+      `kind create cluster --name labrun-beebox-cni --image localhost/labrun/kind-node:r2-v1.34.12 --config - --kubeconfig ${kubeconfig} --retain`,
       "docker exec labrun-beebox-cni-control-plane kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz",
       "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "docker ps -a --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni --format {{.Label \"labrun.images\"}}|",
       "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/labrun/probe:v0.2.0 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
     ]);
     const config = parse(w.fake.calls[1]!.options.input!) as { nodes: { extraMounts: { hostPath: string }[] }[]; networking: unknown };
@@ -233,11 +234,12 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
     await writeFile(path.join(probeDir, `linux-${nodeArchitecture()}`, "labrun-probe"), "#!fake probe");
     await start(w.options({ env: { LABRUN_PROBE_DIR: probeDir }, probes: { ...goodProbes, missingImages: async (images) => images.filter((i) => i === PROBE_IMAGE) } }));
     const lines = w.fake.lines();
-    expect(lines.slice(3, 5)).to.deep.equal([
+    expect(lines.slice(3, 6)).to.deep.equal([
       "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
+      "docker ps -a --filter label=io.x-k8s.kind.cluster=labrun-beebox-cni --format {{.Label \"labrun.images\"}}|",
       "kind load docker-image --name labrun-beebox-cni docker.io/library/nginx:1.22.1 docker.io/curlimages/curl:7.88.1 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1 ghcr.io/flannel-io/flannel:v0.28.10",
     ]);
-    expect(lines[5]).to.match(/^kind load image-archive --name labrun-beebox-cni \S+probe\.tar$/);
+    expect(lines[6]).to.match(/^kind load image-archive --name labrun-beebox-cni \S+probe\.tar$/);
     const files = untar(archive!);
     expect(JSON.parse(files.find((f) => f.path === "manifest.json")!.data.toString())[0].RepoTags).to.deep.equal([PROBE_IMAGE]);
     const layer = untar(files.find((f) => f.path.startsWith("blobs/") && f.data.length > 1024)!.data);

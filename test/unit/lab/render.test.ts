@@ -60,7 +60,7 @@ describe("lab/render", () => {
     it("LABRUN_NODE_IMAGE, then nodeImage, then the version map", () => {
       expect(nodeImageFor({ kubernetesVersion: "v1.34.12", nodeImage: "mine:1" }, { LABRUN_NODE_IMAGE: "env:1" })).to.equal("env:1");
       expect(nodeImageFor({ kubernetesVersion: "v1.34.12", nodeImage: "mine:1" }, {})).to.equal("mine:1");
-      expect(nodeImageFor({ kubernetesVersion: "v1.34.12" }, {})).to.equal("localhost/labrun/kind-node:v1.34.12");
+      expect(nodeImageFor({ kubernetesVersion: "v1.34.12" }, {})).to.equal("localhost/labrun/kind-node:r2-v1.34.12");
       expect(nodeImageFor({}, {})).to.equal(NODE_IMAGES[DEFAULT_KUBERNETES_VERSION]);
     });
     it("an unknown version says how to pick an image", () => {

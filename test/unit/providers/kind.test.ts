@@ -201,13 +201,37 @@ describe("providers/kind", () => {
   });
 
   describe("loadImages", () => {
-    it("checks the images exist locally, then kind load docker-image", async () => {
-      const { fake, kind } = provider();
-      await kind.loadImages("labrun-x", ["docker.io/library/nginx:1.22.1", "ghcr.io/labrun/probe:v0.1.0"]);
+    const PS = "docker ps -a --filter label=io.x-k8s.kind.cluster=labrun-x --format {{.Label \"labrun.images\"}}|";
+    const IMAGES = ["docker.io/library/nginx:1.22.1", "ghcr.io/labrun/probe:v0.1.0"];
+
+    it("checks the images exist locally, reads the nodes' baked images, then kind load docker-image", async () => {
+      const { fake, kind } = provider([["docker image inspect", { stdout: "sha256:n\nsha256:p\n" }], ["docker ps", { stdout: "|\n|\n" }]]);
+      await kind.loadImages("labrun-x", IMAGES);
       expect(fake.lines()).to.deep.equal([
         "docker image inspect --format {{.Id}} docker.io/library/nginx:1.22.1 ghcr.io/labrun/probe:v0.1.0",
+        PS,
         "kind load docker-image --name labrun-x docker.io/library/nginx:1.22.1 ghcr.io/labrun/probe:v0.1.0",
       ]);
+    });
+
+    it("skips an image every node's image holds with the local ID (label labrun.images); loads the rest", async () => {
+      const baked = "nginx:1.22.1=sha256:n ghcr.io/labrun/probe:v0.1.0=sha256:OLD";
+      const { fake, kind } = provider([["docker image inspect", { stdout: "sha256:n\nsha256:p\n" }], ["docker ps", { stdout: `${baked}|\n${baked}|\n` }]]);
+      await kind.loadImages("labrun-x", IMAGES);
+      expect(fake.lines().at(-1), "the probe was rebuilt locally: its new ID is loaded").to.equal("kind load docker-image --name labrun-x ghcr.io/labrun/probe:v0.1.0");
+    });
+
+    it("every image baked into every node: nothing is loaded; one node without the label: all are", async () => {
+      const baked = "docker.io/library/nginx:1.22.1=sha256:n ghcr.io/labrun/probe:v0.1.0=sha256:p";
+      const both = provider([["docker image inspect", { stdout: "sha256:n\nsha256:p\n" }], ["docker ps", { stdout: `${baked}|\n${baked}|\n` }]]);
+      await both.kind.loadImages("labrun-x", IMAGES);
+      expect(both.fake.lines()).to.have.length(2);
+      const one = provider([["docker image inspect", { stdout: "sha256:n\nsha256:p\n" }], ["docker ps", { stdout: `${baked}|\n|\n` }]]);
+      await one.kind.loadImages("labrun-x", IMAGES);
+      expect(one.fake.lines().at(-1)).to.equal(`kind load docker-image --name labrun-x ${IMAGES.join(" ")}`);
+      const unknown = provider([["docker image inspect", { stdout: "sha256:n\nsha256:p\n" }], ["docker ps", { exitCode: 1, stderr: "boom" }]]);
+      await unknown.kind.loadImages("labrun-x", IMAGES);
+      expect(unknown.fake.lines().at(-1), "nodes unknown: kind decides, as before").to.equal(`kind load docker-image --name labrun-x ${IMAGES.join(" ")}`);
     });
 
     it("names the missing images and how to build them", async () => {

@@ -9,7 +9,11 @@
 # Images baked into the node: everything kubeadm pulls, the sandbox image of
 # kind's containerd config, and the images of the default CNI and storage
 # manifests (flannel; local-path-provisioner + the Debian image as its helper),
-# and labrun's kube-router firewall and probe images.
+# labrun's kube-router firewall and probe images, and the workload images of
+# the shipped scenarios (WORKLOAD_IMAGES). The node image records each one's
+# Docker image ID in its label labrun.images ("NAME=ID NAME=ID ..."): labrun
+# loads an image into a new cluster only when the local Docker's image of that
+# name has another ID (runner/providers/kind.ts).
 node_image_names() {
   local c t
   for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
@@ -25,6 +29,8 @@ node_image_names() {
   # labrun's own addon and probe, so that no cluster has to load them
   echo "$KUBE_ROUTER_IMAGE"
   echo "$PROBE_IMAGE"
+  # the catalogue's workload images, so that no lab of a shipped scenario loads one
+  for t in $WORKLOAD_IMAGES; do echo "$t"; done
 }
 
 node_key() {
@@ -74,10 +80,13 @@ image_node() {
   in_node bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
   # shellcheck disable=SC2016 # expanded inside the node
   in_node bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done; ctr version'
-  local names; mapfile -t names < <(node_image_names)
+  local names baked=() imgid; mapfile -t names < <(node_image_names)
   for n in "${names[@]}"; do
     echo "  $n"
+    imgid=$(docker image inspect -f '{{.Id}}' "$n")
     docker save "$n" | in_node_i ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests -
+    [ "$(docker image inspect -f '{{.Id}}' "$n")" = "$imgid" ] || die "$n changed while it was imported; build again"
+    baked+=("$n=$imgid")
     # kind's builder imports with --label=io.cri-containerd.pinned=pinned (a
     # containerd 2 flag); containerd 1.6's ctr sets the label afterwards
     in_node ctr --namespace=k8s.io images label "$(normalize_ref "$n")" io.cri-containerd.pinned=pinned >/dev/null
@@ -96,6 +105,7 @@ image_node() {
     --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
     --change 'CMD []' \
     --change "LABEL labrun.key=$key" \
+    --change "LABEL labrun.images=\"${baked[*]}\"" \
     "$id" "$NODE_IMAGE"
   docker rm -f -v "$id" >/dev/null
   trap - EXIT

@@ -80,7 +80,7 @@ describe("lab/pool: the warm pool (fake kind and cluster)", () => {
     const entries = await pool.list();
     expect(entries.map((e) => [e.cluster, e.state, e.images])).to.deep.equal(result.created.map((c) => [c, "ready", IMAGES]));
     const creates = w.fake.calls.filter((c) => c.args[0] === "create");
-    expect(creates.map((c) => c.args.join(" "))).to.deep.equal(entries.map((e) => `create cluster --name ${e.cluster} --image localhost/labrun/kind-node:v1.34.12 --config - --kubeconfig ${pool.kubeconfigPath(e.id)} --retain`));
+    expect(creates.map((c) => c.args.join(" "))).to.deep.equal(entries.map((e) => `create cluster --name ${e.cluster} --image localhost/labrun/kind-node:r2-v1.34.12 --config - --kubeconfig ${pool.kubeconfigPath(e.id)} --retain`));
     const config = parse(creates[0]!.options.input!) as { nodes: { extraMounts: { hostPath: string }[] }[] };
     expect(config.nodes[0]!.extraMounts[0]!.hostPath).to.equal(pool.markDir(entries[0]!.id));
     expect(w.fake.lines().filter((l) => l.startsWith("kind load"))).to.deep.equal(entries.map((e) => `kind load docker-image --name ${e.cluster} ${IMAGES.join(" ")}`));
