@@ -88,6 +88,18 @@ describe("restore: the plan", () => {
     expect(plan.create).to.deep.equal([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "coredns", namespace: "kube-system" }, data: { Corefile: "." } }]);
   });
 
+  it("a Service comes back at the cluster IP it had (kube-dns's is in every pod's resolv.conf), unless its manifest pins one", () => {
+    const dns: KubeObject = withUid({ apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system" }, spec: { clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], selector: { "k8s-app": "kube-dns" } } });
+    const repointed = { ...dns, spec: { ...(dns.spec as object), selector: { app: "dns-standin" } } };
+    const plan = planRestore([dns], [repointed], declared);
+    expect(plan.delete).to.deep.equal([repointed]);
+    expect(plan.create).to.deep.equal([{ apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system" }, spec: { clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], selector: { "k8s-app": "kube-dns" } } }]);
+    const web: KubeObject = withUid({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "shop" }, spec: { clusterIP: "10.96.80.80", selector: { app: "web" } } });
+    const pinned = declaredObjects([{ objects: [{ apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { clusterIP: "10.96.80.81", selector: { app: "web" } } }], namespace: "shop" }]);
+    const again = planRestore([web], [{ ...web, spec: { clusterIP: "10.96.80.80", selector: { app: "x" } } }], pinned);
+    expect((again.create[0]!.spec as { clusterIP?: string }).clusterIP).to.equal("10.96.80.81");
+  });
+
   it("a deployment re-created with other labels is deleted and the declared one re-created", () => {
     const web = deployment("web", { app: "web" });
     const wbe = deployment("web", { app: "wbe" });
