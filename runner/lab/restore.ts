@@ -35,6 +35,7 @@
  * exec`/`cp`/`debug` marks every pod of the scenario touched.
  */
 import { createHash } from "node:crypto";
+import { OWNED_ANNOTATION, STRANGER_NAMESPACE_PREFIX } from "../../checks/owned.ts";
 import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import { abortError } from "../providers/kind.ts";
 import { sleep } from "../util/sleep.ts";
@@ -73,9 +74,18 @@ export async function snapshot(client: ClusterClient, signal?: AbortSignal): Pro
   return lists.flat().filter((o) => !isLabrunOwned(o));
 }
 
-/** labrun's own probe pods (and their containers) are not part of a lab's state. */
-function isLabrunOwned(o: KubeObject): boolean {
-  return o.kind === "Pod" && (o.metadata.name.startsWith("labrun-probe") || o.metadata.labels?.["app.kubernetes.io/managed-by"] === "labrun");
+/**
+ * What labrun makes for a grade is not part of a lab's state: its probe pods,
+ * and the grade's own namespace (`labrun-stranger-<random>`: truth-table
+ * strangers, the dns check's canary Service) with everything in it. A grade
+ * deletes that namespace as it ends, and it may still be terminating when the
+ * baseline or the next snapshot is taken.
+ */
+export function isLabrunOwned(o: KubeObject): boolean {
+  if (o.kind === "Pod" && (o.metadata.name.startsWith("labrun-probe") || o.metadata.labels?.["app.kubernetes.io/managed-by"] === "labrun")) return true;
+  if (typeof o.metadata.annotations?.[OWNED_ANNOTATION] === "string") return true;
+  const namespace = o.kind === "Namespace" ? o.metadata.name : o.metadata.namespace;
+  return namespace?.startsWith(STRANGER_NAMESPACE_PREFIX) === true;
 }
 
 // ---------------------------------------------------------------- digest
