@@ -114,6 +114,14 @@ describe("cluster DNS: kube-dns must be the cluster's CoreDNS", () => {
     expect(wrongIp.message).to.include("sends queries to 10.244.0.50, which is not the address of pod kube-system/coredns-66bc5c9577-a its EndpointSlice kube-dns-manual names");
   });
 
+  it("is a kind lab's rule: on another distribution's cluster (--kubeconfig), its own DNS pods are not judged by kubeadm's shape", async () => {
+    const c = world();
+    c.put(dnsPod("coredns-66bc5c9577-a", "10.244.0.2", "coredns-66bc5c9577", (s) => ((s.containers as Record<string, unknown>[])[0]!.image = "rancher/mirrored-coredns-coredns:1.12.1")));
+    expect((await observeCheck(c, serviceDns)).ok).to.equal(false);
+    const o = await observeCheck(c, serviceDns, { lab: { name: "ctx", cluster: "k3s", provider: "kubeconfig" } });
+    expect(o.ok, o.message).to.equal(true);
+  });
+
   it("fails when a CoreDNS pod has an ephemeral container labrun did not add (it shares the pod's network namespace)", async () => {
     const c = world();
     c.put(dnsPod("coredns-66bc5c9577-b", "10.244.0.3", "coredns-66bc5c9577", (s) => (s.ephemeralContainers = [{ name: "debugger-abc", image: "busybox" }])));
