@@ -10,6 +10,7 @@
 import type { Evidence } from "../runner/schema/report.ts";
 import type { CheckContext } from "./context.ts";
 import type { ProbeDns } from "./probe.ts";
+import { verifyClusterDns } from "./cluster-dns-integrity.ts";
 
 export const CLUSTER_DNS_SERVICE = { namespace: "kube-system", name: "kube-dns" } as const;
 /** What the kubelet puts in a ClusterFirst pod's resolv.conf. */
@@ -32,9 +33,11 @@ export function dnsServerAddress(ip: string, port = 53): string {
 
 /**
  * The cluster's DNS server for a probe from `namespace`, or why there is none
- * (the Service is missing or headless: a failure of the cluster, not of labrun).
+ * (the Service is missing or headless: a failure of the cluster, not of labrun)
+ * or why its answers cannot be trusted (something other than the cluster's
+ * CoreDNS stands behind it: checks/cluster-dns-integrity.ts).
  */
-export async function clusterDns(ctx: Pick<CheckContext, "client" | "signal" | "settings">, namespace: string): Promise<ClusterDns | { problem: string; evidence: Evidence }> {
+export async function clusterDns(ctx: Pick<CheckContext, "client" | "signal" | "settings" | "probes" | "lab">, namespace: string): Promise<ClusterDns | { problem: string; evidence: Evidence }> {
   const ref = `${CLUSTER_DNS_SERVICE.namespace}/${CLUSTER_DNS_SERVICE.name}`;
   const svc = await ctx.client.get({ apiVersion: "v1", kind: "Service", name: CLUSTER_DNS_SERVICE.name, namespace: CLUSTER_DNS_SERVICE.namespace }, { signal: ctx.signal });
   const clusterIP = (svc?.spec as { clusterIP?: string } | undefined)?.clusterIP;
@@ -45,6 +48,9 @@ export async function clusterDns(ctx: Pick<CheckContext, "client" | "signal" | "
       evidence: { label: `cluster DNS service ${ref}`, expected: "a Service with a cluster IP (port 53)", observed },
     };
   }
+  // kubeadm's CoreDNS is what a kind lab runs; other distributions ship their own (k3s, EKS, GKE's kube-dns).
+  const untrusted = ctx.lab.provider === "kind" ? await verifyClusterDns(ctx, CLUSTER_DNS_SERVICE) : undefined;
+  if (untrusted) return { problem: untrusted.problem, evidence: untrusted.evidence[0]! };
   const server = dnsServerAddress(clusterIP);
   return { server, search: clusterSearch(namespace, ctx.settings.clusterDomain), ndots: CLUSTER_NDOTS, describe: `service ${ref} (${server})` };
 }

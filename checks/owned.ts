@@ -204,7 +204,26 @@ export class OwnedPods {
     }
   }
 
+  /**
+   * The grade's own namespace (`labrun-stranger-<random>`, deleted with what is in it by
+   * `dispose`), made on first use; for objects other than pods (no wait for its ServiceAccount).
+   */
+  async namespace(options: { signal?: AbortSignal } = {}): Promise<string> {
+    if (this.#disposed) throw new CheckEvalError("the grade has ended: labrun's objects are deleted", { final: true });
+    return this.#makeOtherNs(options.signal);
+  }
+
   #otherNs(deadline: number, signal: AbortSignal | undefined): Promise<string> {
+    return this.#makeOtherNs(signal).then(async (name) => {
+      while (!(await this.#client.get({ apiVersion: "v1", kind: "ServiceAccount", name: "default", namespace: name }, signal ? { signal } : {}))) {
+        if (Date.now() >= deadline) break; // the pod's creation reports it
+        await sleep(this.#pollMs, signal);
+      }
+      return name;
+    });
+  }
+
+  #makeOtherNs(signal: AbortSignal | undefined): Promise<string> {
     if (!this.#otherNamespace) {
       const name = STRANGER_NAMESPACE_PREFIX + this.#random(4);
       this.#otherNamespaceName = name;
@@ -216,13 +235,7 @@ export class OwnedPods {
         if (this.#otherNamespace === made) this.#otherNamespace = undefined;
       });
     }
-    return this.#otherNamespace.then(async (name) => {
-      while (!(await this.#client.get({ apiVersion: "v1", kind: "ServiceAccount", name: "default", namespace: name }, signal ? { signal } : {}))) {
-        if (Date.now() >= deadline) break; // the pod's creation reports it
-        await sleep(this.#pollMs, signal);
-      }
-      return name;
-    });
+    return this.#otherNamespace;
   }
 
   #get(created: Created, signal: AbortSignal | undefined): Promise<KubeObject | undefined> {

@@ -7,7 +7,9 @@
  * (for a `selector`, every matching pod the scenario deploys; none is a
  * failure); a service lookup to its cluster IP; a name lookup to the expected
  * addresses (or to anything, when none are given). The evidence names the
- * server that answered.
+ * server that answered. The same server must also answer for a Service labrun
+ * makes for the grade (checks/dns-canary.ts), and stand for the cluster's
+ * CoreDNS (checks/cluster-dns-integrity.ts).
  */
 import type { DnsCheck } from "../../runner/schema/scenario.ts";
 import type { Evidence } from "../../runner/schema/report.ts";
@@ -17,6 +19,7 @@ import { CheckEvalError, type CheckContext, type Observation } from "../context.
 import { checkPodIntegrity } from "../integrity.ts";
 import { describePod, podName, podView, resolvePods } from "../pods.ts";
 import { oneLine } from "../../runner/util/text.ts";
+import { withDnsCanary } from "../dns-canary.ts";
 import { combine } from "./http.ts";
 import { isFailure, podDnsName, resolveSource, serviceDnsName, type Failure } from "./network.ts";
 
@@ -80,8 +83,18 @@ export async function evaluate(ctx: CheckContext, spec: DnsCheck): Promise<Obser
   }
   // labrun built pod and service names fully qualified: ask exactly that name (a trailing dot skips the search list).
   const fqdn = spec.lookup.name === undefined;
-  const observations = await Promise.all(lookups.map((l) => lookUp(ctx, source, dns, l, fqdn)));
-  return combine(observations, notes, spec.lookup.selector !== undefined ? `${lookups.length} pods matching ${labelSelector(spec.lookup.selector)}` : undefined);
+  return withDnsCanary(ctx, async (canary) => {
+    const canaryLookup: Lookup = { name: canary.fqdn, want: [canary.clusterIP], type: canary.clusterIP.includes(":") ? "AAAA" : "A", what: `labrun's Service ${canary.namespace}/${canary.name}'s DNS name` };
+    const [checked, control] = await Promise.all([Promise.all(lookups.map((l) => lookUp(ctx, source, dns, l, fqdn))), lookUp(ctx, source, dns, canaryLookup, false)]);
+    const observed = combine(checked, notes, spec.lookup.selector !== undefined ? `${lookups.length} pods matching ${labelSelector(spec.lookup.selector)}` : undefined);
+    const evidence = [...observed.evidence, ...control.evidence];
+    if (!observed.ok || control.ok) return { ...observed, evidence };
+    return {
+      ok: false,
+      message: `${dns.describe} answers the checked name but not a Service labrun made for this grade (${control.message}): answers written for the checked names (a Corefile's hosts or template entries) are not cluster DNS`,
+      evidence,
+    };
+  });
 }
 
 /** A pod's DNS name must resolve to its IP; the pod must have one and be the scenario's. */

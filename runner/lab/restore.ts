@@ -35,6 +35,7 @@
  * exec`/`cp`/`debug` marks every pod of the scenario touched.
  */
 import { createHash } from "node:crypto";
+import { OWNED_ANNOTATION, STRANGER_NAMESPACE_PREFIX } from "../../checks/owned.ts";
 import type { ClusterClient, KubeObject } from "../cluster/client.ts";
 import { abortError } from "../providers/kind.ts";
 import { sleep } from "../util/sleep.ts";
@@ -73,9 +74,18 @@ export async function snapshot(client: ClusterClient, signal?: AbortSignal): Pro
   return lists.flat().filter((o) => !isLabrunOwned(o));
 }
 
-/** labrun's own probe pods (and their containers) are not part of a lab's state. */
-function isLabrunOwned(o: KubeObject): boolean {
-  return o.kind === "Pod" && (o.metadata.name.startsWith("labrun-probe") || o.metadata.labels?.["app.kubernetes.io/managed-by"] === "labrun");
+/**
+ * What labrun makes for a grade is not part of a lab's state: its probe pods,
+ * and the grade's own namespace (`labrun-stranger-<random>`: truth-table
+ * strangers, the dns check's canary Service) with everything in it. A grade
+ * deletes that namespace as it ends, and it may still be terminating when the
+ * baseline or the next snapshot is taken.
+ */
+export function isLabrunOwned(o: KubeObject): boolean {
+  if (o.kind === "Pod" && (o.metadata.name.startsWith("labrun-probe") || o.metadata.labels?.["app.kubernetes.io/managed-by"] === "labrun")) return true;
+  if (typeof o.metadata.annotations?.[OWNED_ANNOTATION] === "string") return true;
+  const namespace = o.kind === "Namespace" ? o.metadata.name : o.metadata.namespace;
+  return namespace?.startsWith(STRANGER_NAMESPACE_PREFIX) === true;
 }
 
 // ---------------------------------------------------------------- digest
@@ -206,7 +216,7 @@ export function planRestore(baseline: readonly KubeObject[], after: readonly Kub
   const afterByKey = new Map(after.map((o) => [keyOf(o), o]));
   const newNamespaces = new Set(after.filter((o) => o.kind === "Namespace" && !baseUids.has(o.metadata.uid)).map((o) => o.metadata.name));
   const stateOf = (o: KubeObject) => (o.kind === "Pod" ? podState(o) : objectState(o));
-  const recreate = (b: KubeObject) => plan.create.push(structuredClone(declared.get(keyOf(b)) ?? forCreate(b)));
+  const recreate = (b: KubeObject) => plan.create.push(keepClusterIP(structuredClone(declared.get(keyOf(b)) ?? forCreate(b)), b));
   const deleting = new Set<string>();
   const remove = (o: KubeObject) => {
     if (o.metadata.uid && deleting.has(o.metadata.uid)) return;
@@ -267,6 +277,23 @@ export interface RestoreContext {
 }
 
 /**
+ * A Service comes back at the cluster IP it had in the broken state, unless its
+ * manifest pins one: every pod's resolv.conf names kube-dns's address, and a
+ * client may have any Service's. (Re-created at a new address, kube-dns would
+ * answer labrun's probes, which ask the Service's current IP, while every
+ * pod's DNS went nowhere: the next phase judged on a state that is not the
+ * broken one.)
+ */
+function keepClusterIP(created: KubeObject, baseline: KubeObject): KubeObject {
+  if (created.kind !== "Service" || !isObj(created.spec) || !isObj(baseline.spec)) return created;
+  const ip = baseline.spec.clusterIP;
+  if (typeof ip !== "string" || !ip || ip === "None" || created.spec.clusterIP !== undefined) return created;
+  created.spec.clusterIP = ip;
+  if (Array.isArray(baseline.spec.clusterIPs)) created.spec.clusterIPs = structuredClone(baseline.spec.clusterIPs);
+  return created;
+}
+
+/**
  * `snapshot` is the restored cluster: equal to the baseline in state (the
  * digest), with the uids of the re-created objects. Pass it as the next
  * restore's baseline, so what was re-created once is not re-created again.
@@ -285,9 +312,7 @@ export async function restore(ctx: RestoreContext): Promise<RestoreResult> {
   const left = await deleteAndWait(client, plan.delete, { ...(signal ? { signal } : {}) });
   if (left.length) return { ok: false, reason: `could not delete ${left.map(keyOf).join(", ")}` };
   const rank = (o: KubeObject) => (CREATE_FIRST.includes(o.kind) ? CREATE_FIRST.indexOf(o.kind) : CREATE_FIRST.length);
-  for (const o of [...plan.create].sort((a, b) => rank(a) - rank(b))) {
-    await client.apply(o, { fieldManager: RESTORE_FIELD_MANAGER, force: true, ...(signal ? { signal } : {}) });
-  }
+  for (const o of [...plan.create].sort((a, b) => rank(a) - rank(b))) await createAgain(client, o, signal);
   const want = stateDigest(ctx.baseline);
   const deadline = Date.now() + (ctx.timeoutMs ?? 120_000);
   let diff: string[] = [];
@@ -317,4 +342,18 @@ export function declaredObjects(manifests: { objects: KubeObject[]; namespace: s
     }
   }
   return out;
+}
+
+/** Creates `o`; a Service whose cluster IP its deleted predecessor still holds for a moment is tried again for up to 10 s. */
+async function createAgain(client: ClusterClient, o: KubeObject, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await client.apply(o, { fieldManager: RESTORE_FIELD_MANAGER, force: true, ...(signal ? { signal } : {}) });
+      return;
+    } catch (error) {
+      if (o.kind !== "Service" || !/already allocated/i.test(error instanceof Error ? error.message : String(error)) || Date.now() >= deadline) throw error;
+      await sleep(500, signal);
+    }
+  }
 }

@@ -43,7 +43,14 @@ export class FakeCluster implements ClusterClient {
   clock: Clock | undefined;
   addEphemeralError: Error | undefined;
   addEphemeralDelayMs = 0;
+  /**
+   * Cluster DNS answers for every Service, as CoreDNS's kubernetes plugin does: a dns probe
+   * for a Service labrun made for the grade (the dns check's canary) gets its cluster IP
+   * without asking `probe`. False: a CoreDNS that answers only what `probe` says (hosts entries).
+   */
+  clusterDnsKnowsServices = true;
   #reads = 0;
+  #nextClusterIP = 1;
 
   /** `withClusterDns: false` leaves out the kube-system/kube-dns Service (10.96.0.10) every cluster has. */
   constructor(options: { withClusterDns?: boolean } = {}) {
@@ -100,8 +107,22 @@ export class FakeCluster implements ClusterClient {
   async apply(object: KubeObject): Promise<KubeObject> {
     const live = this.objects.get(FakeCluster.key(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name));
     const merged = live ? (deepMerge(structuredClone(live), object) as KubeObject) : object;
+    // Like the API server: a new Service of type ClusterIP gets an address.
+    if (!live && merged.kind === "Service" && (merged.spec as { clusterIP?: string } | undefined)?.clusterIP === undefined) {
+      const ip = `10.96.200.${this.#nextClusterIP++}`;
+      merged.spec = { ...(merged.spec as object), clusterIP: ip, clusterIPs: [ip] };
+    }
     this.put(merged);
     return merged;
+  }
+
+  /** The answer of cluster DNS for a Service labrun made (`clusterDnsKnowsServices`), or undefined. */
+  #canaryAnswer(verb: string | undefined, args: Record<string, string>): ProbeReply | undefined {
+    if (!this.clusterDnsKnowsServices || verb !== "dns") return undefined;
+    const m = /^([^.]+)\.([^.]+)\.svc\.cluster\.local\.?$/.exec(args.name ?? "");
+    const svc = m ? this.objects.get(FakeCluster.key("v1", "Service", m[2], m[1]!)) : undefined;
+    if (!svc?.metadata.annotations?.["labrun.dev/owned-by"]) return undefined;
+    return { ok: true, addresses: [(svc.spec as { clusterIP: string }).clusterIP], server: args.server ?? "10.96.0.10:53", rcode: "NOERROR" };
   }
 
   async delete(ref: ObjectRef): Promise<boolean> {
@@ -124,14 +145,14 @@ export class FakeCluster implements ClusterClient {
         const lines: string[] = [];
         for (const item of items) {
           const { id, kind, ...fields } = item;
-          const reply = await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: kind, args: fieldArgs(fields) });
+          const reply = this.#canaryAnswer(kind, fieldArgs(fields)) ?? await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: kind, args: fieldArgs(fields) });
           if (reply instanceof Error) throw reply;
           if ("timedOut" in reply && "exitCode" in reply) return reply as ExecResult;
           lines.push(JSON.stringify({ id, kind, ...reply }));
         }
         return { exitCode: 0, stdout: lines.join("\n") + "\n", stderr: "", timedOut: false };
       }
-      const reply = await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: verb!, args });
+      const reply = this.#canaryAnswer(verb, args) ?? (await this.probe({ pod: target.pod, namespace: target.namespace, container: target.container ?? "", verb: verb!, args }));
       if (reply instanceof Error) throw reply;
       if ("timedOut" in reply && "exitCode" in reply) return reply as ExecResult;
       return { exitCode: reply.ok === true ? 0 : 1, stdout: JSON.stringify(reply) + "\n", stderr: "", timedOut: false };

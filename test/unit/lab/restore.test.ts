@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { forCreate, keyOf } from "../../../runner/lab/recreate.ts";
-import { declaredObjects, diffStates, planRestore, restore, stateDigest } from "../../../runner/lab/restore.ts";
+import { declaredObjects, diffStates, planRestore, restore, snapshot, stateDigest } from "../../../runner/lab/restore.ts";
 import { FakeCluster, node, pod } from "../checks/fakes.ts";
 
 let uid = 0;
@@ -37,6 +37,20 @@ describe("restore: the state digest", () => {
     expect(diffStates(stateDigest([base]), stateDigest([probed]))).to.deep.equal([]);
     (probed.spec as Record<string, unknown>).ephemeralContainers = [{ name: "debugger-abc", image: "nginx" }];
     expect(diffStates(stateDigest([base]), stateDigest([probed]))).to.deep.equal(["Pod shop/client: changed"]);
+  });
+});
+
+describe("restore: what labrun makes for a grade is not the lab's state", () => {
+  it("leaves out the grade's namespace and everything in it (strangers, the dns canary), and labrun's probe pods", async () => {
+    const c = new FakeCluster({ withClusterDns: false }).put(
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "labrun-stranger-1a2b3c4d", annotations: { "labrun.dev/owned-by": "labrun grade" }, deletionTimestamp: "2026-01-01T00:00:00Z" } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "canary-0011223344", namespace: "labrun-stranger-1a2b3c4d", annotations: { "labrun.dev/owned-by": "labrun grade" } }, spec: { clusterIP: "10.96.7.7" } },
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt", namespace: "labrun-stranger-1a2b3c4d" }, data: {} },
+      pod("labrun-probe-ab12", { namespace: "shop" }),
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
+      pod("client", { namespace: "shop" }),
+    );
+    expect((await snapshot(c)).map(keyOf)).to.deep.equal(["Namespace shop", "Pod shop/client"]);
   });
 });
 
@@ -86,6 +100,18 @@ describe("restore: the plan", () => {
     const plan = planRestore([web, cm], [orphaned, rsPod("web-abc-9", { app: "web" }), edited], declared);
     expect(plan.delete.map(keyOf)).to.deep.equal(["Pod shop/web-abc-1", "ConfigMap kube-system/coredns"]);
     expect(plan.create).to.deep.equal([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "coredns", namespace: "kube-system" }, data: { Corefile: "." } }]);
+  });
+
+  it("a Service comes back at the cluster IP it had (kube-dns's is in every pod's resolv.conf), unless its manifest pins one", () => {
+    const dns: KubeObject = withUid({ apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system" }, spec: { clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], selector: { "k8s-app": "kube-dns" } } });
+    const repointed = { ...dns, spec: { ...(dns.spec as object), selector: { app: "dns-standin" } } };
+    const plan = planRestore([dns], [repointed], declared);
+    expect(plan.delete).to.deep.equal([repointed]);
+    expect(plan.create).to.deep.equal([{ apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system" }, spec: { clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], selector: { "k8s-app": "kube-dns" } } }]);
+    const web: KubeObject = withUid({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "shop" }, spec: { clusterIP: "10.96.80.80", selector: { app: "web" } } });
+    const pinned = declaredObjects([{ objects: [{ apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { clusterIP: "10.96.80.81", selector: { app: "web" } } }], namespace: "shop" }]);
+    const again = planRestore([web], [{ ...web, spec: { clusterIP: "10.96.80.80", selector: { app: "x" } } }], pinned);
+    expect((again.create[0]!.spec as { clusterIP?: string }).clusterIP).to.equal("10.96.80.81");
   });
 
   it("a deployment re-created with other labels is deleted and the declared one re-created", () => {
