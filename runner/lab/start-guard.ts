@@ -8,8 +8,10 @@
  * it aborts the start with an InfraError naming what failed (exit 3); start
  * then cleans up (runner/lab/start.ts).
  *
- * - Node containers (`docker ps`, bounded): a node that ran and no longer
- *   runs (exited, paused, removed) is a fault. Nodes not yet made are not.
+ * - Node containers (`docker ps`, bounded): a node container that exited,
+ *   died or was paused, or one that ran and is gone, is a fault. Nodes not
+ *   made yet (or created and not yet started) are not; nor are those of a
+ *   failed create that labrun deletes to try once more (`forgetNodes`).
  * - Docker: two looks in a row that get no answer within the deadline are a
  *   fault (one slow answer on a loaded machine is not).
  * - The API (only while `watchApi` is on: the setup and break steps): no
@@ -80,7 +82,7 @@ export class StartGuard {
     this.#stop.abort();
   }
 
-  /** Watch the node containers from now on (the cluster is being made). */
+  /** Watch the node containers from now on (the cluster is being made; again after `forgetNodes`). */
   watchNodes(): void {
     this.#nodesWatched = true;
     this.start();
@@ -93,8 +95,9 @@ export class StartGuard {
     if (on) this.start();
   }
 
-  /** The nodes are deleted on purpose (a create retried): forget which ran. */
+  /** The nodes are deleted on purpose (a create retried): stop watching them, forget which ran. */
   forgetNodes(): void {
+    this.#nodesWatched = false;
     this.#seen.clear();
     this.#generation++;
   }
@@ -104,7 +107,7 @@ export class StartGuard {
     if (this.fault || this.#ticking || this.#stop.signal.aborted) return this.fault;
     this.#ticking = true;
     try {
-      if (this.#nodesWatched) await this.#lookAtNodes(false);
+      if (this.#nodesWatched) await this.#lookAtNodes();
       if (!this.fault && this.#apiWatched) await this.#lookAtApi();
     } catch {
       // a look that fails for another reason (Docker refusing `ps`) is for the steps to meet, not the guard
@@ -115,21 +118,20 @@ export class StartGuard {
   }
 
   /**
-   * After `kind create` failed: was it labrun's infrastructure? A node that
-   * ran and is gone, or any node container that is not running (kind keeps
-   * the nodes of a failed create), is the fault, and no retry will help.
+   * After `kind create` failed: was it labrun's infrastructure (kind keeps the
+   * nodes of a failed create)? Then that is the fault, and no retry will help.
    */
   async afterFailedCreate(): Promise<InfraError | undefined> {
     if (this.fault || !this.#o.nodeStates) return this.fault;
     try {
-      await this.#lookAtNodes(true);
+      await this.#lookAtNodes();
     } catch {
       // Docker could not say: the create's own error stands
     }
     return this.fault;
   }
 
-  async #lookAtNodes(strict: boolean): Promise<void> {
+  async #lookAtNodes(): Promise<void> {
     if (!this.#o.nodeStates) return;
     const generation = this.#generation;
     let states: Map<string, string>;
@@ -155,8 +157,8 @@ export class StartGuard {
     if (generation !== this.#generation) return; // the nodes were deleted on purpose meanwhile
     for (const [node, state] of states) if (state === "running") this.#seen.add(node);
     const down: [string, string][] = [];
-    for (const node of this.#seen) if (states.get(node) !== "running") down.push([node, states.get(node) ?? "removed"]);
-    if (strict) for (const [node, state] of states) if (!this.#seen.has(node) && /^(exited|dead|paused)$/.test(state)) down.push([node, state]);
+    for (const [node, state] of states) if (/^(exited|dead|paused)$/.test(state)) down.push([node, state]);
+    for (const node of this.#seen) if (!states.has(node)) down.push([node, "removed"]);
     if (down.length) this.#fail(nodeDownError(this.#o.lab, this.#o.cluster(), down));
   }
 

@@ -28,9 +28,9 @@ export const createCluster: Action = {
     if (mirror && registryConfigDir) await writeMirrorConfig(registryConfigDir, mirror);
     const config = renderKindConfig(ctx.loaded.scenario.spec.cluster, { markDir, ...(registryConfigDir ? { registryConfigDir } : {}) });
     ctx.created = true; // from here on a failure may leave containers behind
-    ctx.guard?.watchNodes(); // a node killed or removed, a Docker that stops answering: a fault, not a wait
     const attempts = ctx.options.retain ? 1 : CREATE_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
+      ctx.guard?.watchNodes(); // a node killed or removed, a Docker that stops answering: a fault, not a wait
       try {
         await ctx.provider.create({
           name: ctx.cluster,

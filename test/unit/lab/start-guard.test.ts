@@ -60,14 +60,17 @@ describe("lab/start-guard: labrun's infrastructure while a lab starts", () => {
 
   it("nodes deleted on purpose (kind create retried) are no fault; nothing is looked at before the cluster is made", async () => {
     let looks = 0;
-    const states = scripted({ [CP]: "running" }, {});
+    const states = scripted({ [CP]: "running" }, {}, { [CP]: "exited" }, {});
     const g = guard(async (...a) => (looks++, states(...a)));
     expect(await g.tick()).to.equal(undefined);
     expect(looks).to.equal(0);
     g.watchNodes();
     await g.tick();
-    g.forgetNodes();
+    g.forgetNodes(); // kind delete stops and removes them: not looked at
     expect(await g.tick()).to.equal(undefined);
+    expect(looks).to.equal(1);
+    g.watchNodes(); // the next create
+    expect(await g.tick()).to.equal(undefined); // gone, but not seen running since
     expect(looks).to.equal(2);
     g.stop();
   });
@@ -114,7 +117,7 @@ describe("lab/start-guard: labrun's infrastructure while a lab starts", () => {
     expect(fault?.message).to.contain('the Kubernetes API of cluster "labrun-lab" stopped answering').and.contain("no answer for 45s").and.contain("ECONNREFUSED");
   });
 
-  it("after a failed kind create: any node container not running is the fault, even one never seen running", async () => {
+  it("after a failed kind create (and at any look): a node container that exited is the fault, even one never seen running", async () => {
     const g = guard(scripted({ [CP]: "running", [WORKER]: "exited" }));
     const fault = await g.afterFailedCreate();
     expect(fault?.message).to.contain(`"${WORKER}" is not running (exited)`);
