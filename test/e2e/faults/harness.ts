@@ -83,6 +83,17 @@ export function nodesAppear(cluster: string): Promise<string[]> {
   });
 }
 
+/**
+ * labrun's own start-up on this machine right now (`labrun --version`: Node loading it, no Docker, no API).
+ * Time bounds add a multiple of it: on a machine with load 20-60 every labrun takes seconds to load, which is
+ * not the fault's handling being slow; a hang still fails (a bound is a deadline plus this, never minutes).
+ */
+export async function startupMs(): Promise<number> {
+  const t0 = performance.now();
+  await labrun(["--version"]);
+  return Math.round(performance.now() - t0);
+}
+
 type Run = ReturnType<typeof labrun>;
 
 /** Resolves once the container runs; rejects when labrun ended before (with its output). */
