@@ -33,6 +33,7 @@ import { chooseImages, registryMirror, requestedMode, type ImageModeRequest } fr
 import { startOutsideHosts } from "./outside.ts";
 import { PoolStore } from "./pool/store.ts";
 import { LabStore, type LabRecord } from "./state.ts";
+import { StartGuard, type StartGuardOptions } from "./start-guard.ts";
 
 export interface StartOptions extends LifecycleOptions {
   /** A scenario name, folder or file, or a scenario already loaded. */
@@ -65,6 +66,8 @@ export interface StartOptions extends LifecycleOptions {
   overlapImageLoad?: boolean;
   /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
   settleMs?: number;
+  /** The watch on Docker, the node containers and the API while the cluster is made and the steps run (runner/lab/start-guard.ts; tests tune it). */
+  guard?: Pick<StartGuardOptions, "intervalMs" | "dockerTimeoutMs" | "apiGraceMs" | "now">;
   /** Time for waiting until the broken state converges (tests pass a fake clock). */
   clock?: Clock;
   /**
@@ -111,8 +114,10 @@ export const START_ACTIONS: readonly Action[] = [
 export async function start(options: StartOptions): Promise<StartResult> {
   const started = performance.now();
   const ctx = await prepare(options);
+  const guard = ctx.guard!;
   try {
     await runActions(START_ACTIONS, ctx);
+    guard.stop();
     return {
       lab: ctx.lab!,
       scenario: ctx.loaded,
@@ -123,16 +128,21 @@ export async function start(options: StartOptions): Promise<StartResult> {
       durationMs: Math.round(performance.now() - started),
     };
   } catch (error) {
+    guard.stop();
+    // The guard's fault (a node container gone, Docker or the API not answering) is why the start failed.
+    const fault = guard.fault;
     if (!ctx.lab) {
       // nothing recorded, nothing made; an untouched claim goes back to the pool
       if (ctx.claimed) await new PoolStore(ctx.store.dir).release(ctx.claimed.id).catch(() => undefined);
-      throw error;
+      throw fault ?? error;
     }
-    const interrupted = ctx.signal?.aborted === true;
-    await cleanUp(ctx, error, interrupted);
-    if (interrupted && !(error instanceof InterruptedError)) throw abortError(ctx.signal);
+    const interrupted = fault !== undefined || options.signal?.aborted === true;
+    await cleanUp(ctx, fault ?? error, interrupted);
+    if (fault) throw fault;
+    if (interrupted && !(error instanceof InterruptedError)) throw abortError(options.signal);
     throw error;
   } finally {
+    guard.stop();
     await ctx.client?.close?.().catch(() => undefined);
   }
 }
@@ -153,19 +163,29 @@ async function prepare(options: StartOptions): Promise<StartContext> {
     : (options.kind ?? new KindProvider({ env }));
   const can = provider.capabilities();
   const merge = options.mergeKubeconfig;
+  const cluster = can.createClusters ? clusterNameFor(name) : (await provider.list())[0]!;
+  const holder: { ctx?: StartContext } = {};
+  const guard = new StartGuard({
+    ...options.guard,
+    lab: name,
+    cluster: () => holder.ctx?.cluster ?? cluster,
+    client: () => holder.ctx?.client,
+    ...(provider.nodeStates ? { nodeStates: provider.nodeStates.bind(provider) } : {}),
+  });
   const images = can.loadImages ? await imagesFor(loaded.scenario) : [];
   const imageChoice = can.createClusters ? await chooseFor(options, env, provider, loaded, images) : undefined;
-  return {
+  const ctx: StartContext = {
     options,
     env,
     store,
-    signal: options.signal,
+    signal: options.signal ? AbortSignal.any([options.signal, guard.signal]) : guard.signal,
+    guard,
     onEvent: safeListener(options.onEvent),
     loaded,
     name,
     provider,
     can,
-    cluster: can.createClusters ? clusterNameFor(name) : (await provider.list())[0]!,
+    cluster,
     nodeImage: imageChoice?.nodeImage,
     images,
     imageChoice,
@@ -175,6 +195,8 @@ async function prepare(options: StartOptions): Promise<StartContext> {
     nodes: [],
     brokenVerified: false,
   };
+  holder.ctx = ctx;
+  return ctx;
 }
 
 /** Online or offline images for a new cluster (runner/lab/image-mode.ts). */
@@ -210,6 +232,12 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
     return;
   }
   const deleting = ctx.can.createClusters && ctx.created;
+  if (deleting && error instanceof InfraError && error === ctx.guard?.fault && error.code === "DOCKER_UNRESPONSIVE") {
+    // Docker does not answer: deleting would only hang. The nodes stay (they carry labrun's mark) until Docker answers and `labrun gc` runs.
+    await store.remove(name).catch(() => undefined);
+    onEvent?.({ type: "warning", message: `Docker does not answer: the node containers of cluster ${ctx.cluster} are left; once \`docker info\` answers, \`labrun gc\` removes them` });
+    return;
+  }
   const merged = ctx.merged;
   if (merged) {
     await step(onEvent, "cleanup", `remove context ${merged.context} from ${merged.file}`, () => unmergeContext(merged.file, merged.context)).catch((e: unknown) => {

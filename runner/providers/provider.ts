@@ -86,6 +86,8 @@ export interface ClusterProvider {
   delete(name: string, options?: { signal?: AbortSignal; kubeconfigPath?: string }): Promise<void>;
   /** After an interrupted create: remove what a killed create may still have been starting (kind: node containers). */
   sweep?(name: string, signal?: AbortSignal): Promise<unknown>;
+  /** The cluster's node containers and their state (`running`, `exited`, `paused`, ...) by name, bounded by `timeoutMs` (kind). */
+  nodeStates?(name: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Map<string, string>>;
   /** How many of the cluster's node containers run (kind), to tell a dead warm pool cluster before claiming it. */
   runningNodes?(name: string, signal?: AbortSignal): Promise<number>;
   /** Names of the clusters this provider can see. */

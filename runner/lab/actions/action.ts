@@ -14,6 +14,7 @@ import type { StartOptions } from "../start.ts";
 import type { PoolEntry } from "../pool/store.ts";
 import type { ImageChoice } from "../image-mode.ts";
 import type { LabRecord, LabStore } from "../state.ts";
+import type { StartGuard } from "../start-guard.ts";
 
 /** A `kind load` that never rejects: its duration or its error. */
 export type LoadOutcome = { ok: true; durationMs: number; loaded: readonly string[] } | { ok: false; error: string };
@@ -41,6 +42,8 @@ export interface StartContext {
   readonly imageChoice: ImageChoice | undefined;
   /** The lab's own kubeconfig file. */
   readonly kubeconfig: string;
+  /** The watch on labrun's infrastructure (runner/lab/start-guard.ts); its fault aborts `signal`. */
+  readonly guard?: StartGuard;
   /** The kubeconfig to merge the lab's context into, when asked. */
   readonly mergeTarget: string | undefined;
 

@@ -30,6 +30,7 @@ export const createCluster: Action = {
     ctx.created = true; // from here on a failure may leave containers behind
     const attempts = ctx.options.retain ? 1 : CREATE_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
+      ctx.guard?.watchNodes(); // a node killed or removed, a Docker that stops answering: a fault, not a wait
       try {
         await ctx.provider.create({
           name: ctx.cluster,
@@ -47,12 +48,16 @@ export const createCluster: Action = {
         return attempt > 1 ? `${ctx.nodeImage} (attempt ${attempt}: ${firstError})` : ctx.nodeImage;
       } catch (error) {
         await ctx.earlyLoad; // never delete nodes under a running `kind load`
+        // A node container killed or removed under kind: labrun's infrastructure failed, and a retry would not help.
+        const fault = await ctx.guard?.afterFailedCreate();
+        if (fault) throw fault;
         if (attempt >= attempts || ctx.signal?.aborted) throw error;
         // kubeadm's control plane can miss its deadlines on a starved machine (several clusters
         // starting at once on two cores): delete what was made and create it once more.
         firstError = oneLine(error instanceof Error ? error.message : String(error), 80);
         ctx.onEvent?.({ type: "log", phase: "cluster", line: `kind create failed (${firstError}); deleting it and trying once more` });
         ctx.earlyLoad = undefined;
+        ctx.guard?.forgetNodes();
         await ctx.provider.delete(ctx.cluster, { kubeconfigPath: ctx.kubeconfig, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       }
     }

@@ -12,17 +12,24 @@ function scenarioSteps(phase: Extract<LabPhase, "setup" | "break">, pick: (ctx: 
     async execute(ctx) {
       const cluster = ctx.loaded.scenario.spec.cluster;
       const outside = await outsideVars(ctx.provider, ctx.cluster, ctx.loaded.scenario, ctx.signal);
-      await runSteps(pick(ctx) ?? [], {
-        client: ctx.client!,
-        provider: ctx.provider,
-        cluster: ctx.cluster,
-        scenarioDir: ctx.loaded.dir,
-        vars: addonVars(cluster),
-        ...(outside ? { outside } : {}),
-        phase,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
-      });
+      // The API and the nodes are watched while the steps run: a `wait` would otherwise poll a dead API until its deadline.
+      ctx.guard?.watchNodes();
+      ctx.guard?.watchApi(true);
+      try {
+        await runSteps(pick(ctx) ?? [], {
+          client: ctx.client!,
+          provider: ctx.provider,
+          cluster: ctx.cluster,
+          scenarioDir: ctx.loaded.dir,
+          vars: addonVars(cluster),
+          ...(outside ? { outside } : {}),
+          phase,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+        });
+      } finally {
+        ctx.guard?.watchApi(false);
+      }
     },
   };
 }

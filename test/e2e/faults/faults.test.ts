@@ -20,20 +20,26 @@
 import { expect } from "chai";
 import { execa } from "execa";
 import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { NODE_IMAGE, skipWithoutNodeImage } from "../../helpers/node-image.ts";
-import { KIND, ROOT, containers, creators, dockerProxy, env, firstOutput, labrun, noLeftovers, nodesAppear, row, show, stoppedDocker, table, timed, tmpfs, waitFor } from "./harness.ts";
+import { KIND, ROOT, containers, creators, dockerProxy, env, firstOutput, labrun, noLeftovers, nodesAppear, row, show, stoppedDocker, table, timed, startupMs, tmpfs, untilOutput, untilRunning, waitFor } from "./harness.ts";
 
 const SCENARIO = path.join(ROOT, "test/e2e/fixtures/scenarios/faults-lab");
-const LAB = "e2e-faults";
+/** This run's lab names: another fault run on the same Docker host (another checkout, a CI job) must not meet them. */
+const P = `e2e-f${(process.pid % 46_656).toString(36)}`;
+const LAB = P;
 const CP = `labrun-${LAB}-control-plane`;
 const WORKER = `labrun-${LAB}-worker`;
 /** Every lab this suite may make (the end checks that none is left). */
-const LABS = [LAB, "e2e-faults-dstop", "e2e-faults-dwedge", "e2e-faults-ro", "e2e-faults-full", "e2e-faults-kill", "e2e-faults-int2", "e2e-faults-logs"];
+const LABS = [LAB, ...["dstop", "dwedge", "ro", "full", "kill", "int2", "logs", "nkill", "api", "dfreeze"].map((s) => `${P}-${s}`)];
 const INFRA_BOUND_MS = 10_000;
 /** `labrun start` loads the scenario and checks the host before anything can fail (seconds on a loaded machine). */
 const START_BOUND_MS = 30_000;
+/** A start's fault, from its injection to labrun's exit: a look (seconds), kind stopped, the cluster deleted; on a loaded machine. */
+const START_FAULT_BOUND_MS = 90_000;
+const HOLD = path.join(ROOT, "test/e2e/fixtures/scenarios/faults-hold");
 const BAD_NODE_IMAGE = "localhost/labrun/e2e-faults-kubeadm-fails:1";
 
 async function attempts(lab: string): Promise<number> {
@@ -44,6 +50,7 @@ async function attempts(lab: string): Promise<number> {
 /** A grade with a fault injected one second in; returns the result and its wall time. */
 async function gradeWith(name: string, fault: (pid: number) => Promise<unknown>, extra: Record<string, string> = {}, when: "1s" | "grading" = "1s") {
   const before = await attempts(LAB);
+  const slack = 2 * (await startupMs()); // labrun's start-up on this machine now (twice: the grade loads more)
   const t0 = performance.now();
   const run = labrun(["grade", LAB], extra);
   // a signal waits until labrun grades (its handlers are set up after Node loads it, seconds on a loaded machine)
@@ -54,7 +61,7 @@ async function gradeWith(name: string, fault: (pid: number) => Promise<unknown>,
   row(name, r.exitCode, ms);
   expect(r.stdout, "never a report (let alone a pass) when the checks could not run").to.not.match(/score|PASS/);
   expect(await attempts(LAB), "an infrastructure fault is not the learner's attempt").to.equal(before);
-  return { r, ms };
+  return { r, ms, bound: INFRA_BOUND_MS + slack };
 }
 
 const API_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
@@ -70,14 +77,22 @@ async function apiBack(): Promise<void> {
   throw new Error("the API server did not come back");
 }
 
-/** A docker wrapper: `exec` (or `ps`) fails like a sick engine, or hangs like a stopped one; the rest is the real docker. */
-async function fakeDocker(mode: "exec-fails" | "ps-hangs"): Promise<string> {
+/**
+ * A docker wrapper: `exec` (or `ps`) fails like a sick engine, or hangs like a stopped one; or, at labrun's first
+ * `docker exec` on the worker node (a grade's node command: always within the grade, never a fixed second after
+ * it began), the worker is really killed or removed first. The rest is the real docker.
+ */
+async function fakeDocker(mode: "exec-fails" | "ps-hangs" | "kill-worker" | "rm-worker"): Promise<string> {
   const file = path.join(env.home, `docker-${mode}`);
   const real = (await execa("sh", ["-c", "command -v docker"])).stdout.trim();
+  const once = path.join(env.home, `${mode}.done`);
+  const fault = mode === "kill-worker" ? `${real} update --restart=no ${WORKER} >/dev/null; ${real} kill ${WORKER} >/dev/null` : `${real} rm -f ${WORKER} >/dev/null`;
   const body =
     mode === "exec-fails"
       ? `if [ "$1" = exec ]; then echo "Error response from daemon: cannot exec in a stopped state: unknown" >&2; exit 1; fi`
-      : `if [ "$1" = ps ]; then exec sleep 600; fi`;
+      : mode === "ps-hangs"
+        ? `if [ "$1" = ps ]; then exec sleep 600; fi`
+        : `if [ "$1" = exec ]; then case " $* " in *" ${WORKER} "*) if mkdir ${once} 2>/dev/null; then ${fault}; fi;; esac; fi`;
   await writeFile(file, `#!/bin/sh\n${body}\nexec ${real} "$@"\n`);
   await chmod(file, 0o755);
   return file;
@@ -126,11 +141,11 @@ describe("e2e: faults on kind", function () {
     // path is covered by unit tests (test/unit/lab/infra.test.ts, checks/engine.test.ts).
     const pauseIt = process.env.LABRUN_E2E_PAUSE === "1" ? it : it.skip;
     pauseIt("a worker node container paused during the grade: exit 3 within 10 s, naming it; not an attempt", async () => {
-      const { r, ms } = await gradeWith("grade: worker node paused", () => execa("docker", ["pause", WORKER], { timeout: 30_000 }));
+      const { r, ms, bound } = await gradeWith("grade: worker node paused", () => execa("docker", ["pause", WORKER], { timeout: 30_000 }));
       await execa("docker", ["unpause", WORKER], { timeout: 60_000 });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain(`"${WORKER}" is paused`);
-      expect(ms).to.be.lessThan(INFRA_BOUND_MS);
+      expect(ms).to.be.lessThan(bound);
     });
 
     it("the API server killed during the grade: exit 3 within 10 s, the API named; not an attempt", async () => {
@@ -138,10 +153,10 @@ describe("e2e: faults on kind", function () {
       // loading, and the kubelet restarts the API server before the grade needs it, so the grade
       // is then truthfully a grade), and kept down: its static pod manifest moved away first.
       try {
-        const { r, ms } = await gradeWith("grade: kube-apiserver killed", () => execa("docker", ["exec", CP, "sh", "-c", API_DOWN]), {}, "grading");
+        const { r, ms, bound } = await gradeWith("grade: kube-apiserver killed", () => execa("docker", ["exec", CP, "sh", "-c", API_DOWN]), {}, "grading");
         expect(r.exitCode, show(r)).to.equal(3);
         expect(r.stderr).to.match(/Kubernetes API/);
-        expect(ms).to.be.lessThan(INFRA_BOUND_MS);
+        expect(ms).to.be.lessThan(bound);
       } finally {
         await execa("docker", ["exec", CP, "sh", "-c", API_UP], { reject: false });
         await apiBack();
@@ -157,11 +172,11 @@ describe("e2e: faults on kind", function () {
 
     it("a Docker that stops answering (docker ps hangs): exit 3 within 10 s, Docker named", async () => {
       const docker = await fakeDocker("ps-hangs");
-      const { r, ms } = await gradeWith("grade: docker ps hangs", async () => undefined, { LABRUN_DOCKER: docker });
+      const { r, ms, bound } = await gradeWith("grade: docker ps hangs", async () => undefined, { LABRUN_DOCKER: docker });
       expect(r.exitCode, show(r)).to.equal(3);
       expect(r.stderr).to.contain("Docker did not answer within 5s");
       // two looks at the 5 s docker deadline (one slow `docker ps` on a loaded machine is not a wedged Docker), then the grade ends
-      expect(ms).to.be.lessThan(INFRA_BOUND_MS + 10_000);
+      expect(ms).to.be.lessThan(bound + 10_000);
     });
 
     for (const [name, signals] of [
@@ -170,7 +185,7 @@ describe("e2e: faults on kind", function () {
       ["SIGINT twice", ["SIGINT", "SIGINT"]],
     ] as const) {
       it(`${name} during the grade: exit 130 within 10 s, no report, no attempt, no lock left`, async () => {
-        const { r, ms } = await gradeWith(`grade: ${name}`, async (pid) => {
+        const { r, ms, bound } = await gradeWith(`grade: ${name}`, async (pid) => {
           for (const s of signals) {
             try {
               process.kill(pid, s);
@@ -182,7 +197,7 @@ describe("e2e: faults on kind", function () {
         }, {}, "grading");
         expect(r.exitCode, show(r)).to.equal(130);
         expect(r.stderr).to.contain(signals[0]);
-        expect(ms).to.be.lessThan(INFRA_BOUND_MS);
+        expect(ms).to.be.lessThan(bound);
         expect((await readdir(env.stateDir, { recursive: true })).map(String).filter((f) => f.endsWith(".lock"))).to.deep.equal([]);
       });
     }
@@ -202,6 +217,7 @@ describe("e2e: faults on kind", function () {
 
     async function kubeconfigFaults(file: string): Promise<void> {
       const before = await attempts(LAB);
+      const slack = 2 * (await startupMs());
       await rm(file);
       const lost = await timed("grade: lab kubeconfig deleted", labrun(["grade", LAB]));
       expect(lost.exitCode, show(lost)).to.equal(3);
@@ -212,54 +228,57 @@ describe("e2e: faults on kind", function () {
       expect(bad.exitCode, show(bad)).to.equal(3);
       expect(bad.stderr).to.contain(`has a corrupt kubeconfig (${file})`);
       expect(bad.stdout).to.not.match(/score|PASS/);
-      expect(lost.ms + bad.ms).to.be.lessThan(2 * INFRA_BOUND_MS);
+      expect(lost.ms + bad.ms).to.be.lessThan(2 * (INFRA_BOUND_MS + slack));
       expect(await attempts(LAB), "neither is an attempt").to.equal(before);
     }
 
     it("Docker stopped (DOCKER_HOST at no socket) for start, down and gc: exit 3 within seconds (30 s, three at once on a loaded machine), Docker named with what to do; nothing made, the lab left as it was", async () => {
       const docker = { DOCKER_HOST: stoppedDocker() };
+      const slack = 3 * (await startupMs()); // three labruns loading at once
       const [s, d, g] = await Promise.all([
-        timed("start: Docker stopped", labrun(["start", SCENARIO, "--name", "e2e-faults-dstop"], docker)),
+        timed("start: Docker stopped", labrun(["start", SCENARIO, "--name", `${P}-dstop`], docker)),
         timed("down: Docker stopped", labrun(["down", LAB], docker)),
         timed("gc: Docker stopped", labrun(["gc"], docker)),
       ]);
       for (const r of [s, d, g]) {
         expect(r.exitCode, show(r)).to.equal(3);
         expect(r.stderr).to.match(/docker is not reachable/i).and.match(/docker info/);
-        expect(r.ms, r.command).to.be.lessThan(START_BOUND_MS); // three labruns loading at once on a loaded machine: seconds, not a deadline
+        expect(r.ms, r.command).to.be.lessThan(START_BOUND_MS + slack); // three labruns loading at once on a loaded machine: seconds, not a deadline
       }
       expect(d.stderr + g.stderr).to.contain("labrun gc");
       expect((JSON.parse(await readFile(path.join(env.stateDir, "labs", LAB, "lab.json"), "utf8")) as { status: string }).status).to.equal("ready");
       expect(await containers(`labrun-${LAB}`)).to.have.length(2);
-      await noLeftovers(["e2e-faults-dstop"]);
+      await noLeftovers([`${P}-dstop`]);
     });
 
     it("Docker wedged (a frozen socket proxy) for start, down and gc: exit 3 within their Docker deadlines, Docker named; then, with Docker back, gc finds nothing to clean and the lab still grades", async () => {
       const proxy = await dockerProxy();
       try {
+        const slack = 3 * (await startupMs()); // three labruns loading at once
         proxy.freeze();
         const docker = { DOCKER_HOST: proxy.host };
         const [s, d, g] = await Promise.all([
-          timed("start: Docker wedged", labrun(["start", SCENARIO, "--name", "e2e-faults-dwedge"], docker)),
+          timed("start: Docker wedged", labrun(["start", SCENARIO, "--name", `${P}-dwedge`], docker)),
           timed("down: Docker wedged", labrun(["down", LAB], docker)),
           timed("gc: Docker wedged", labrun(["gc"], docker)),
         ]);
         expect(s.exitCode, show(s)).to.equal(3);
         expect(s.stderr).to.match(/docker is not reachable/).and.contain("did not answer within 20s");
-        expect(s.ms).to.be.lessThan(2 * 20_000 + START_BOUND_MS); // the image check's and `docker info`'s 20 s deadlines, one after the other
+        expect(s.ms).to.be.lessThan(2 * 20_000 + START_BOUND_MS + slack); // the image check's and `docker info`'s 20 s deadlines, one after the other
         for (const r of [d, g]) {
           expect(r.exitCode, show(r)).to.equal(3);
           expect(r.stderr).to.contain("Docker did not answer within 15s").and.contain("labrun gc");
-          expect(r.ms, r.command).to.be.lessThan(15_000 + START_BOUND_MS); // the 15 s ping deadline (a hang would be minutes)
+          expect(r.ms, r.command).to.be.lessThan(15_000 + START_BOUND_MS + slack); // the 15 s ping deadline (a hang would be minutes)
         }
       } finally {
         await proxy.stop();
       }
       const gc = await timed("gc: Docker back", labrun(["gc"]));
       expect(gc.exitCode, show(gc)).to.equal(0);
-      expect(gc.stdout).to.contain("nothing to clean up");
+      // gc is host-wide: it may remove another checkout's abandoned lab on a shared Docker host, never this suite's
+      expect(gc.stdout, show(gc)).to.not.contain(`labrun-${P}`);
       expect(await containers(`labrun-${LAB}`)).to.have.length(2);
-      await noLeftovers(["e2e-faults-dwedge"]);
+      await noLeftovers([`${P}-dwedge`]);
     });
 
     it("ten processes grading the lab at once: every attempt recorded once, no lock left", async () => {
@@ -272,6 +291,30 @@ describe("e2e: faults on kind", function () {
       const numbers = (JSON.parse(await readFile(path.join(env.stateDir, "labs", LAB, "lab.json"), "utf8")) as { attempts: { attempt: number }[] }).attempts.map((a) => a.attempt);
       expect(new Set(numbers).size, "distinct attempt numbers").to.equal(numbers.length);
       expect((await readdir(path.join(env.stateDir, "labs", LAB))).filter((f) => f.includes("lock"))).to.deep.equal([]);
+    });
+
+    it("the worker node container killed during the grade (at the grade's first `docker exec` on it): exit 3 within 10 s naming it; not an attempt; started again, the lab is whole", async () => {
+      const docker = await fakeDocker("kill-worker");
+      const { r, ms, bound } = await gradeWith("grade: worker node killed", async () => undefined, { LABRUN_DOCKER: docker });
+      expect(r.exitCode, show(r)).to.equal(3);
+      expect(r.stderr).to.contain(`"${WORKER}"`).and.match(/is not running/);
+      expect(ms).to.be.lessThan(bound);
+      expect(existsSync(path.join(env.home, "kill-worker.done")), "the wrapper killed the worker").to.equal(true);
+      await execa("docker", ["start", WORKER], { timeout: 60_000 });
+    });
+
+    it("the worker node container removed during the grade (docker rm -f, at the grade's first `docker exec` on it): exit 3 within 10 s naming it; not an attempt", async () => {
+      const docker = await fakeDocker("rm-worker");
+      const { r, ms, bound } = await gradeWith("grade: worker node removed", async () => undefined, { LABRUN_DOCKER: docker });
+      expect(r.exitCode, show(r)).to.equal(3);
+      // the exec that meets the removal says "gone" or "not running" (or Docker's own words while it removes it)
+      expect(r.stderr).to.contain(`"${WORKER}"`);
+      expect(ms).to.be.lessThan(bound);
+      expect(await containers(`labrun-${LAB}`), "only the control plane is left").to.have.length(1);
+      // a grade after it says the same from `docker ps` (the lab record knows its nodes)
+      const again = await timed("grade: worker node gone (next grade)", labrun(["grade", LAB]));
+      expect(again.exitCode, show(again)).to.equal(3);
+      expect(again.stderr).to.contain(`"${WORKER}"`).and.match(/is gone|is removed/);
     });
 
     it("a corrupted lab record: grade is a clear error naming the file (exit 3), never a grade; `labrun down` (its hint) removes the lab and its cluster", async () => {
@@ -289,8 +332,8 @@ describe("e2e: faults on kind", function () {
 
   describe("the state directory read-only or full", () => {
     for (const [name, lab, options, fill] of [
-      ["read-only", "e2e-faults-ro", "size=64k,ro", false],
-      ["full", "e2e-faults-full", "size=64k", true],
+      ["read-only", `${P}-ro`, "size=64k,ro", false],
+      ["full", `${P}-full`, "size=64k", true],
     ] as const) {
       it(`${name}: start is exit 3 naming the directory, before any cluster is made; no half-written record, lock or temp file`, async function () {
         const fs = await tmpfs(options);
@@ -303,7 +346,7 @@ describe("e2e: faults on kind", function () {
           const r = await timed(`start: state directory ${name}`, labrun(["start", SCENARIO, "--name", lab], { LABRUN_STATE_DIR: fs.dir }));
           expect(r.exitCode, show(r)).to.equal(3);
           expect(r.stderr).to.contain(`the state directory ${fs.dir} is ${fill ? "full" : "not writable"}`).and.contain("LABRUN_STATE_DIR");
-          expect(r.ms).to.be.lessThan(START_BOUND_MS);
+          expect(r.ms).to.be.lessThan(START_BOUND_MS + 2 * (await startupMs()));
           expect(await containers(`labrun-${lab}`), "no cluster for a lab that could not be recorded").to.deep.equal([]);
           const written: string[] = [];
           for (const f of (await readdir(fs.dir, { recursive: true })).map(String)) if (f !== "filler" && (await isFile(fs.dir, f))) written.push(f);
@@ -318,9 +361,9 @@ describe("e2e: faults on kind", function () {
 
   describe("labrun killed during `kind create`, then `labrun gc`", () => {
     it("SIGKILL of start, and a double SIGINT of another: the orphaned kind create is stopped by gc (or by the second Ctrl-C), and gc leaves nothing", async () => {
-      const killed = labrun(["start", SCENARIO, "--name", "e2e-faults-kill"]);
-      const int2 = labrun(["start", SCENARIO, "--name", "e2e-faults-int2"]);
-      await Promise.all([nodesAppear("labrun-e2e-faults-kill"), nodesAppear("labrun-e2e-faults-int2")]);
+      const killed = labrun(["start", SCENARIO, "--name", `${P}-kill`]);
+      const int2 = labrun(["start", SCENARIO, "--name", `${P}-int2`]);
+      await Promise.all([nodesAppear(`labrun-${P}-kill`), nodesAppear(`labrun-${P}-int2`)]);
       killed.kill("SIGKILL");
       const t0 = performance.now();
       int2.kill("SIGINT");
@@ -332,17 +375,17 @@ describe("e2e: faults on kind", function () {
       expect(i.exitCode, show(i)).to.equal(130);
       expect(i.stderr).to.contain("SIGINT again: exiting without cleanup");
       // The bug this fixes: labrun is gone, its `kind create` is not (it would race gc) ...
-      expect(await creators("labrun-e2e-faults-kill"), "the orphan of the SIGKILLed start").to.have.length(1);
+      expect(await creators(`labrun-${P}-kill`), "the orphan of the SIGKILLed start").to.have.length(1);
       // ... while the second Ctrl-C ended kind's whole process group.
-      await waitFor("the double-SIGINTed start's kind to end", async () => ((await creators("labrun-e2e-faults-int2")).length === 0 ? true : undefined), 10_000);
+      await waitFor("the double-SIGINTed start's kind to end", async () => ((await creators(`labrun-${P}-int2`)).length === 0 ? true : undefined), 10_000);
       const gc = await timed("gc: after SIGKILL / SIGINT twice of start", labrun(["gc"]));
       expect(gc.exitCode, show(gc)).to.equal(0);
-      expect(gc.stdout, show(gc)).to.contain("stopped orphaned `kind create` of: labrun-e2e-faults-kill");
+      expect(gc.stdout, show(gc)).to.contain(`stopped orphaned \`kind create\` of: labrun-${P}-kill`);
       // the double-SIGINTed start's own `kind delete` (begun at the first Ctrl-C) may have removed its nodes already: then gc forgets its lab
-      expect(gc.stdout, show(gc)).to.contain("e2e-faults-int2");
+      expect(gc.stdout, show(gc)).to.contain(`${P}-int2`);
       expect(gc.ms).to.be.lessThan(90_000);
       await new Promise((r) => setTimeout(r, 5_000)); // a `docker run` the killed kind had sent would land by now
-      await noLeftovers(["e2e-faults-kill", "e2e-faults-int2"]);
+      await noLeftovers([`${P}-kill`, `${P}-int2`]);
     });
 
     it("SIGKILL of `labrun test` during its start, then gc; SIGTERM of another `labrun test`: it cleans up by itself (exit 130)", async () => {
@@ -378,6 +421,82 @@ describe("e2e: faults on kind", function () {
     });
   });
 
+  describe("faults while a lab starts: a node killed, the API server killed, Docker wedged", () => {
+    // Three starts at once (one full cluster, two stopped early), each with its fault injected at a moment
+    // labrun itself marks, never at a fixed time after spawn: a loaded machine only makes them slower.
+    it("each is exit 3 within its bound naming what failed, never a ready lab; nothing left (after `labrun gc` where Docker was wedged)", async () => {
+      const results = await Promise.allSettled([nodeKilledDuringCreate(), apiKilledDuringSetup(), dockerWedgedDuringCreate()]);
+      const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${["node killed", "API killed", "Docker wedged"][i]}: ${r.reason instanceof Error ? (r.reason.stack ?? r.reason.message) : String(r.reason)}`] : []));
+      expect(failed, failed.join("\n\n")).to.deep.equal([]);
+    });
+
+    /** The worker killed once its container runs (kind is then preparing the nodes or starting the control plane). */
+    async function nodeKilledDuringCreate(): Promise<void> {
+      const lab = `${P}-nkill`;
+      const worker = `labrun-${lab}-worker`;
+      const run = labrun(["start", SCENARIO, "--name", lab]);
+      await untilRunning(worker, run);
+      await execa("docker", ["update", "--restart=no", worker], { reject: false });
+      await execa("docker", ["kill", worker]);
+      const t0 = performance.now();
+      const r = await run;
+      const ms = Math.round(performance.now() - t0);
+      row("start: worker node killed during kind create", r.exitCode, ms);
+      expect(r.exitCode, show(r)).to.equal(3);
+      expect(r.stderr, show(r)).to.contain(`"${worker}" is not running`).and.contain("labrun's infrastructure failed");
+      expect(r.stderr, "no second kind create after a killed node").to.not.contain("trying once more");
+      expect(r.stdout + r.stderr).to.not.match(/is ready|\bPASS/);
+      expect(ms, "from the kill: the guard's look (2 s), kind stopped, the cluster deleted").to.be.lessThan(START_FAULT_BOUND_MS);
+      await noLeftovers([lab]);
+    }
+
+    /** The API server killed (and kept down) once the setup's apply step is done: the next step, `hold`, waits for a ConfigMap nobody makes. */
+    async function apiKilledDuringSetup(): Promise<void> {
+      const lab = `${P}-api`;
+      const cp = `labrun-${lab}-control-plane`;
+      const run = labrun(["start", HOLD, "--name", lab]);
+      await untilOutput(run, /✓ apply manifests\/hold\.yaml/);
+      await execa("docker", ["exec", cp, "sh", "-c", API_DOWN]);
+      const t0 = performance.now();
+      const r = await run;
+      const ms = Math.round(performance.now() - t0);
+      row("start: kube-apiserver killed during a setup step", r.exitCode, ms);
+      expect(r.exitCode, show(r)).to.equal(3);
+      expect(r.stderr, show(r)).to.contain(`the Kubernetes API of cluster "labrun-${lab}" stopped answering`);
+      expect(r.stdout + r.stderr).to.not.match(/is ready|\bPASS/);
+      expect(ms, "from the kill: the API's 45 s grace, then the cluster deleted").to.be.lessThan(45_000 + START_FAULT_BOUND_MS);
+      await noLeftovers([lab]);
+    }
+
+    /** Docker (for labrun and its kind: a socket proxy) frozen once the node containers run; thawed, `labrun gc` removes what is left. */
+    async function dockerWedgedDuringCreate(): Promise<void> {
+      const lab = `${P}-dfreeze`;
+      const proxy = await dockerProxy();
+      let frozenAt = 0;
+      try {
+        const run = labrun(["start", SCENARIO, "--name", lab], { DOCKER_HOST: proxy.host });
+        await untilRunning(`labrun-${lab}-worker`, run);
+        await untilRunning(`labrun-${lab}-control-plane`, run);
+        proxy.freeze();
+        frozenAt = performance.now();
+        const r = await run;
+        const ms = Math.round(performance.now() - frozenAt);
+        row("start: Docker wedged during kind create", r.exitCode, ms);
+        expect(r.exitCode, show(r)).to.equal(3);
+        expect(r.stderr, show(r)).to.contain("Docker did not answer within 15s, twice in a row").and.contain("labrun gc");
+        expect(r.stdout + r.stderr).to.not.match(/is ready|\bPASS/);
+        expect(ms, "two 15 s looks at Docker, then kind stopped; nothing waits on Docker after that").to.be.lessThan(2 * 15_000 + START_FAULT_BOUND_MS);
+      } finally {
+        await proxy.stop();
+      }
+      await new Promise((r) => setTimeout(r, 5_000)); // a request the frozen proxy held would land by now
+      const gc = await timed("gc: after Docker wedged during start", labrun(["gc"]));
+      expect(gc.exitCode, show(gc)).to.equal(0);
+      expect(gc.stdout, show(gc)).to.contain(`labrun-${lab}`);
+      await noLeftovers([lab]);
+    }
+  });
+
   // (mocha runs a suite's own tests before its child suites: these two are suites so that they run last, in order)
   describe("a failed start keeps kind's logs", () => {
   // Opt-in (LABRUN_E2E_KIND_LOGS=1): it passed alone (110 s), but in the fresh-clone CI run, beside every
@@ -385,7 +504,7 @@ describe("e2e: faults on kind", function () {
   (process.env.LABRUN_E2E_KIND_LOGS === "1" ? it : it.skip)("a failed start (kubeadm fails): exit 3, kind's logs kept in the state directory (bounded) and named; nothing else left", async () => {
     const build = await execa("docker", ["build", "-q", "-t", BAD_NODE_IMAGE, "-"], { input: `FROM ${NODE_IMAGE}\nRUN ln -sf /bin/false /usr/bin/kubeadm\n`, reject: false });
     expect(build.exitCode, build.stderr).to.equal(0);
-    const lab = "e2e-faults-logs";
+    const lab = `${P}-logs`;
     const r = await timed("start: kubeadm fails (logs kept)", labrun(["start", SCENARIO, "--name", lab], { LABRUN_NODE_IMAGE: BAD_NODE_IMAGE }));
     expect(r.exitCode, show(r)).to.equal(3);
     const logs = path.join(env.stateDir, "logs", lab);

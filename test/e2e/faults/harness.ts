@@ -83,6 +83,49 @@ export function nodesAppear(cluster: string): Promise<string[]> {
   });
 }
 
+/**
+ * labrun's own start-up on this machine right now (`labrun --version`: Node loading it, no Docker, no API).
+ * Time bounds add a multiple of it: on a machine with load 20-60 every labrun takes seconds to load, which is
+ * not the fault's handling being slow; a hang still fails (a bound is a deadline plus this, never minutes).
+ */
+export async function startupMs(): Promise<number> {
+  const t0 = performance.now();
+  await labrun(["--version"]);
+  return Math.round(performance.now() - t0);
+}
+
+type Run = ReturnType<typeof labrun>;
+
+/** Resolves once the container runs; rejects when labrun ended before (with its output). */
+export async function untilRunning(container: string, run: Run, timeoutMs = 600_000): Promise<void> {
+  let ended: Awaited<Run> | undefined;
+  void run.then((r) => (ended = r));
+  await waitFor(`${container} to run`, async () => {
+    if (ended) throw new Error(`labrun ended before ${container} ran: ${show(ended)}`);
+    const r = await execa("docker", ["inspect", "-f", "{{.State.Running}}", container], { reject: false });
+    return r.stdout.trim() === "true" ? true : undefined;
+  }, timeoutMs);
+}
+
+/** Resolves once labrun's stderr shows `pattern` (a step it finished); rejects when it ended before. */
+export function untilOutput(run: Run, pattern: RegExp, timeoutMs = 600_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(pattern)} in: ${text}`)), timeoutMs);
+    run.stderr!.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (pattern.test(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void run.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`labrun ended before ${String(pattern)}: ${show(r)}`));
+    });
+  });
+}
+
 /** Nothing of these labs is left: containers, kind creators, lab records, locks, temp files, kubeconfig contexts. */
 export async function noLeftovers(labs: string[], stateDir = env.stateDir): Promise<void> {
   for (const lab of labs) {

@@ -63,6 +63,7 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       onEvent: (e) => events.push(e),
       env: { LABRUN_PROBE_DIR: path.join(dir, "no-probe") }, // no packaged probe: every image from Docker
       settleMs: 0,
+      guard: { intervalMs: 3_600_000 }, // no periodic look: these tests pin every command line (start-guard.test.ts tests the guard)
       ...over,
     });
     return { fake, kind, cluster, events, options };
