@@ -13,21 +13,13 @@ import { imagesFor } from "../../../runner/lab/actions/images.ts";
 import { addonImages, addonObjects, cniAddons, stepAddons } from "../../../runner/lab/addons.ts";
 import { runCli } from "../../helpers/cli.ts";
 import { cniRuns, testCniRuns } from "../../../runner/lab/cni-runs.ts";
-import { GIB } from "../../../runner/lab/preflight.ts";
 import { testScenarios, type ScenarioTestOptions } from "../../../runner/lab/scenario-test.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
 import { KindProvider } from "../../../runner/providers/kind.ts";
 import { loadScenario, validateScenarioFile } from "../../../runner/scenario/load.ts";
 import { FakeCluster, node } from "../checks/fakes.ts";
+import { goodProbes } from "./fakes.ts";
 import { fakeRunner } from "../providers/fake-runner.ts";
-
-const goodProbes = {
-  docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
-  kind: async () => ({ ok: true as const, version: "v0.30.0" }),
-  memAvailable: async () => 8 * GIB,
-  inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
-  missingImages: async () => [],
-};
 
 const SCENARIO = `apiVersion: labrun.dev/v1alpha1
 kind: Scenario

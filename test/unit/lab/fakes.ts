@@ -1,4 +1,14 @@
 import type { ClusterClient, ExecResult, KubeObject, ObjectRef } from "../../../runner/cluster/client.ts";
+import { GIB } from "../../../runner/lab/preflight.ts";
+
+/** Preflight's host probes on a host that has everything: Docker, kind, memory, inotify, the images. */
+export const goodProbes = {
+  docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
+  kind: async () => ({ ok: true as const, version: "v0.30.0" }),
+  memAvailable: async () => 8 * GIB,
+  inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
+  missingImages: async () => [],
+};
 
 /** An in-memory ClusterClient: objects keyed by kind/namespace/name; applies merge shallowly. */
 export function fakeClient(initial: KubeObject[] = []) {

@@ -12,25 +12,16 @@ import { start, type StartOptions } from "../../../runner/lab/start.ts";
 import { status } from "../../../runner/lab/status.ts";
 import { PROBE_IMAGE, PROBE_SECURITY_CONTEXT } from "../../../checks/probe.ts";
 import { addEphemeral, FakeCluster, pod as probePod } from "../checks/fakes.ts";
-import { GIB } from "../../../runner/lab/preflight.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
 import { KindProvider } from "../../../runner/providers/kind.ts";
 import { loadScenario } from "../../../runner/scenario/load.ts";
 import { fakeRunner } from "../providers/fake-runner.ts";
-import { fakeClient, node, pod } from "./fakes.ts";
+import { fakeClient, goodProbes, node, pod } from "./fakes.ts";
 import { nodeArchitecture } from "../../../runner/lab/probe-image.ts";
 import { untar } from "../../helpers/untar.ts";
 
 const SCENARIO = new URL("../../../scenarios/beebox-cni/", import.meta.url).pathname;
 const BROKEN = ["nodes-ready", "cni-configured", "coredns-running", "workloads-running", "http-by-ip", "pod-dns", "http-by-dns", "pod-network"];
-
-const goodProbes = {
-  docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
-  kind: async () => ({ ok: true as const, version: "v0.30.0" }),
-  memAvailable: async () => 8 * GIB,
-  inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
-  missingImages: async () => [],
-};
 
 describe("lab/lifecycle (fake kind and cluster)", () => {
   let dir: string;

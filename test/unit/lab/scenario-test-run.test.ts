@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { KubeObject } from "../../../runner/cluster/client.ts";
 import { AttackError, type Attack } from "../../../runner/lab/attacks/index.ts";
-import { GIB } from "../../../runner/lab/preflight.ts";
+import { goodProbes } from "./fakes.ts";
 import { testScenarios, type ScenarioTestEvent } from "../../../runner/lab/scenario-test.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
 import { shapeOf } from "../../../runner/lab/pool/shape.ts";
@@ -19,14 +19,6 @@ import { loadScenario } from "../../../runner/scenario/load.ts";
 import { KindProvider } from "../../../runner/providers/kind.ts";
 import { FakeCluster, node } from "../checks/fakes.ts";
 import { fakeRunner } from "../providers/fake-runner.ts";
-
-const goodProbes = {
-  docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
-  kind: async () => ({ ok: true as const, version: "v0.30.0" }),
-  memAvailable: async () => 8 * GIB,
-  inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
-  missingImages: async () => [],
-};
 
 const SCENARIO = `apiVersion: labrun.dev/v1alpha1
 kind: Scenario

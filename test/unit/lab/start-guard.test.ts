@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { InfraError } from "../../../runner/errors.ts";
 import type { LabEvent } from "../../../runner/lab/events.ts";
-import { GIB } from "../../../runner/lab/preflight.ts";
+import { goodProbes } from "./fakes.ts";
 import { start, type StartOptions } from "../../../runner/lab/start.ts";
 import { StartGuard, type NodeStates } from "../../../runner/lab/start-guard.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
@@ -138,13 +138,6 @@ describe("lab/start with the guard (fake kind)", () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   const SCENARIO = new URL("../../../test/e2e/fixtures/scenarios/faults-lab/", import.meta.url).pathname;
-  const probes = {
-    docker: async () => ({ ok: true as const, serverVersion: "20.10" }),
-    kind: async () => ({ ok: true as const, version: "v0.30.0" }),
-    memAvailable: async () => 8 * GIB,
-    inotify: async () => ({ maxUserInstances: 512, maxUserWatches: 524288 }),
-    missingImages: async () => [],
-  };
   const NODES = "docker ps -a --filter label=io.x-k8s.kind.cluster=labrun-lab --format";
 
   function options(run: ReturnType<typeof fakeRunner>, events: LabEvent[], over: Partial<StartOptions> = {}): StartOptions {
@@ -154,7 +147,7 @@ describe("lab/start with the guard (fake kind)", () => {
       name: "lab",
       store,
       kind: new KindProvider({ run: run.run, kind: "kind", docker: "docker", pollMs: 1 }),
-      probes,
+      probes: goodProbes,
       clientFactory: async () => cluster.client,
       gradeFailing: async () => ["http-by-name"],
       onEvent: (e) => events.push(e),
