@@ -24,10 +24,14 @@ export function kindNodesCheck(kind: Pick<KindProvider, "nodeStates">, cluster: 
     }
     const down = expected.map((node) => [node, states.get(node) ?? "removed"] as const).filter(([, state]) => state !== "running");
     if (down.length === 0) return;
-    const what = down.map(([node, state]) => `"${node}" is ${state === "exited" || state === "dead" ? "not running (" + state + ")" : state}`).join(", ");
-    throw new InfraError(`the lab's node container ${what}: labrun's infrastructure failed, this is not a grade of the cluster`, {
+    throw new InfraError(`the lab's node container ${describeDownNodes(down)}: labrun's infrastructure failed, this is not a grade of the cluster`, {
       code: "NODE_CONTAINER_DOWN",
       hint: `see ${status}; \`docker start ${down[0]![0]}\` (or \`docker unpause\`) may bring it back${restart}`,
     });
   };
+}
+
+/** `"n1" is not running (exited), "n2" is paused, "n3" is removed`: node containers and their Docker states, for a message. */
+export function describeDownNodes(down: readonly (readonly [string, string])[]): string {
+  return down.map(([node, state]) => `"${node}" is ${state === "exited" || state === "dead" ? `not running (${state})` : state}`).join(", ");
 }

@@ -22,6 +22,7 @@ import { InfraError } from "../errors.ts";
 import type { ClusterProvider } from "../providers/provider.ts";
 import { errorMessage } from "../util/text.ts";
 import type { LabClient } from "./client.ts";
+import { describeDownNodes } from "./infra.ts";
 
 export const GUARD_INTERVAL_MS = 2_000;
 export const GUARD_DOCKER_TIMEOUT_MS = 15_000;
@@ -194,8 +195,7 @@ export class StartGuard {
 }
 
 function nodeDownError(lab: string, cluster: string, down: [string, string][]): InfraError {
-  const what = down.map(([node, state]) => `"${node}" is ${state === "exited" || state === "dead" ? `not running (${state})` : state}`).join(", ");
-  return new InfraError(`the lab's node container ${what}: labrun's infrastructure failed while lab "${lab}" was started`, {
+  return new InfraError(`the lab's node container ${describeDownNodes(down)}: labrun's infrastructure failed while lab "${lab}" was started`, {
     code: "NODE_CONTAINER_DOWN",
     hint: `something outside labrun stopped or removed it (\`docker ps -a --filter label=io.x-k8s.kind.cluster=${cluster}\`); \`labrun start\` again`,
   });
