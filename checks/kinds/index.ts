@@ -5,7 +5,8 @@
  * A pass of a network or CNI check counts only while nothing outside the
  * scenario's declaration can steer the cluster's network: the host-level
  * sweep (checks/hostlevel.ts) and, for network checks, the node audit
- * (checks/node-firewall.ts) look at the cluster after the evaluator passed,
+ * (checks/node-firewall.ts) and the Services' address claims
+ * (checks/service-claims.ts) look at the cluster after the evaluator passed,
  * and turn the pass into a failure with their evidence.
  */
 import type { Check, CheckKind } from "../../runner/schema/scenario.ts";
@@ -13,6 +14,7 @@ import type { CheckContext, Observation } from "../context.ts";
 import { hostLevelFailure } from "../hostlevel.ts";
 import type { IntegrityFailure } from "../integrity.ts";
 import { nodeRulesFailure } from "../node-firewall.ts";
+import { addressClaimFailure } from "../service-claims.ts";
 import * as blocked from "./blocked.ts";
 import * as cniConfigured from "./cniConfigured.ts";
 import * as command from "./command.ts";
@@ -65,10 +67,17 @@ export async function evaluateCheck(kind: CheckKind, ctx: CheckContext): Promise
 }
 
 async function sweep(kind: CheckKind, ctx: CheckContext): Promise<IntegrityFailure | undefined> {
-  const [pods, nodes] = await Promise.all([ctx.client.list("v1", "Pod", { signal: ctx.signal }), NETWORK_KINDS.has(kind) ? ctx.client.list("v1", "Node", { signal: ctx.signal }) : []]);
+  const network = NETWORK_KINDS.has(kind);
+  const [pods, nodes, services] = await Promise.all([
+    ctx.client.list("v1", "Pod", { signal: ctx.signal }),
+    network ? ctx.client.list("v1", "Node", { signal: ctx.signal }) : [],
+    network ? ctx.client.list("v1", "Service", { signal: ctx.signal }) : [],
+  ]);
   const pod = hostLevelFailure(pods, { workloads: ctx.workloads, probeImage: ctx.probes.image });
+  const claims = network ? addressClaimFailure(services, pods, nodes) : undefined;
   const rules = nodes.length ? await nodeRulesFailure(ctx.client, nodes.map((n) => n.metadata.name), { timeoutMs: AUDIT_TIMEOUT_MS, signal: ctx.signal }) : undefined;
-  if (!pod || !rules) return pod ?? rules;
-  // Both: the pod is named first, the rules it (or someone) left on the nodes follow.
-  return { message: pod.message, evidence: [...pod.evidence, ...rules.evidence] };
+  const found = [pod, claims, rules].filter((f): f is IntegrityFailure => f !== undefined);
+  if (!found.length) return undefined;
+  // The first is named (a pod before the rules it, or someone, left on the nodes); the evidence of all follows.
+  return { message: found[0]!.message, evidence: found.flatMap((f) => f.evidence) };
 }
