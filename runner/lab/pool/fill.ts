@@ -18,6 +18,7 @@ import { defaultClientFactory, kindOf, type LabClient, type LifecycleOptions } f
 import { step } from "../events.ts";
 import { assertPreflight, GIB, hostProbes, MEMORY_PER_NODE, preflight, type PreflightProbes } from "../preflight.ts";
 import { renderKindConfig } from "../render.ts";
+import { deleteCluster } from "../start.ts";
 import { LabStore } from "../state.ts";
 import { shapeOf } from "./shape.ts";
 import { PoolStore, type PoolEntry } from "./store.ts";
@@ -38,6 +39,8 @@ export interface FillOptions extends LifecycleOptions {
   nodesTimeoutMs?: number;
   /** Create one cluster at most (`labrun test` warming one ahead; `size` is then only the cap). */
   once?: boolean;
+  /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
+  settleMs?: number;
   /** More images to load into each cluster from the local Docker, whatever the image mode (`labrun serve --warm`: its toolbox). */
   extraImages?: readonly string[];
 }
@@ -138,7 +141,8 @@ async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof
     });
   } catch (error) {
     await step(onEvent, "cleanup", `delete pool cluster ${entry.cluster}`, async () => {
-      await kind.delete(entry.cluster, { kubeconfigPath: kubeconfig });
+      // After an interrupted create (`labrun serve` stopping), keep sweeping a few seconds for nodes still being started.
+      await deleteCluster(kind, entry.cluster, kubeconfig, signal?.aborted ? (o.settleMs ?? 4000) : 0);
       await pool.remove(entry.id);
     }).catch(() => undefined); // `labrun gc` removes what is left
     throw signal?.aborted ? abortError(signal) : error;
