@@ -121,7 +121,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
 }
 
 (process.env.LABRUN_SKIP_BROWSER === "1" ? describe.skip : describe)("e2e: labrun serve on kind: HTTP API and the learner's browser terminal (beebox-cni)", function () {
-  this.timeout(12 * 60_000);
+  this.timeout(20 * 60_000);
   let stateDir: string;
   let server: ResultPromise | undefined;
   let base = "";
@@ -178,7 +178,13 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     const t0 = Date.now();
     const lap = (what: string) => console.log(`      ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pool = new PoolStore(stateDir);
-    const poolClusters = async () => (await pool.list()).map((e) => e.cluster);
+    /** The pool's entries; every cluster seen is remembered for the last look. */
+    const entries = async () => {
+      const list = await pool.list();
+      for (const e of list) clusters.add(e.cluster);
+      if (/warm pool beebox-cni: (fill failed|stopped short)/.test(output)) throw new Error(`serve could not fill the warm pool:\n${output}`);
+      return list;
+    };
 
     // 0. The short-lived lab, first: it expires while the main lab is worked on.
     const short = await api("/v1/labs", { method: "POST", body: JSON.stringify({ scenario: "service-selector", ttlSeconds: 60 }) });
@@ -198,8 +204,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect(scenarios.scenarios.find((s) => s.name === "beebox-cni")).to.include({ nodes: 2 });
     expect((await fetch(`${base}/v1/labs`)).status, "no token").to.equal(401);
     // serve fills the warm pool at start (--warm beebox-cni=1).
-    const warm = await until("a ready warm pool cluster", async () => (await pool.list()).find((e) => e.state === "ready"), 600_000);
-    for (const c of await poolClusters()) clusters.add(c);
+    const warm = await until("a ready warm pool cluster", async () => (await entries()).find((e) => e.state === "ready"), 600_000);
     expect(warm.images, "the toolbox is loaded ahead").to.include(TOOLBOX_IMAGE);
     lap(`warm cluster ${warm.cluster} ready`);
 
@@ -232,8 +237,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     lap(`lab ready on the warm cluster in ${readyS.toFixed(1)} s after the POST`);
     expect(readyS, "a warm start takes seconds").to.be.lessThan(90);
     // The pool refills behind the claim: a new cluster of the shape is warming (or ready).
-    const refill = await until("the refill", async () => (await pool.list()).find((e) => e.id !== warm.id), 60_000);
-    clusters.add(refill.cluster);
+    const refill = await until("the refill", async () => (await entries()).find((e) => e.id !== warm.id), 60_000);
     expect(refill.state).to.be.oneOf(["warming", "ready"]);
 
     const wsUrl = `${base.replace("http", "ws")}/v1/labs/${lab.id}/terminal`;
@@ -337,7 +341,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     lap("deleted");
 
     // The server stops: the refill is interrupted (or, ready, deleted) and nothing is left.
-    for (const c of await poolClusters()) clusters.add(c);
+    await entries();
     const refillState = (await pool.get(refill.id))?.state ?? "gone";
     const stopping = Date.now();
     server!.kill("SIGINT");
