@@ -304,7 +304,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect(states.at(-1)).to.equal("deleting");
     const wasReady = states.includes("ready");
     expect(goneAfterS).to.be.greaterThan(60);
-    lap(`the 60 s lab expired ${wasReady ? "after it was ready" : "while it was still starting (its start interrupted)"}; gone at`);
+    lap(`the 60 s lab expired ${wasReady ? "after it was ready" : "while it was still starting (its start interrupted)"}, gone ${goneAfterS.toFixed(1)} s after the test began; checked`);
     const expired = await api(`/v1/labs/${shortLab.id}`);
     expect([expired.status, ((await expired.json()) as { error: { code: string } }).error.code]).to.deep.equal([410, "LAB_EXPIRED"]);
     expect(await containers(`labrun-${shortLab.id}`), "node containers of the expired lab").to.deep.equal([]);
