@@ -258,7 +258,7 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
  * Deletes a cluster and, after an interrupted create, keeps sweeping for a
  * few seconds: `docker run` calls of the killed kind may still land.
  */
-async function deleteCluster(provider: ClusterProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
+export async function deleteCluster(provider: ClusterProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
   await provider.delete(cluster, { kubeconfigPath: kubeconfig });
   if (!provider.sweep) return;
   for (let waited = 0; waited < settleMs; waited += 1000) {

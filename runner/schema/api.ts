@@ -96,6 +96,7 @@ export const LabView = Type.Object(
     progress: Type.Array(ProgressStep),
     error: Type.Optional(ApiErrorBody.properties.error),
     task: Type.Optional(Type.String({ description: "The task as Markdown, once the lab is ready." })),
+    warmCluster: Type.Optional(Type.String({ description: "Set once the lab is ready when its cluster was claimed from the warm pool (`labrun serve --warm`, `labrun pool fill`): that cluster's name." })),
     attempts: Type.Integer({ minimum: 0, description: "How many times the lab was graded." }),
   },
   { additionalProperties: false, description: "A lab and where it is in its life." },
@@ -119,6 +120,14 @@ export const CreateLabBody = Type.Object(
 );
 
 export const REPORT_FORMAT_NAMES = ["json", "html", "junit", "markdown", "text"] as const;
+const EventsQuery = Type.Object(
+  {
+    until: Type.Optional(
+      Enum(["ready", "gone"], { description: "`ready` (default): end once the lab is no longer starting (ready, failed or deleting); `gone`: follow the lab until it is deleted, with a last `gone` event." }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const ReportQuery = Type.Object({ format: Type.Optional(Enum(REPORT_FORMAT_NAMES, { description: "Default `json`." })) }, { additionalProperties: false });
 const ReportParams = Type.Object({ lab: LabId, attempt: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 
@@ -157,7 +166,7 @@ export interface ApiRoute {
 
 const error = (description: string): ApiAnswer => ({ description, schema: ApiErrorBody });
 const AUTH_ERRORS = { 401: error("No token, or a wrong one (`UNAUTHORIZED`)."), 403: error("A learner token of another lab, or for a platform-only route (`FORBIDDEN`).") };
-const LAB_ERRORS = { ...AUTH_ERRORS, 404: error("No such lab (`UNKNOWN_LAB`).") };
+const LAB_ERRORS = { ...AUTH_ERRORS, 404: error("No such lab (`UNKNOWN_LAB`)."), 410: error("The lab expired and was deleted (`LAB_EXPIRED`).") };
 
 export const ROUTES = [
   {
@@ -189,6 +198,7 @@ export const ROUTES = [
       ...AUTH_ERRORS,
       404: error("No such scenario (`UNKNOWN_SCENARIO`)."),
       413: error("The body is too large (`BODY_TOO_LARGE`)."),
+      415: error("The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)."),
       503: error("As many labs run as the host has memory for (`AT_CAPACITY`); retry after one is deleted."),
     },
   },
@@ -213,10 +223,12 @@ export const ROUTES = [
     id: "labEvents",
     method: "GET",
     url: `${API_PREFIX}/labs/:lab/events`,
-    summary: "Start-up progress as server-sent events: one `progress` event per step change, then one `state` event when the lab is ready or failed.",
+    summary:
+      "Start-up progress as server-sent events: the steps so far and the lab (`state`), then one `progress` event per step change and a `state` event at every change of state; the stream ends when the lab is no longer starting or, with `until=gone`, when it is deleted (a last `gone` event, `{id, reason}`, reason `deleted`, `expired` or `stopped`).",
     auth: "lab",
     params: LabParams,
-    answers: { 200: { description: "An event stream; each `data:` line is a JSON LabView (`state`) or ProgressStep (`progress`).", contentType: "text/event-stream" }, ...LAB_ERRORS },
+    querystring: EventsQuery,
+    answers: { 200: { description: "An event stream; each `data:` line is a JSON LabView (`state`), ProgressStep (`progress`) or `{id, reason}` (`gone`).", contentType: "text/event-stream" }, ...LAB_ERRORS },
   },
   {
     id: "labPage",
@@ -288,6 +300,7 @@ export const ROUTES = [
       200: { description: "The report: JSON (schemas/report.schema.json), HTML, JUnit XML, Markdown or text, as `format` asks.", schema: Report, otherTypes: ["text/html", "application/xml", "text/markdown", "text/plain"] },
       ...AUTH_ERRORS,
       404: error("No such lab or attempt (`UNKNOWN_LAB`, `UNKNOWN_ATTEMPT`)."),
+      410: LAB_ERRORS[410],
     },
   },
   {

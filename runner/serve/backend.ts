@@ -12,6 +12,8 @@ import { TOOLBOX_IMAGE } from "../cluster/images.ts";
 import type { RemoteTerminal, TerminalHandlers, TerminalSize } from "../cluster/ws-terminal.ts";
 import { gradeLab } from "../lab/grade.ts";
 import { clusterNameFor } from "../lab/names.ts";
+import { fill } from "../lab/pool/fill.ts";
+import { POOL_CLUSTER_PREFIX, PoolStore } from "../lab/pool/store.ts";
 import { start } from "../lab/start.ts";
 import { KindProvider } from "../providers/kind.ts";
 import { LabStore, type LabAttempt } from "../lab/state.ts";
@@ -31,8 +33,17 @@ export interface ServedScenario {
 export interface LabBackend {
   /** The valid scenarios (invalid ones are left out). */
   scenarios(): Promise<ServedScenario[]>;
-  /** Starts a lab named `name` with its toolbox (the terminal's pod); resolves with its task (Markdown) once it is ready. Cleans up after itself when it fails or `signal` aborts. */
-  start(options: { file: string; name: string; signal: AbortSignal; onEvent: LabEventListener }): Promise<{ task: string }>;
+  /**
+   * Starts a lab named `name` with its toolbox (the terminal's pod), on a warm
+   * pool cluster of the scenario's shape when one is ready; resolves with its
+   * task (Markdown) and the claimed pool cluster, if any, once it is ready.
+   * Cleans up after itself when it fails or `signal` aborts.
+   */
+  start(options: { file: string; name: string; signal: AbortSignal; onEvent: LabEventListener }): Promise<{ task: string; warmCluster?: string }>;
+  /** Tops the warm pool up to `size` clusters of the scenario's shape, the toolbox image loaded in each; resolves with the pool entry ids it made ready. */
+  fillPool(options: { file: string; size: number; signal: AbortSignal; onEvent: LabEventListener }): Promise<{ created: string[]; stopped?: string }>;
+  /** Deletes the pool clusters of these entry ids that are still ready (not claimed); resolves with their cluster names. */
+  drainPool(ids: readonly string[]): Promise<string[]>;
   /** Grades the lab and records the attempt; a failed grade is a report, a fault throws. */
   grade(options: { name: string; signal?: AbortSignal }): Promise<Report>;
   attempts(name: string): Promise<LabAttempt[]>;
@@ -73,11 +84,16 @@ export function libraryBackend(options: LibraryBackendOptions = {}): LabBackend 
     async start({ file, name, signal, onEvent }) {
       // The toolbox image goes into the nodes while the scenario's setup runs (kind load needs only the node containers).
       const kind = new KindProvider({ env });
+      const pool = new PoolStore(store.dir);
       let loading: Promise<unknown> | undefined;
+      let warmCluster: string | undefined;
       const loadToolbox = (cluster = clusterNameFor(name)) => kind.loadImages(cluster, [TOOLBOX_IMAGE], { signal });
       const listener: LabEventListener = (event) => {
         onEvent(event);
-        if (!loading && event.type === "step-end" && event.phase === "cluster" && event.status === "ok" && event.name === "nodes registered") {
+        if (event.type !== "step-end" || event.phase !== "cluster" || event.status !== "ok") return;
+        // claimPooled's detail is the claimed cluster (runner/lab/actions/pool.ts); a warm cluster filled by serve has the toolbox already.
+        if (event.name === "claim a warm cluster" && event.detail?.startsWith(POOL_CLUSTER_PREFIX)) warmCluster = event.detail;
+        if (!loading && !warmCluster && event.name === "nodes registered") {
           const started = performance.now();
           loading = loadToolbox().then(
             () => ({ ok: true as const, ms: Math.round(performance.now() - started) }),
@@ -85,11 +101,15 @@ export function libraryBackend(options: LibraryBackendOptions = {}): LabBackend 
           );
         }
       };
-      const result = await start({ scenario: file, name, signal, onEvent: listener, env, cwd, store, kind });
+      const result = await start({ scenario: file, name, signal, onEvent: listener, env, cwd, store, kind, pool: true });
       try {
         const record = await store.require(name);
         const early = (await loading) as { ok: true; ms: number } | { ok: false; error: unknown } | undefined;
-        if (record.provider === "kind" && !early?.ok) await step(onEvent, "images", "load the toolbox image", () => loadToolbox(record.cluster));
+        const entry = record.pool ? await pool.get(record.pool.id) : undefined;
+        if (entry?.images.includes(TOOLBOX_IMAGE)) {
+          onEvent({ type: "step-start", phase: "images", name: "load the toolbox image" });
+          onEvent({ type: "step-end", phase: "images", name: "load the toolbox image", status: "skipped", durationMs: 0, detail: `loaded into warm cluster ${record.cluster} ahead of time` });
+        } else if (record.provider === "kind" && !early?.ok) await step(onEvent, "images", "load the toolbox image", () => loadToolbox(record.cluster));
         else if (early?.ok) {
           onEvent({ type: "step-start", phase: "images", name: "load the toolbox image" });
           onEvent({ type: "step-end", phase: "images", name: "load the toolbox image", status: "ok", durationMs: early.ms, detail: "while the setup ran" });
@@ -106,7 +126,23 @@ export function libraryBackend(options: LibraryBackendOptions = {}): LabBackend 
         await down({ name, env, cwd, store }).catch((e: unknown) => onEvent({ type: "warning", message: `the lab was not deleted: ${errorMessage(e)}` }));
         throw error;
       }
-      return { task: result.task };
+      return { task: result.task, ...(result.lab.pool ? { warmCluster: result.lab.cluster } : {}) };
+    },
+    async fillPool({ file, size, signal, onEvent }) {
+      const result = await fill({ scenario: file, size, remember: false, extraImages: [TOOLBOX_IMAGE], env, cwd, store, signal, onEvent });
+      return { created: result.created.map((c) => c.slice(POOL_CLUSTER_PREFIX.length)), ...(result.stopped ? { stopped: result.stopped } : {}) };
+    },
+    async drainPool(ids) {
+      if (!ids.length) return [];
+      const pool = new PoolStore(store.dir);
+      const kind = new KindProvider({ env });
+      const deleted: string[] = [];
+      for (const entry of await pool.takeForDrain(undefined, ids)) {
+        await kind.delete(entry.cluster, { kubeconfigPath: pool.kubeconfigPath(entry.id) });
+        await pool.remove(entry.id);
+        deleted.push(entry.cluster);
+      }
+      return deleted;
     },
     async grade({ name, signal }) {
       const { report } = await gradeLab({ lab: name, env, cwd, store, ...(signal ? { signal } : {}) });

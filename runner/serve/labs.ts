@@ -13,7 +13,13 @@ import { errorMessage } from "../util/text.ts";
 import type { LabBackend, ServedScenario } from "./backend.ts";
 import { ApiError, toApiError } from "./errors.ts";
 
-export type LabUpdate = { type: "progress"; step: ProgressStep } | { type: "state"; lab: LabView };
+/** Why a lab was deleted: a DELETE, its expiry, or the server stopping. */
+export type GoneReason = "deleted" | "expired" | "stopped";
+
+export type LabUpdate = { type: "progress"; step: ProgressStep } | { type: "state"; lab: LabView } | { type: "gone"; id: string; reason: GoneReason };
+
+/** How many deleted labs' ids (and token hashes) are remembered, so an expired lab answers 410 rather than 404. */
+const REMEMBERED = 1000;
 
 export interface LabManagerOptions {
   backend: LabBackend;
@@ -26,6 +32,8 @@ export interface LabManagerOptions {
   now?: () => number;
   /** A new lab's id (tests); default: the scenario's name and 8 random hex digits. */
   newId?: (scenario: string) => string;
+  /** Told after every lab start ends (a claim took a warm cluster): `labrun serve --warm` tops the pool up. */
+  warmer?: { poke(): void };
 }
 
 interface ServedLab {
@@ -37,6 +45,8 @@ interface ServedLab {
   progress: ProgressStep[];
   error?: ApiError;
   task?: string;
+  /** The warm pool cluster the lab claimed. */
+  warmCluster?: string;
   attempts: number;
   tokenHash: Buffer;
   controller: AbortController;
@@ -50,6 +60,8 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest();
 export class LabManager {
   readonly #options: LabManagerOptions;
   readonly #labs = new Map<string, ServedLab>();
+  /** Deleted labs, newest last: why, when they were to expire, and the learner token's hash. */
+  readonly #gone = new Map<string, { reason: GoneReason; at: number; tokenHash: Buffer }>();
   readonly #now: () => number;
   #scenarios: Promise<ServedScenario[]> | undefined;
 
@@ -108,14 +120,17 @@ export class LabManager {
 
   async #start(lab: ServedLab): Promise<void> {
     try {
-      const { task } = await this.#options.backend.start({ file: lab.scenario.file, name: lab.id, signal: lab.controller.signal, onEvent: (e) => this.#onEvent(lab, e) });
+      const { task, warmCluster } = await this.#options.backend.start({ file: lab.scenario.file, name: lab.id, signal: lab.controller.signal, onEvent: (e) => this.#onEvent(lab, e) });
       if (lab.state !== "starting") return;
       lab.task = task;
+      if (warmCluster) lab.warmCluster = warmCluster;
       this.#setState(lab, "ready");
     } catch (error) {
       if (lab.state !== "starting") return;
       lab.error = toApiError(error);
       this.#setState(lab, "failed");
+    } finally {
+      this.#options.warmer?.poke();
     }
   }
 
@@ -143,18 +158,23 @@ export class LabManager {
 
   #get(id: string): ServedLab {
     const lab = this.#labs.get(id);
-    if (!lab) throw new ApiError(404, "UNKNOWN_LAB", `no lab "${id}"`, { hint: "GET /v1/labs lists the labs; a lab is deleted when it expires" });
-    return lab;
+    if (lab) return lab;
+    const gone = this.#gone.get(id);
+    if (gone?.reason === "expired") {
+      throw new ApiError(410, "LAB_EXPIRED", `lab "${id}" expired at ${new Date(gone.at).toISOString()} and was deleted`, { hint: "create another lab (POST /v1/labs)" });
+    }
+    throw new ApiError(404, "UNKNOWN_LAB", `no lab "${id}"`, { hint: "GET /v1/labs lists the labs; a lab is deleted when it expires" });
   }
 
+  /** Whether the lab runs, or expired lately (its routes then answer 410). */
   has(id: string): boolean {
-    return this.#labs.has(id);
+    return this.#labs.has(id) || this.#gone.get(id)?.reason === "expired";
   }
 
-  /** Whether `token` is this lab's learner token. */
+  /** Whether `token` is this lab's learner token (of a lab that runs or expired lately). */
   isLearnerToken(id: string, token: string): boolean {
-    const lab = this.#labs.get(id);
-    return lab !== undefined && timingSafeEqual(lab.tokenHash, sha256(token));
+    const hash = this.#labs.get(id)?.tokenHash ?? (this.#gone.get(id)?.reason === "expired" ? this.#gone.get(id)!.tokenHash : undefined);
+    return hash !== undefined && timingSafeEqual(hash, sha256(token));
   }
 
   view(id: string): LabView {
@@ -175,6 +195,7 @@ export class LabManager {
       progress: lab.progress.map((s) => ({ ...s })),
       ...(lab.error ? { error: lab.error.json().error } : {}),
       ...(lab.task !== undefined ? { task: lab.task } : {}),
+      ...(lab.warmCluster ? { warmCluster: lab.warmCluster } : {}),
       attempts: lab.attempts,
     };
   }
@@ -222,13 +243,13 @@ export class LabManager {
   }
 
   /** Deletes a lab: interrupts its start, deletes its cluster, forgets it. Concurrent calls share one deletion. */
-  delete(id: string): Promise<void> {
+  delete(id: string, reason: GoneReason = "deleted"): Promise<void> {
     const lab = this.#get(id);
-    lab.deleting ??= this.#delete(lab);
+    lab.deleting ??= this.#delete(lab, reason);
     return lab.deleting;
   }
 
-  async #delete(lab: ServedLab): Promise<void> {
+  async #delete(lab: ServedLab, reason: GoneReason): Promise<void> {
     const wasStarting = lab.state === "starting";
     this.#setState(lab, "deleting");
     if (wasStarting) {
@@ -238,6 +259,12 @@ export class LabManager {
     try {
       await this.#options.backend.down(lab.id);
       this.#labs.delete(lab.id);
+      this.#gone.set(lab.id, { reason, at: lab.expiresAt, tokenHash: lab.tokenHash });
+      for (const old of this.#gone.keys()) {
+        if (this.#gone.size <= REMEMBERED) break;
+        this.#gone.delete(old);
+      }
+      for (const listener of lab.listeners) listener({ type: "gone", id: lab.id, reason });
       lab.listeners.clear();
     } catch (error) {
       lab.deleting = undefined;
@@ -251,13 +278,13 @@ export class LabManager {
   async sweep(): Promise<string[]> {
     const now = this.#now();
     const expired = [...this.#labs.values()].filter((l) => l.expiresAt <= now && !l.deleting);
-    await Promise.all(expired.map((l) => this.delete(l.id).catch(() => undefined)));
+    await Promise.all(expired.map((l) => this.delete(l.id, "expired").catch(() => undefined)));
     return expired.map((l) => l.id);
   }
 
   /** Deletes every lab (the server is closing); returns the errors of those that could not be deleted. */
   async closeAll(): Promise<string[]> {
-    const results = await Promise.allSettled([...this.#labs.keys()].map((id) => this.delete(id)));
+    const results = await Promise.allSettled([...this.#labs.keys()].map((id) => this.delete(id, "stopped")));
     return results.flatMap((r) => (r.status === "rejected" ? [errorMessage(r.reason)] : []));
   }
 }

@@ -70,7 +70,8 @@ async function refresh() {
   try {
     const view = await api("");
     showError(null);
-    $("state").textContent = view.state; $("state").dataset.state = view.state;
+    $("state").textContent = view.state + (view.warmCluster ? " (warm start)" : ""); $("state").dataset.state = view.state;
+    $("state").title = view.warmCluster ? "started on warm pool cluster " + view.warmCluster : "";
     if (view.task !== undefined && !$("task").dataset.shown) { $("task").innerHTML = markdown(view.task); $("task").dataset.shown = "1"; }
     if (view.state === "starting") { const s = view.progress.at(-1); $("task").textContent = "Starting the lab" + (s ? ": " + s.name : "") + " ..."; }
     if (view.state === "failed" && view.error) showError(new Error(view.error.code + ": " + view.error.message));

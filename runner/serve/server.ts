@@ -29,7 +29,7 @@ export interface ServerOptions {
   logger?: boolean;
 }
 
-type Request = FastifyRequest<{ Params: { lab?: string; attempt?: number; asset?: string }; Querystring: { format?: ReportFormatName } & TerminalQuery; Body: unknown }>;
+type Request = FastifyRequest<{ Params: { lab?: string; attempt?: number; asset?: string }; Querystring: { format?: ReportFormatName; until?: "ready" | "gone" } & TerminalQuery; Body: unknown }>;
 type Handler = (request: Request, reply: FastifyReply) => Promise<unknown>;
 
 const MEDIA_TYPES: Record<ReportFormatName, string> = {
@@ -161,24 +161,32 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   return app;
 }
 
-/** Server-sent events: the progress so far, every later update, and the end once the lab is ready, failed or gone. */
+/**
+ * Server-sent events: the progress so far, every later update, and the end:
+ * once the lab is no longer starting (`until=ready`, the default), or
+ * (`until=gone`) once it is deleted, with a last `gone` event that says why.
+ */
 async function streamEvents(manager: LabManager, request: Request, reply: FastifyReply): Promise<void> {
   const id = request.params.lab!;
+  const untilGone = request.query.until === "gone";
   const current = manager.view(id);
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
-  const send = (update: LabUpdate) => res.write(`event: ${update.type}\ndata: ${JSON.stringify(update.type === "state" ? update.lab : update.step)}\n\n`);
+  const send = (update: LabUpdate) => {
+    const data = update.type === "state" ? update.lab : update.type === "progress" ? update.step : { id: update.id, reason: update.reason };
+    res.write(`event: ${update.type}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
   for (const step of current.progress) send({ type: "progress", step });
   send({ type: "state", lab: current });
-  if (current.state !== "starting") {
+  if (current.state !== "starting" && !untilGone) {
     res.end();
     return;
   }
   await new Promise<void>((resolve) => {
     const stop = manager.subscribe(id, (update) => {
       send(update);
-      if (update.type === "state" && update.lab.state !== "starting") finish();
+      if (update.type === "gone" || (!untilGone && update.type === "state" && update.lab.state !== "starting")) finish();
     });
     const finish = () => {
       stop();

@@ -18,6 +18,7 @@ import { defaultClientFactory, kindOf, type LabClient, type LifecycleOptions } f
 import { step } from "../events.ts";
 import { assertPreflight, GIB, hostProbes, MEMORY_PER_NODE, preflight, type PreflightProbes } from "../preflight.ts";
 import { renderKindConfig } from "../render.ts";
+import { deleteCluster } from "../start.ts";
 import { LabStore } from "../state.ts";
 import { shapeOf } from "./shape.ts";
 import { PoolStore, type PoolEntry } from "./store.ts";
@@ -38,6 +39,10 @@ export interface FillOptions extends LifecycleOptions {
   nodesTimeoutMs?: number;
   /** Create one cluster at most (`labrun test` warming one ahead; `size` is then only the cap). */
   once?: boolean;
+  /** After an interrupted create, how long to keep sweeping for node containers still being started (default 4 s). */
+  settleMs?: number;
+  /** More images to load into each cluster from the local Docker, whatever the image mode (`labrun serve --warm`: its toolbox). */
+  extraImages?: readonly string[];
 }
 
 export interface FillResult {
@@ -77,7 +82,8 @@ export async function fill(options: FillOptions): Promise<FillResult> {
   const result: FillResult = { shape: shape.key, created: [], live: 0 };
 
   // Docker, kind, inotify and the images once; memory before each cluster.
-  const checks = await preflight(choice.mode === "online" ? { nodes: shape.nodes, registry: mirror?.url ?? DEFAULT_REGISTRY } : { nodes: shape.nodes, images: [shape.nodeImage, ...images] }, probes);
+  const extra = options.extraImages ?? [];
+  const checks = await preflight(choice.mode === "online" ? { nodes: shape.nodes, registry: mirror?.url ?? DEFAULT_REGISTRY, ...(extra.length ? { images: [...extra] } : {}) } : { nodes: shape.nodes, images: [shape.nodeImage, ...images, ...extra] }, probes);
   options.onEvent?.({ type: "log", phase: "preflight", line: `images: ${choice.mode} (${choice.reason})` });
   assertPreflight(checks.filter((r) => r.name !== "memory"));
 
@@ -97,7 +103,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
     const registryConfigDir = mirror ? path.join(pool.markDir(entry.id), "..", "certs.d") : undefined;
     if (mirror && registryConfigDir) await writeMirrorConfig(registryConfigDir, mirror);
     const config = renderKindConfig(loaded.scenario.spec.cluster, { markDir: pool.markDir(entry.id), ...(registryConfigDir ? { registryConfigDir } : {}) });
-    await warm(entry, { ...options, kind, pool, config, images, mode: choice.mode });
+    await warm(entry, { ...options, kind, pool, config, images, extra: options.extraImages ?? [], mode: choice.mode });
     result.created.push(entry.cluster);
     if (options.once) break;
   }
@@ -106,7 +112,7 @@ export async function fill(options: FillOptions): Promise<FillResult> {
 }
 
 /** Creates one reserved cluster and makes it ready; on any failure deletes it and forgets the entry. */
-async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof kindOf>; pool: PoolStore; config: Record<string, unknown>; images: string[]; mode: ImageMode }): Promise<void> {
+async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof kindOf>; pool: PoolStore; config: Record<string, unknown>; images: string[]; extra: readonly string[]; mode: ImageMode }): Promise<void> {
   const { kind, pool, onEvent, signal } = o;
   const kubeconfig = pool.kubeconfigPath(entry.id);
   let client: LabClient | undefined;
@@ -126,15 +132,17 @@ async function warm(entry: PoolEntry, o: FillOptions & { kind: ReturnType<typeof
     if (nodes.length < entry.nodes) throw new InfraError(`pool cluster ${entry.cluster} has ${nodes.length} of ${entry.nodes} nodes`);
     if (o.images.length && o.mode === "online") await step(onEvent, "images", `pull ${o.images.length} images`, () => loadLabImages(kind, entry.cluster, o.images, o.env ?? process.env, signal, "online"));
     else if (o.images.length) await step(onEvent, "images", `load ${o.images.length} images`, () => kind.loadImages(entry.cluster, o.images, signal ? { signal } : {}));
+    if (o.extra.length) await step(onEvent, "images", `load ${o.extra.join(", ")}`, () => kind.loadImages(entry.cluster, [...o.extra], signal ? { signal } : {}));
     await pool.update(entry.id, (e) => {
       e.state = "ready";
-      e.images = [...o.images];
+      e.images = [...new Set([...o.images, ...o.extra])];
       e.readyAt = new Date().toISOString();
       delete e.pid;
     });
   } catch (error) {
     await step(onEvent, "cleanup", `delete pool cluster ${entry.cluster}`, async () => {
-      await kind.delete(entry.cluster, { kubeconfigPath: kubeconfig });
+      // After an interrupted create (`labrun serve` stopping), keep sweeping a few seconds for nodes still being started.
+      await deleteCluster(kind, entry.cluster, kubeconfig, signal?.aborted ? (o.settleMs ?? 4000) : 0);
       await pool.remove(entry.id);
     }).catch(() => undefined); // `labrun gc` removes what is left
     throw signal?.aborted ? abortError(signal) : error;

@@ -158,12 +158,12 @@ export class PoolStore {
     });
   }
 
-  /** Takes every ready entry (of a shape, or all) for deletion: they become `draining`, owned by this process. */
-  async takeForDrain(shape?: string): Promise<PoolEntry[]> {
+  /** Takes every ready entry (of a shape, or all; `only`: among these entry ids alone) for deletion: they become `draining`, owned by this process. */
+  async takeForDrain(shape?: string, only?: readonly string[]): Promise<PoolEntry[]> {
     return this.#locked(async () => {
       const taken: PoolEntry[] = [];
       for (const e of await this.list()) {
-        if (e.state !== "ready" || (shape && e.shape !== shape)) continue;
+        if (e.state !== "ready" || (shape && e.shape !== shape) || (only && !only.includes(e.id))) continue;
         const next: PoolEntry = { ...e, state: "draining", pid: process.pid };
         await this.#write(next);
         taken.push(next);

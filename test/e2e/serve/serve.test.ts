@@ -1,11 +1,17 @@
 /**
- * `labrun serve` on a real kind cluster, one beebox-cni lab for everything
- * (two nodes, no CNI):
+ * `labrun serve --warm beebox-cni=1` on real kind clusters:
  *
- *   1. plain HTTP, as a course platform: list the scenarios, create the lab,
- *      follow its start-up as server-sent events (the toolbox pod included)
- *      until it is ready; the terminal refuses a WebSocket without a token or
- *      with a wrong one;
+ *   0. a second lab (service-selector, one node) with the shortest lifetime,
+ *      60 s, created first and followed with `events?until=gone`: it expires
+ *      while the main lab is worked on, still starting (its start is
+ *      interrupted and cleaned) or ready (the test prints which); its stream
+ *      ends with `gone: expired`, it answers 410, and no node container, kind
+ *      cluster, kubeconfig or lab record of it is left;
+ *   1. plain HTTP, as a course platform: list the scenarios, wait for the warm
+ *      pool cluster serve fills at start, create the beebox-cni lab: it claims
+ *      that cluster (toolbox loaded ahead) and is ready in seconds (printed);
+ *      its start-up as server-sent events; the pool refills behind it; the
+ *      terminal refuses a WebSocket without a token or with a wrong one;
  *   2. the learner, in headless Chromium through playwright-core: open the
  *      learner link, type `kubectl get nodes` in the terminal and see both
  *      nodes, apply the fix from the terminal (`labrun addon flannel | kubectl
@@ -13,8 +19,9 @@
  *      with kubectl, press Grade and see full marks; the screenshot is checked
  *      (its size, and that the terminal region shows text);
  *   3. plain HTTP again: grade with the learner token (passed), the attempts,
- *      the HTML report, delete, and nothing is left (no node containers, no
- *      lab record); the server stops on SIGINT with exit 0.
+ *      the HTML report, delete; the server stops on SIGINT with exit 0, and
+ *      nothing is left: no node containers of any lab or pool cluster, no lab
+ *      record, no pool entry.
  *
  * Needs Docker, kind, the offline node and toolbox images (tools/images/build.sh)
  * and Chromium (LABRUN_CHROMIUM, default /usr/bin/chromium); skipped without
@@ -26,12 +33,13 @@ import { expect } from "chai";
 import { execa, type ResultPromise } from "execa";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import WebSocket from "ws";
+import { BIN, ROOT } from "../../helpers/e2e.ts";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
+import { PoolStore } from "../../../runner/lab/pool/store.ts";
 import { brightShare, readPng } from "../../helpers/png.ts";
 import { TOOLBOX_IMAGE } from "../../../runner/cluster/images.ts";
 import { resolveKindBinary } from "../../../runner/providers/kind.ts";
@@ -39,7 +47,6 @@ import { reportProblems } from "../../../runner/report/validate.ts";
 import { TERMINAL_PROTOCOL, type LabView } from "../../../runner/schema/api.ts";
 import type { Report } from "../../../runner/schema/report.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TOKEN = "e2e-platform-token-0123456789abcdef";
 const CHROMIUM = process.env.LABRUN_CHROMIUM || "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -47,6 +54,29 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "
 async function containers(cluster: string): Promise<string[]> {
   const { stdout } = await execa("docker", ["ps", "-aq", "--filter", `label=io.x-k8s.kind.cluster=${cluster}`]);
   return stdout.split("\n").filter(Boolean);
+}
+
+/** The kind clusters there are. */
+async function kindClusters(): Promise<string[]> {
+  return (await execa(resolveKindBinary(), ["get", "clusters"], { reject: false })).stdout.split("\n").filter(Boolean);
+}
+
+/** A server-sent event stream's events. */
+function sseEvents(text: string): { event: string | undefined; data: Record<string, unknown> }[] {
+  return text
+    .trim()
+    .split("\n\n")
+    .map((b) => ({ event: /^event: (.*)$/m.exec(b)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(b)?.[1] ?? "null") as Record<string, unknown> }));
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** Every line of the page's terminal (scrollback included), from xterm.js's buffer. */
@@ -91,12 +121,13 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
 }
 
 (process.env.LABRUN_SKIP_BROWSER === "1" ? describe.skip : describe)("e2e: labrun serve on kind: HTTP API and the learner's browser terminal (beebox-cni)", function () {
-  this.timeout(12 * 60_000);
+  this.timeout(20 * 60_000);
   let stateDir: string;
   let server: ResultPromise | undefined;
   let base = "";
   let output = "";
-  let labId: string | undefined;
+  /** Every kind cluster the test may have made (labs and pool clusters), for the last look and the cleanup. */
+  const clusters = new Set<string>();
   let exited = false;
   let context: BrowserContext | undefined;
 
@@ -111,7 +142,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     }
     if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install it, point LABRUN_CHROMIUM at it, or set LABRUN_SKIP_BROWSER=1`);
     stateDir = await mkdtemp(path.join(tmpdir(), "labrun-e2e-serve-"));
-    server = execa(process.execPath, [path.join(ROOT, "runner/cli/bin.ts"), "serve", "--port", "0"], {
+    server = execa(process.execPath, [BIN, "serve", "--port", "0", "--warm", "beebox-cni=1"], {
       cwd: ROOT,
       env: { ...process.env, LABRUN_STATE_DIR: stateDir, LABRUN_SCENARIOS: path.join(ROOT, "scenarios"), LABRUN_SERVE_TOKEN: TOKEN, NO_COLOR: "1" },
       reject: false,
@@ -133,45 +164,81 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
       server.kill("SIGINT");
       await server;
     }
-    if (labId) {
-      const cluster = `labrun-${labId}`;
-      await execa(resolveKindBinary(), ["delete", "cluster", "--name", cluster, "--kubeconfig", path.join(stateDir, "cleanup.kubeconfig")], { reject: false });
+    for (const cluster of clusters) {
       const ids = await containers(cluster);
-      if (ids.length) await execa("docker", ["rm", "-f", "-v", ...ids], { reject: false });
+      if (!ids.length) continue;
+      await execa(resolveKindBinary(), ["delete", "cluster", "--name", cluster, "--kubeconfig", path.join(stateDir, "cleanup.kubeconfig")], { reject: false });
+      const left = await containers(cluster);
+      if (left.length) await execa("docker", ["rm", "-f", "-v", ...left], { reject: false });
     }
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
-  it("creates the lab over HTTP, the learner fixes it in the browser terminal and grades full marks, then it is deleted and nothing is left", async () => {
+  it("a lab with the shortest lifetime expires and leaves nothing; the main lab claims the warm cluster, the learner fixes it in the browser terminal and grades full marks, then everything is deleted", async () => {
     const t0 = Date.now();
     const lap = (what: string) => console.log(`      ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const pool = new PoolStore(stateDir);
+    /** The pool's entries; every cluster seen is remembered for the last look. */
+    const entries = async () => {
+      const list = await pool.list();
+      for (const e of list) clusters.add(e.cluster);
+      if (/warm pool beebox-cni: (fill failed|stopped short)/.test(output)) throw new Error(`serve could not fill the warm pool:\n${output}`);
+      return list;
+    };
+
+    // 0. The short-lived lab, first: it expires while the main lab is worked on.
+    const short = await api("/v1/labs", { method: "POST", body: JSON.stringify({ scenario: "service-selector", ttlSeconds: 60 }) });
+    expect(short.status, output).to.equal(202);
+    const shortLab = ((await short.json()) as { lab: LabView }).lab;
+    clusters.add(`labrun-${shortLab.id}`);
+    let goneAfterS = 0;
+    const shortEvents = api(`/v1/labs/${shortLab.id}/events?until=gone`)
+      .then((r) => r.text())
+      .then((t) => {
+        goneAfterS = (Date.now() - t0) / 1000;
+        return t;
+      });
 
     // 1. The platform, over plain HTTP.
     const scenarios = (await (await api("/v1/scenarios")).json()) as { scenarios: { name: string; nodes: number }[] };
     expect(scenarios.scenarios.find((s) => s.name === "beebox-cni")).to.include({ nodes: 2 });
     expect((await fetch(`${base}/v1/labs`)).status, "no token").to.equal(401);
+    // serve fills the warm pool at start (--warm beebox-cni=1).
+    const warm = await until("a ready warm pool cluster", async () => (await entries()).find((e) => e.state === "ready"), 600_000);
+    expect(warm.images, "the toolbox is loaded ahead").to.include(TOOLBOX_IMAGE);
+    lap(`warm cluster ${warm.cluster} ready`);
+
+    const asked = Date.now();
     const created = await api("/v1/labs", { method: "POST", body: JSON.stringify({ scenario: "beebox-cni", ttlSeconds: 1800 }) });
     expect(created.status, output).to.equal(202);
     const { lab, learnerPath } = (await created.json()) as { lab: LabView; learnerToken: string; learnerPath: string };
-    labId = lab.id;
+    clusters.add(`labrun-${lab.id}`);
     expect(lab.state).to.equal("starting");
 
     const events = await api(`/v1/labs/${lab.id}/events`);
     expect(events.headers.get("content-type")).to.match(/^text\/event-stream/);
     const text = await events.text();
-    const blocks = text
-      .trim()
-      .split("\n\n")
-      .map((b) => ({ event: /^event: (.*)$/m.exec(b)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(b)?.[1] ?? "null") as Record<string, unknown> }));
+    const readyS = (Date.now() - asked) / 1000;
+    const blocks = sseEvents(text);
     const last = blocks.at(-1)!;
     expect(last.event, text.slice(-2000)).to.equal("state");
     expect(last.data.state, JSON.stringify(last.data)).to.equal("ready");
     expect(last.data.task).to.include("BeeBox");
-    const done = blocks.filter((b) => b.event === "progress" && b.data.status === "ok");
-    expect([...new Set(done.map((b) => b.data.phase))]).to.include.members(["cluster", "images", "setup", "verify"]);
-    const toolbox = done.filter((b) => /toolbox/.test(String(b.data.name)));
-    expect(toolbox.map((b) => b.data.name)).to.deep.equal(["load the toolbox image", "start the terminal's toolbox pod"]);
-    lap(`lab ready (toolbox: image ${toolbox[0]!.data.durationMs} ms${toolbox[0]!.data.detail ? ` ${String(toolbox[0]!.data.detail)}` : ""}, pod ${toolbox[1]!.data.durationMs} ms)`);
+    // From the pool: the claim names the warm cluster, the lab runs on it, nothing was created or loaded.
+    expect(last.data.warmCluster).to.equal(warm.cluster);
+    const ended = blocks.filter((b) => b.event === "progress" && b.data.status !== "running");
+    const steps = ended.map((b) => `${String(b.data.phase)}/${String(b.data.name)}:${String(b.data.status)}`);
+    expect(ended.find((b) => b.data.name === "claim a warm cluster")?.data).to.include({ status: "ok", detail: warm.cluster });
+    expect(steps.filter((x) => /create cluster|kind create/.test(x)), steps.join("\n")).to.deep.equal([]);
+    expect(ended.find((b) => b.data.name === "load the toolbox image")?.data.status).to.equal("skipped");
+    expect(steps).to.include.members(["setup/start the terminal's toolbox pod:ok"]);
+    expect([...new Set(ended.filter((b) => b.data.status === "ok").map((b) => b.data.phase))]).to.include.members(["cluster", "setup", "verify"]);
+    expect((await pool.get(warm.id))?.state).to.equal("claimed");
+    lap(`lab ready on the warm cluster in ${readyS.toFixed(1)} s after the POST`);
+    expect(readyS, "a warm start takes seconds").to.be.lessThan(90);
+    // The pool refills behind the claim: a new cluster of the shape is warming (or ready).
+    const refill = await until("the refill", async () => (await entries()).find((e) => e.id !== warm.id), 60_000);
+    expect(refill.state).to.be.oneOf(["warming", "ready"]);
 
     const wsUrl = `${base.replace("http", "ws")}/v1/labs/${lab.id}/terminal`;
     expect(await upgradeStatus(wsUrl, [TERMINAL_PROTOCOL]), "a terminal without a token").to.equal(401);
@@ -188,7 +255,7 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect(await page.locator("#task").innerText()).to.include("BeeBox");
     lap("terminal connected");
 
-    const cluster = `labrun-${lab.id}`;
+    const cluster = warm.cluster; // the lab runs on the claimed cluster, under its name
     await run(page, "kubectl get nodes");
     const nodes = await waitForTerminal(page, "both nodes", (t) => t.includes(`${cluster}-control-plane`) && t.includes(`${cluster}-worker`), 30_000);
     expect(nodes).to.match(new RegExp(`${cluster}-control-plane\\s+NotReady`));
@@ -229,6 +296,23 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect(share, "the terminal region shows text (a blank terminal is dark)").to.be.greaterThan(0.005);
     expect(problems).to.deep.equal([]);
 
+    // 0'. The short-lived lab expired meanwhile (after 60 s; serve sweeps every 15 s) and left nothing.
+    const shortText = await Promise.race([shortEvents, new Promise<string>((_, reject) => setTimeout(() => reject(new Error("the short lab's stream did not end")), 300_000))]);
+    const shortBlocks = sseEvents(shortText);
+    expect(shortBlocks.at(-1), shortText.slice(-1500)).to.deep.equal({ event: "gone", data: { id: shortLab.id, reason: "expired" } });
+    const states = shortBlocks.filter((b) => b.event === "state").map((b) => b.data.state);
+    expect(states.at(-1)).to.equal("deleting");
+    const wasReady = states.includes("ready");
+    expect(goneAfterS).to.be.greaterThan(60);
+    lap(`the 60 s lab expired ${wasReady ? "after it was ready" : "while it was still starting (its start interrupted)"}, gone ${goneAfterS.toFixed(1)} s after the test began; checked`);
+    const expired = await api(`/v1/labs/${shortLab.id}`);
+    expect([expired.status, ((await expired.json()) as { error: { code: string } }).error.code]).to.deep.equal([410, "LAB_EXPIRED"]);
+    expect(await containers(`labrun-${shortLab.id}`), "node containers of the expired lab").to.deep.equal([]);
+    expect(await kindClusters()).not.to.include(`labrun-${shortLab.id}`);
+    expect((await readdir(path.join(stateDir, "labs")).catch(() => [] as string[])).filter((n) => n.startsWith(shortLab.id)), "its lab record and kubeconfig").to.deep.equal([]);
+    const userKubeconfig = await readFile(process.env.KUBECONFIG?.split(":")[0] || path.join(homedir(), ".kube/config"), "utf8").catch(() => "");
+    expect(userKubeconfig, "no kubeconfig context of it").not.to.include(shortLab.id);
+
     // 3. The platform again.
     const learnerToken = new URLSearchParams(learnerPath.split("#")[1]).get("token")!;
     const graded = await fetch(`${base}/v1/labs/${lab.id}/grade`, { method: "POST", headers: { authorization: `Bearer ${learnerToken}` } });
@@ -253,11 +337,22 @@ function upgradeStatus(url: string, protocols: string[]): Promise<number> {
     expect((await api(`/v1/labs/${lab.id}`)).status).to.equal(404);
     const labsDir = await readdir(path.join(stateDir, "labs")).catch(() => []);
     expect(labsDir.filter((n) => n.startsWith(lab.id))).to.deep.equal([]);
-    labId = undefined;
+    expect(await pool.get(warm.id), "the claimed cluster's pool entry goes with the lab").to.equal(undefined);
     lap("deleted");
 
+    // The server stops: the refill is interrupted (or, ready, deleted) and nothing is left.
+    await entries();
+    const refillState = (await pool.get(refill.id))?.state ?? "gone";
+    const stopping = Date.now();
     server!.kill("SIGINT");
-    const ended = await server!;
-    expect(ended.exitCode, output).to.equal(0);
+    const stopped = await server!;
+    expect(stopped.exitCode, output).to.equal(0);
+    lap(`server stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s (the refill was ${refillState})`);
+    expect(await pool.list(), "no pool entry").to.deep.equal([]);
+    const kinds = await kindClusters();
+    for (const c of clusters) {
+      expect(await containers(c), `node containers of ${c}`).to.deep.equal([]);
+      expect(kinds, "kind clusters").not.to.include(c);
+    }
   });
 });

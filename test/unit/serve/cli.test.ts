@@ -1,4 +1,4 @@
-/** `labrun serve` refuses to start without a platform token, or with a weak one: there is no default. */
+/** `labrun serve` refuses to start without a platform token, or with a weak one (there is no default), and checks its options before listening. */
 import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,7 +14,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: nu
   return { code, stderr: text };
 }
 
-describe("labrun serve: the platform token", () => {
+describe("labrun serve: the platform token and the options", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "labrun-serve-cli-"));
@@ -40,6 +40,19 @@ describe("labrun serve: the platform token", () => {
     const missing = await serve(["--token-file", path.join(dir, "nope")], {});
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include("ENOENT");
+  });
+
+  it("checks --warm before listening: a bad value or an unknown scenario exits 2, and so do warm clusters the memory budget cannot hold", async () => {
+    const env = { LABRUN_SERVE_TOKEN: "a-long-enough-platform-token", LABRUN_STATE_DIR: dir };
+    for (const [args, text] of [
+      [["--warm", "beebox-cni"], "SCENARIO=N"],
+      [["--warm", "no-such-scenario=1"], 'unknown scenario "no-such-scenario"'],
+      [["--warm", "beebox-cni=1", "--memory", "1.5"], "--warm needs about 2.0 GiB"],
+    ] as const) {
+      const r = await serve([...args, "--port", "0"], env);
+      expect(r.code, args.join(" ")).to.equal(2);
+      expect(r.stderr, args.join(" ")).to.include(text);
+    }
   });
 
   it("checks --port before listening", async () => {

@@ -36,7 +36,14 @@ interface Start {
   name: string;
   signal: AbortSignal;
   onEvent: LabEventListener;
-  done: ReturnType<typeof deferred<{ task: string }>>;
+  done: ReturnType<typeof deferred<{ task: string; warmCluster?: string }>>;
+}
+
+interface Fill {
+  file: string;
+  size: number;
+  signal: AbortSignal;
+  done: ReturnType<typeof deferred<{ created: string[]; stopped?: string }>>;
 }
 
 /** A shell the test drives: what the browser typed, its sizes, and a way to print or end. */
@@ -73,6 +80,9 @@ export class FakeBackend implements LabBackend {
   readonly starts: Start[] = [];
   readonly grades: { name: string; done: ReturnType<typeof deferred<Report>> }[] = [];
   readonly downs: string[] = [];
+  readonly fills: Fill[] = [];
+  /** The pool entry ids each drainPool call was given. */
+  readonly drains: string[][] = [];
   readonly reports = new Map<string, Report[]>();
   downError: Error | undefined;
 
@@ -80,7 +90,7 @@ export class FakeBackend implements LabBackend {
     return SCENARIOS;
   }
   start(options: { file: string; name: string; signal: AbortSignal; onEvent: LabEventListener }) {
-    const done = deferred<{ task: string }>();
+    const done = deferred<{ task: string; warmCluster?: string }>();
     options.signal.addEventListener("abort", () => done.reject(new Error("aborted")), { once: true });
     this.starts.push({ ...options, done });
     return done.promise;
@@ -103,6 +113,16 @@ export class FakeBackend implements LabBackend {
   async down(name: string) {
     if (this.downError) throw this.downError;
     this.downs.push(name);
+  }
+  fillPool(options: { file: string; size: number; signal: AbortSignal; onEvent: LabEventListener }) {
+    const done = deferred<{ created: string[]; stopped?: string }>();
+    options.signal.addEventListener("abort", () => done.reject(new Error("aborted")), { once: true });
+    this.fills.push({ file: options.file, size: options.size, signal: options.signal, done });
+    return done.promise;
+  }
+  async drainPool(ids: readonly string[]) {
+    this.drains.push([...ids]);
+    return ids.map((id) => `labrun-pool-${id}`);
   }
   async terminal(name: string, size: TerminalSize, handlers: TerminalHandlers): Promise<RemoteTerminal> {
     if (this.terminalGate) await this.terminalGate;

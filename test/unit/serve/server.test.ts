@@ -69,10 +69,17 @@ describe("serve: the HTTP API", () => {
       const a = await readyLab(h);
       const b = await readyLab(h);
       expect((await h.call("GET", `/v1/labs/${a.id}`, { token: a.learnerToken })).statusCode).to.equal(200);
-      const other = await h.call("GET", `/v1/labs/${b.id}`, { token: a.learnerToken });
-      expect(other.statusCode).to.equal(403);
-      expect(other.json().error.code).to.equal("FORBIDDEN");
-      expect((await h.call("POST", `/v1/labs/${b.id}/grade`, { token: a.learnerToken })).statusCode).to.equal(403);
+      // Every route of lab b, with lab a's learner token (the terminal's WebSocket: test/unit/serve/terminal.test.ts).
+      const labRoutes = ROUTES.filter((r) => r.auth === "lab");
+      expect(labRoutes.map((r) => r.id)).to.include.members(["getLab", "labEvents", "gradeLab", "listAttempts", "getReport", "labTerminal"]);
+      for (const route of labRoutes) {
+        const url = route.url.replace(":lab", b.id).replace(":attempt", "1");
+        const other = await h.call(route.method, url, { token: a.learnerToken });
+        expect(other.statusCode, `${route.method} ${url}`).to.equal(403);
+        expect(other.json().error.code).to.equal("FORBIDDEN");
+        expect(answerProblems(route.id, 403, other.json())).to.deep.equal([]);
+      }
+      expect(h.backend.grades).to.deep.equal([]);
       for (const [method, url] of [
         ["GET", "/v1/labs"],
         ["GET", "/v1/scenarios"],
@@ -92,6 +99,15 @@ describe("serve: the HTTP API", () => {
     it("malformed JSON, unknown fields, wrong types, oversized bodies, names with path tricks, unknown scenarios and routes", async () => {
       const cases: [string, Awaited<ReturnType<Harness["call"]>>, number, string][] = [
         ["malformed", await h.call("POST", "/v1/labs", { raw: "{scenario:" }), 400, "MALFORMED_JSON"],
+        ["empty", await h.call("POST", "/v1/labs", { raw: "" }), 400, "MALFORMED_JSON"],
+        ["not an object", await h.call("POST", "/v1/labs", { raw: '["one-node"]' }), 400, "BAD_REQUEST"],
+        ["no scenario", await h.call("POST", "/v1/labs", { body: { ttlSeconds: 600 } }), 400, "BAD_REQUEST"],
+        [
+          "not JSON",
+          await h.app.inject({ method: "POST", url: "/v1/labs", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/xml" }, payload: "<scenario>one-node</scenario>" }),
+          415,
+          "UNSUPPORTED_MEDIA_TYPE",
+        ],
         ["unknown field", await h.call("POST", "/v1/labs", { body: { scenario: "one-node", admin: true } }), 400, "BAD_REQUEST"],
         ["wrong type", await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: "600" } }), 400, "BAD_REQUEST"],
         ["ttl too short", await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: 5 } }), 400, "BAD_REQUEST"],
@@ -164,6 +180,37 @@ describe("serve: the HTTP API", () => {
           return [event!.slice("event: ".length), JSON.parse(data!.slice("data: ".length))] as [string, { state?: string; status?: string }];
         });
       expect(events.map(([e, d]) => `${e}:${d.state ?? d.status}`)).to.deep.equal(["progress:running", "state:starting", "progress:ok", "state:ready"]);
+    });
+
+    it("with until=gone, follows the lab through its states until it is deleted, and says why (expired, started or not)", async () => {
+      const parse = (body: string) =>
+        body
+          .trim()
+          .split("\n\n")
+          .map((block) => {
+            const [event, data] = block.split("\n");
+            return `${event!.slice("event: ".length)}:${((d) => d.state ?? d.status ?? d.reason)(JSON.parse(data!.slice("data: ".length)))}`;
+          });
+      const ready = (await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: 60 } })).json().lab.id;
+      const starting = (await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: 60 } })).json().lab.id;
+      const streams = [h.call("GET", `/v1/labs/${ready}/events?until=gone`), h.call("GET", `/v1/labs/${starting}/events?until=gone`)];
+      await settle();
+      h.backend.startOf(ready).done.resolve({ task: "t", warmCluster: "labrun-pool-abc" });
+      await settle();
+      expect((await h.call("GET", `/v1/labs/${ready}`)).json()).to.include({ state: "ready", warmCluster: "labrun-pool-abc" });
+      h.clock.now += 60_000;
+      expect((await h.manager.sweep()).sort()).to.deep.equal([ready, starting].sort());
+      expect(h.backend.startOf(starting).signal.aborted, "the start is interrupted").to.equal(true);
+      const [a, b] = await Promise.all(streams);
+      expect(parse(a!.body)).to.deep.equal(["state:starting", "state:ready", "state:deleting", "gone:expired"]);
+      expect(parse(b!.body)).to.deep.equal(["state:starting", "state:deleting", "gone:expired"]);
+      const other = (await h.call("POST", "/v1/labs", { body: { scenario: "one-node" } })).json().lab.id;
+      expect((await h.call("GET", `/v1/labs/${other}/events?until=never`)).statusCode).to.equal(400);
+      const deleted = h.call("GET", `/v1/labs/${other}/events?until=gone`);
+      await settle();
+      await h.call("DELETE", `/v1/labs/${other}`);
+      expect(parse((await deleted).body)).to.deep.equal(["state:starting", "state:deleting", "gone:deleted"]);
+      expect((await h.call("GET", `/v1/labs/${other}`)).statusCode).to.equal(404);
     });
 
     it("grades: an unsolved lab is a 200 report, a fault of the cluster a 502, a lab not ready a 409", async () => {
@@ -271,7 +318,8 @@ describe("serve: the HTTP API", () => {
     });
 
     it("deletes labs when they expire, and every lab when the server closes", async () => {
-      const short = (await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: 60 } })).json().lab.id;
+      const created = (await h.call("POST", "/v1/labs", { body: { scenario: "one-node", ttlSeconds: 60 } })).json();
+      const [short, shortToken] = [created.lab.id as string, created.learnerToken as string];
       h.backend.startOf(short).done.resolve({ task: "t" });
       const { id: long } = await readyLab(h);
       h.clock.now += 59_000;
@@ -279,7 +327,14 @@ describe("serve: the HTTP API", () => {
       h.clock.now += 1_000;
       expect(await h.manager.sweep()).to.deep.equal([short]);
       expect(h.backend.downs).to.deep.equal([short]);
-      expect((await h.call("GET", `/v1/labs/${short}`)).statusCode).to.equal(404);
+      // An expired lab answers 410 LAB_EXPIRED, to the platform and to its learner (a deleted one: 404).
+      for (const token of [TOKEN, shortToken]) {
+        const gone = await h.call("GET", `/v1/labs/${short}`, { token });
+        expect([gone.statusCode, gone.json().error.code]).to.deep.equal([410, "LAB_EXPIRED"]);
+        expect(gone.json().error.message).to.include("2026-03-01T10:01:00.000Z");
+        expect(answerProblems("getLab", 410, gone.json())).to.deep.equal([]);
+      }
+      expect((await h.call("GET", `/v1/labs/${short}`, { token: "wrong-token-0123456789" })).statusCode).to.equal(401);
       expect(await h.manager.closeAll()).to.deep.equal([]);
       expect(h.backend.downs).to.deep.equal([short, long]);
       expect((await h.call("GET", "/v1/labs")).json()).to.deep.equal({ labs: [] });

@@ -100,6 +100,19 @@ describe("lab/pool: the warm pool (fake kind and cluster)", () => {
     expect(await pool.targets()).to.deep.equal({});
   });
 
+  it("fill with extra images (serve's toolbox): loaded from the local Docker after the scenario's, recorded on the entry; a drain by ids takes only those", async () => {
+    const w = world();
+    const toolbox = "localhost/labrun/toolbox:v1.34.12";
+    const other = await fill({ ...w.common, scenario: SCENARIO, size: 1, probes: probes(), remember: false });
+    const mine = await fill({ ...w.common, scenario: SCENARIO, size: 2, probes: probes(), remember: false, extraImages: [toolbox] });
+    const [cluster] = mine.created;
+    expect(w.fake.lines().filter((l) => l.startsWith(`kind load docker-image --name ${cluster}`))).to.deep.equal([`kind load docker-image --name ${cluster} ${IMAGES.join(" ")}`, `kind load docker-image --name ${cluster} ${toolbox}`]);
+    const id = cluster!.replace("labrun-pool-", "");
+    expect((await pool.get(id))!.images).to.deep.equal([...IMAGES, toolbox]);
+    expect((await pool.takeForDrain(undefined, [id])).map((e) => e.cluster)).to.deep.equal([cluster]);
+    expect((await pool.list()).map((e) => [e.cluster, e.state]).sort()).to.deep.equal([[cluster, "draining"], [other.created[0], "ready"]].sort());
+  });
+
   it("fill: stops with a warning when the host would have no memory left for a lab; a failed create leaves no entry", async () => {
     const w = world([["kind create", { exitCode: 1, stderr: "boom" }]]);
     const low = await fill({ ...w.common, scenario: SCENARIO, size: 1, probes: probes(3 * GIB) });
