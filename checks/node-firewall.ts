@@ -24,7 +24,9 @@
  *     blackhole 10.244.1.7`), except Calico's (`proto bird`) block routes.
  *
  * Not seen: a rule inserted into a component's own chain (kube-proxy and
- * kube-router rewrite theirs on their next sync), tc filters, eBPF programs, a
+ * kube-router rewrite theirs on their next sync, Cilium its CILIUM_* chains when
+ * its agent starts), tc filters, eBPF programs (Cilium's datapath is made of
+ * them), a
  * changed binary on the node. docs/grading.md says what is and is not defended.
  */
 import type { ClusterClient } from "../runner/cluster/client.ts";

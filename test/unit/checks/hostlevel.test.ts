@@ -267,6 +267,10 @@ describe("node audit", () => {
       '-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT" -j CILIUM_OUTPUT',
     ].join("\n");
     expect(auditNodeDump(feeders)).to.deep.equal([]);
+    // a learner's DROP among Cilium's feeders on a Cilium node is found, and only it
+    const withDrop = auditNodeDump(feeders.replace("*filter\n", "*filter\n-A INPUT -s 192.168.1.7/32 -j DROP\n"));
+    expect(withDrop).to.have.length(1);
+    expect(JSON.stringify(withDrop)).to.contain("192.168.1.7");
     // a learner's chain named like Cilium's, and a verdict in a built-in chain, are still found
     expect(auditNodeDump(["### iptables-nft-save", "*filter", "-A FORWARD -j CILIUM_FW", "-A FORWARD -m comment --comment cilium -j DROP"].join("\n"))).to.have.length(2);
   });
