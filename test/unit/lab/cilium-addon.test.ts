@@ -4,9 +4,13 @@
  * demand), and what `labrun addon cilium` prints.
  */
 import { expect } from "chai";
+import { execa } from "execa";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { imagesFor } from "../../../runner/lab/actions/images.ts";
 import { addonImagePlan, addonImages, addonObjects, addonText } from "../../../runner/lab/addons.ts";
-import { runCli } from "../../helpers/cli.ts";
+import { ROOT, runCli } from "../../helpers/cli.ts";
 
 const CILIUM_IMAGES = ["quay.io/cilium/cilium:v1.15.19", "quay.io/cilium/operator-generic:v1.15.19"];
 
@@ -77,5 +81,21 @@ describe("the cilium add-on", () => {
     expect(printed.code).to.equal(0);
     expect(printed.stdout).to.contain("name: cilium-operator").and.contain('ipam: "kubernetes"');
     expect(printed.stderr).to.contain("labrun addon cilium --lab LAB").and.contain(CILIUM_IMAGES[0]);
+  });
+
+  it("tools/images/build.sh builds Cilium only as an extra (--with cilium), and refuses an unknown extra", async () => {
+    const cache = await mkdtemp(path.join(tmpdir(), "labrun-build-sh-"));
+    try {
+      const run = (args: string[]) => execa("bash", [path.join(ROOT, "tools/images/build.sh"), ...args], { env: { LABRUN_CACHE: cache }, reject: false });
+      const list = await run(["--list"]);
+      expect(list.exitCode).to.equal(0);
+      expect(list.stdout).to.match(/^cilium-image\s+deps: debian cilium cni$/m);
+      expect(list.stderr).to.contain("extras (--with NAME): cilium");
+      const bad = await run(["--with", "calico"]);
+      expect(bad.exitCode).to.equal(1);
+      expect(bad.stderr).to.contain("unknown extra: calico (extras: cilium)");
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 });
