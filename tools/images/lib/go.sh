@@ -188,8 +188,8 @@ build_cilium() {
   work=$CACHE_WORK/cilium; rm -rf "$work"
   cp -r "$src" "$work"; chmod -R u+w "$work"; rm -rf "$work/vendor"
   # a kernel without CONFIG_MODULES has no /proc/modules, which the agent reads at start
-  # (labrun's one source patch to Cilium: docs/cni.md); --forward + the grep: applied exactly, or the build stops
-  (cd "$work" && patch -p1 --forward --no-backup-if-mismatch <"$IMAGES_DIR/go/cilium/no-proc-modules.patch")
+  # (labrun's one source patch to Cilium: docs/cni.md); no fuzz, not reversed, and the grep: applied exactly, or the build stops
+  (cd "$work" && patch -p1 --forward --fuzz=0 --no-backup-if-mismatch <"$IMAGES_DIR/go/cilium/no-proc-modules.patch")
   grep -q 'labrun: a kernel built without CONFIG_MODULES' "$work/pkg/datapath/linux/modules/modules_linux.go" ||
     die "cilium: no-proc-modules.patch did not apply"
   sha=$(cd "$work" && find bpf -type f | LC_ALL=C sort | xargs cat | sha256sum | awk '{ print $1 }')
