@@ -11,8 +11,9 @@
  *   - in a built-in chain (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING) of
  *     any table, iptables-nft or iptables-legacy, IPv4 or IPv6: a DROP, REJECT,
  *     DNAT, REDIRECT, TPROXY or NFQUEUE verdict, or a jump to a chain that is
- *     not one of kube-proxy's, kube-router's, flannel's, the CNI plugins',
- *     kindnet's or Docker's entry chains (components only ever jump from a
+ *     not one of kube-proxy's, kube-router's, flannel's, Cilium's (its ten
+ *     CILIUM_* feeder targets, by name), the CNI plugins', kindnet's or
+ *     Docker's entry chains (components only ever jump from a
  *     built-in chain to their own chain);
  *   - in the portmap plugin's CNI-HOSTPORT-DNAT chain, a rule that is not the
  *     plugin's jump to its per-pod CNI-DN-* chain for a pod sandbox that runs
@@ -23,7 +24,9 @@
  *     blackhole 10.244.1.7`), except Calico's (`proto bird`) block routes.
  *
  * Not seen: a rule inserted into a component's own chain (kube-proxy and
- * kube-router rewrite theirs on their next sync), tc filters, eBPF programs, a
+ * kube-router rewrite theirs on their next sync, Cilium its CILIUM_* chains when
+ * its agent starts), tc filters, eBPF programs (Cilium's datapath is made of
+ * them), a
  * changed binary on the node. docs/grading.md says what is and is not defended.
  */
 import type { ClusterClient } from "../runner/cluster/client.ts";
@@ -37,7 +40,7 @@ const FORBIDDEN_TARGETS = new Set(["DROP", "REJECT", "DNAT", "REDIRECT", "TPROXY
 const PLAIN_TARGETS = new Set(["ACCEPT", "RETURN", "MARK", "CONNMARK", "MASQUERADE", "SNAT", "CT", "NOTRACK", "LOG", "TCPMSS", "CHECKSUM", "CONNSECMARK", "SECMARK"]);
 /** Entry chains components jump to from a built-in chain. */
 export const KNOWN_ENTRY_CHAIN =
-  /^(KUBE-(SERVICES|EXTERNAL-SERVICES|NODEPORTS|POSTROUTING|FORWARD|PROXY-FIREWALL|FIREWALL|MARK-MASQ|PROXY-CANARY|KUBELET-CANARY|ROUTER-[A-Z0-9-]+|NWPLCY-[A-Za-z0-9-]+|POD-FW-[A-Za-z0-9]+)|FLANNEL-(FWD|POSTRTG)|CNI-HOSTPORT-[A-Z]+|CNI-[0-9a-f]{8,}|CNI-DN-[0-9a-f]+|DOCKER_(OUTPUT|POSTROUTING)|KIND-MASQ-AGENT|cali-[A-Za-z0-9-]+)$/;
+  /^(KUBE-(SERVICES|EXTERNAL-SERVICES|NODEPORTS|POSTROUTING|FORWARD|PROXY-FIREWALL|FIREWALL|MARK-MASQ|PROXY-CANARY|KUBELET-CANARY|ROUTER-[A-Z0-9-]+|NWPLCY-[A-Za-z0-9-]+|POD-FW-[A-Za-z0-9]+)|FLANNEL-(FWD|POSTRTG)|CNI-HOSTPORT-[A-Z]+|CNI-[0-9a-f]{8,}|CNI-DN-[0-9a-f]+|DOCKER_(OUTPUT|POSTROUTING)|KIND-MASQ-AGENT|cali-[A-Za-z0-9-]+|(OLD_)?CILIUM_(INPUT|OUTPUT|FORWARD|OUTPUT_raw|PRE_raw|PRE_nat|OUTPUT_nat|POST_nat|PRE_mangle|POST_mangle))$/;
 /**
  * Whole rules a labrun add-on writes in a built-in chain: kube-router's full-CNI
  * add-on closes GoBGP's unauthenticated gRPC API (TCP 50051) to everything but

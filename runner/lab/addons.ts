@@ -33,16 +33,42 @@ export function addonVars(cluster: Pick<ClusterSpec, "networking">): AddonVars {
 
 /**
  * The add-ons that install a CNI: the CNI's own, and kube-router's firewall
- * with Flannel when the lab needs NetworkPolicy enforced.
+ * with Flannel when the lab needs NetworkPolicy enforced (kube-router and
+ * Cilium enforce it themselves).
  */
 export function cniAddons(cni: CniName, networkPolicy = false): AddonName[] {
-  if (cni === "kube-router") return ["kube-router"];
+  if (cni === "kube-router" || cni === "cilium") return [cni];
   return networkPolicy ? ["flannel", "kube-router-netpol"] : ["flannel"];
 }
 
 /** The add-ons a step installs (`cni` resolved to the lab's CNI). */
 export function stepAddons(addon: { name: AddonName | "cni"; networkPolicy?: boolean }, cni: CniName): AddonName[] {
   return addon.name === "cni" ? cniAddons(cni, addon.networkPolicy === true) : [addon.name];
+}
+
+/**
+ * Add-ons whose images are not baked into labrun's node image (too large to
+ * carry in every cluster): labs whose CNI is one of them load its images at
+ * start, and `labrun addon NAME --lab LAB` loads them into the lab's nodes.
+ */
+export const LOADED_ON_DEMAND: ReadonlySet<AddonName> = new Set<AddonName>(["cilium"]);
+
+/** What `labrun addon NAME` does about the add-on's images, and the line it prints about them. */
+export type AddonImagePlan = { load: boolean; note: string };
+
+/**
+ * The images' plan for `labrun addon NAME [--lab LAB]`: an add-on whose images
+ * the node image holds needs nothing; one loaded on demand is loaded into the
+ * lab's nodes when there is a lab whose provider loads images (kind: `kind
+ * load` then skips a node that has them already), and otherwise the line says
+ * how to get them there (a cluster of another provider must pull them).
+ */
+export function addonImagePlan(name: AddonName, images: readonly string[], lab?: { name: string; canLoadImages: boolean }): AddonImagePlan {
+  const list = images.join(", ");
+  if (!LOADED_ON_DEMAND.has(name)) return { load: false, note: `images (in labrun's node image): ${list}` };
+  if (lab?.canLoadImages) return { load: true, note: `loading into lab "${lab.name}" (not in labrun's node image; built by \`tools/images/build.sh --with ${name}\`): ${list}` };
+  if (lab) return { load: false, note: `images (lab "${lab.name}" is not a kind cluster labrun loads images into: its nodes must pull them): ${list}` };
+  return { load: false, note: `images (not in labrun's node image; \`labrun addon ${name} --lab LAB\` loads them into a lab's nodes): ${list}` };
 }
 
 /** runner/addons/ in the source tree and in the published package (`files` lists it). */

@@ -43,6 +43,6 @@ export function cniProblems(at: At, spec: Record<string, unknown>): void {
     at(cniSteps[0]!, "installs the lab's CNI, but the node image's default CNI (Flannel) is installed too: set spec.cluster.networking.defaultCNI: false");
   }
   for (const path of netpolSteps) {
-    at(path, "the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router) does not get a second firewall");
+    at(path, "the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router, Cilium) does not get a second firewall");
   }
 }

@@ -100,7 +100,7 @@ export const Networking = Closed(
     cni: Type.Optional(
       Enum(CNI_NAMES, {
         description:
-          "The CNI the lab is set up with: what an `addon: { name: cni }` step installs (default `flannel`). `kube-router` is kube-router as the CNI (routing and NetworkPolicy). Needs `defaultCNI: false`, and a step that installs it.",
+          "The CNI the lab is set up with: what an `addon: { name: cni }` step installs (default `flannel`). `kube-router` is kube-router as the CNI (routing and NetworkPolicy); `cilium` is Cilium (eBPF, VXLAN, NetworkPolicy). Needs `defaultCNI: false`, and a step that installs it.",
       }),
     ),
     kubeProxyMode: Type.Optional(
@@ -148,7 +148,7 @@ export const AddonStep = Closed(
   {
     name: Enum([...ADDON_NAMES, "cni"], {
       description:
-        "A network add-on that ships with labrun: `flannel` (a CNI; uses the cluster's pod subnet), `kube-router` (a CNI that also enforces NetworkPolicy), `kube-router-netpol` (a NetworkPolicy enforcer for Flannel), or `cni`: the lab's CNI (`spec.cluster.networking.cni`; `labrun test` puts each CNI of `spec.solution.cnis` in its place).",
+        "A network add-on that ships with labrun: `flannel` (a CNI; uses the cluster's pod subnet), `kube-router` (a CNI that also enforces NetworkPolicy), `kube-router-netpol` (a NetworkPolicy enforcer for Flannel), `cilium` (an eBPF CNI that also enforces NetworkPolicy), or `cni`: the lab's CNI (`spec.cluster.networking.cni`; `labrun test` puts each CNI of `spec.solution.cnis` in its place).",
     }),
     networkPolicy: Type.Optional(
       Type.Boolean({
@@ -239,7 +239,7 @@ export const Solution = Closed(
     description: Type.Optional({ ...Markdown, description: "How the solution works, for instructors." }),
     steps: Type.Array(Step, { minItems: 1, description: "Steps that fix the cluster; `labrun test` runs them and requires full marks afterwards." }),
     cnis: Type.Optional(
-      Type.Array(Enum(CNI_NAMES, { description: "A CNI: `flannel` or `kube-router`." }), {
+      Type.Array(Enum(CNI_NAMES, { description: "A CNI: `flannel`, `kube-router` or `cilium`." }), {
         minItems: 1,
         uniqueItems: true,
         description:

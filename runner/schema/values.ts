@@ -10,9 +10,9 @@ export const API_VERSION = "labrun.dev/v1alpha1";
 export const SCHEMA_ID = "https://labrun.dev/schemas/scenario.schema.json";
 
 /** The add-ons that ship with labrun (runner/addons/<name>.yaml). */
-export const ADDON_NAMES = ["flannel", "kube-router", "kube-router-netpol"] as const;
+export const ADDON_NAMES = ["flannel", "kube-router", "kube-router-netpol", "cilium"] as const;
 /** The CNIs a lab can be set up with (`spec.cluster.networking.cni`, `spec.solution.cnis`). */
-export const CNI_NAMES = ["flannel", "kube-router"] as const;
+export const CNI_NAMES = ["flannel", "kube-router", "cilium"] as const;
 export type CniName = (typeof CNI_NAMES)[number];
 
 export const STEP_KINDS = ["apply", "addon", "delete", "run", "kubectl", "wait"] as const;

@@ -12,7 +12,7 @@ import { TOOLBOX_IMAGE } from "../cluster/images.ts";
 import { readKubeConfig } from "../cluster/kubeconfig-lite.ts";
 import { openTerminal, terminalTarget, type RemoteTerminal, type TerminalHandlers, type TerminalSize } from "../cluster/ws-terminal.ts";
 import { InfraError } from "../errors.ts";
-import { ADDONS, addonText, fillPlaceholders } from "../lab/addons.ts";
+import { ADDONS, addonText, fillPlaceholders, LOADED_ON_DEMAND } from "../lab/addons.ts";
 import type { LabRecord } from "../lab/state.ts";
 import type { ClusterSpec } from "../schema/scenario.ts";
 import { podSubnetOf, serviceSubnetOf } from "../schema/values.ts";
@@ -20,11 +20,15 @@ import { sleep } from "../util/sleep.ts";
 
 const IMAGE_PROBLEMS = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerError", "CreateContainerConfigError"]);
 
-/** The add-on manifests for the toolbox's /labrun/addons, filled for the lab's cluster (what `labrun addon NAME --lab LAB` prints). */
+/**
+ * The add-on manifests for the toolbox's /labrun/addons, filled for the lab's
+ * cluster (what `labrun addon NAME --lab LAB` prints). Not those whose images
+ * are loaded on demand (Cilium): the page's terminal cannot load them into the nodes.
+ */
 export async function toolboxAddons(cluster: Pick<ClusterSpec, "networking">): Promise<Record<string, string>> {
   const vars = { PodSubnet: podSubnetOf(cluster), ServiceSubnet: serviceSubnetOf(cluster) };
   const out: Record<string, string> = {};
-  for (const name of ADDONS) out[name] = fillPlaceholders(name, await addonText(name), vars);
+  for (const name of ADDONS) if (!LOADED_ON_DEMAND.has(name)) out[name] = fillPlaceholders(name, await addonText(name), vars);
   return out;
 }
 

@@ -15,6 +15,8 @@ CNI_FLANNEL_PLUGIN_VERSION=v0.9.1    # last containernetworking/plugins with plu
 FLANNEL_CNI_PLUGIN_VERSION=v1.9.1-flannel1   # tag of ghcr.io/flannel-io/flannel-cni-plugin (its /flannel)
 FLANNEL_VERSION=v0.28.10             # github.com/flannel-io/flannel (flanneld)
 KUBE_ROUTER_VERSION=v2.1.0           # github.com/cloudnativelabs/kube-router/v2 (firewall only)
+CILIUM_VERSION=v1.15.19              # github.com/cilium/cilium (agent, CNI plugin, operator-generic)
+CILIUM_CLANG=clang-16                # Debian bookworm's newest clang: compiles cilium's BPF at run time
 PROBE_VERSION=v0.2.0                 # tools/images/probe (labrun-probe)
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=http://deb.debian.org/debian
@@ -37,6 +39,8 @@ TOOLBOX_IMAGE=localhost/labrun/toolbox:${K8S_VERSION}   # labrun serve's termina
 FLANNEL_IMAGE=ghcr.io/flannel-io/flannel:${FLANNEL_VERSION}
 FLANNEL_CNI_PLUGIN_IMAGE=ghcr.io/flannel-io/flannel-cni-plugin:${FLANNEL_CNI_PLUGIN_VERSION}
 KUBE_ROUTER_IMAGE=docker.io/cloudnativelabs/kube-router:${KUBE_ROUTER_VERSION}
+CILIUM_IMAGE=quay.io/cilium/cilium:${CILIUM_VERSION}
+CILIUM_OPERATOR_IMAGE=quay.io/cilium/operator-generic:${CILIUM_VERSION}
 LOCAL_PATH_VERSION=v0.0.30           # github.com/rancher/local-path-provisioner (default StorageClass)
 LOCAL_PATH_IMAGE=localhost/labrun/local-path-provisioner:${LOCAL_PATH_VERSION}
 

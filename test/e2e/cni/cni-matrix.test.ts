@@ -1,6 +1,6 @@
 /**
  * The CNI matrix on real kind clusters: one cluster per CNI that labrun offers
- * offline (Flannel, kube-router as the CNI), used for two labs in turn.
+ * offline (Flannel, kube-router as the CNI, Cilium), used for two labs in turn.
  *
  *   1. beebox-cni (no CNI): `labrun start` finds it broken as declared; the
  *      learner's fix `labrun addon <cni> --lab L | kubectl apply -f -`; the
@@ -15,8 +15,13 @@
  *
  *   npx mocha --timeout 0 test/e2e/cni/cni-matrix.test.ts
  *
- * Needs Docker, kind and the offline images (tools/images/build.sh); skipped
- * otherwise. Calico, Canal and Cilium are not in the matrix: see docs/cni.md.
+ * Needs Docker, kind and the offline images (`npm run images`); skipped
+ * otherwise. Cilium's images are not in the node image (`tools/images/build.sh
+ * --with cilium` builds them, `npm run images` does): `labrun addon cilium
+ * --lab L` loads them. Calico and Canal are not in the matrix: see docs/cni.md.
+ *
+ *   LABRUN_CNI_MATRIX_CNIS=cilium    only these rows (comma-separated)
+ *   LABRUN_CNI_MATRIX_PREFIX=me-     lab names (default `cni-`: labs cni-flannel, cni-fp-flannel, ...)
  */
 import { expect } from "chai";
 import { execa } from "execa";
@@ -30,10 +35,15 @@ import type { CniName } from "../../../runner/schema/scenario.ts";
 import { BIN, ROOT } from "../../helpers/cli.ts";
 import { skipWithoutNodeImage } from "../../helpers/node-image.ts";
 
-const CNIS: { cni: CniName; namespace: string; daemonSet: string; enforcesPolicy: boolean }[] = [
-  { cni: "flannel", namespace: "kube-flannel", daemonSet: "kube-flannel-ds", enforcesPolicy: false },
-  { cni: "kube-router", namespace: "kube-system", daemonSet: "kube-router", enforcesPolicy: true },
+const CNIS: { cni: CniName; namespace: string; daemonSet: string; podLabel: string; enforcesPolicy: boolean }[] = [
+  { cni: "flannel", namespace: "kube-flannel", daemonSet: "kube-flannel-ds", podLabel: "app=flannel", enforcesPolicy: false },
+  { cni: "kube-router", namespace: "kube-system", daemonSet: "kube-router", podLabel: "k8s-app=kube-router", enforcesPolicy: true },
+  { cni: "cilium", namespace: "kube-system", daemonSet: "cilium", podLabel: "k8s-app=cilium", enforcesPolicy: true },
 ];
+const ONLY = process.env.LABRUN_CNI_MATRIX_CNIS?.split(",").map((c) => c.trim()).filter(Boolean);
+const ROWS = ONLY ? CNIS.filter((r) => ONLY.includes(r.cni)) : CNIS;
+if (ONLY?.some((c) => !CNIS.some((r) => r.cni === c))) throw new Error(`LABRUN_CNI_MATRIX_CNIS: unknown CNI in "${ONLY.join(",")}" (known: ${CNIS.map((r) => r.cni).join(", ")})`);
+const PREFIX = process.env.LABRUN_CNI_MATRIX_PREFIX ?? "cni-";
 const CACHE = process.env.LABRUN_CACHE ?? path.join(homedir(), ".cache/labrun");
 const PATH = `${path.join(CACHE, "k8s", DEFAULT_KUBERNETES_VERSION)}:${process.env.PATH ?? ""}`;
 
@@ -45,6 +55,8 @@ interface Row {
   policyBroken: string;
   policySolved: string;
   seconds: number;
+  /** Seconds of each phase, printed beside the table (the row's cost in CI). */
+  phases: Record<string, number>;
 }
 
 async function labrun(args: string[], options: { input?: string; reject?: boolean; timeoutMs?: number } = {}) {
@@ -79,9 +91,9 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
   });
 
   after(async () => {
-    for (const { cni } of CNIS) {
-      await labrun(["down", `cni-fp-${cni}`], { reject: false });
-      await labrun(["down", `cni-${cni}`], { reject: false });
+    for (const { cni } of ROWS) {
+      await labrun(["down", `${PREFIX}fp-${cni}`], { reject: false });
+      await labrun(["down", `${PREFIX}${cni}`], { reject: false });
     }
     if (tmp) await rm(tmp, { recursive: true, force: true });
     if (rows.length) {
@@ -91,16 +103,22 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
         ...rows.map((r) => `| ${r.cni} | ${r.beeboxBroken} | ${r.beeboxSolved} | ${r.cniPods} | ${r.policyBroken} | ${r.policySolved} | ${r.seconds} |`),
       ].join("\n");
       console.log(`\nCNI matrix:\n\n${table}\n`);
+      for (const r of rows) console.log(`${r.cni}: ${Object.entries(r.phases).map(([k, v]) => `${k} ${v} s`).join(", ")}`);
       if (process.env.LABRUN_CNI_MATRIX_FILE) await writeFile(process.env.LABRUN_CNI_MATRIX_FILE, `${table}\n`);
     }
   });
 
-  for (const { cni, namespace, daemonSet, enforcesPolicy } of CNIS) {
+  for (const { cni, namespace, daemonSet, podLabel, enforcesPolicy } of ROWS) {
     it(`${cni}: beebox-cni scores full marks the learner's way, and frontend-policy is graded the same on its cluster`, async () => {
       const started = Date.now();
-      const lab = `cni-${cni}`;
-      const row: Row = { cni, beeboxBroken: "not run", beeboxSolved: "not run", cniPods: "not run", policyBroken: "not run", policySolved: "not run", seconds: 0 };
+      const lab = `${PREFIX}${cni}`;
+      const row: Row = { cni, beeboxBroken: "not run", beeboxSolved: "not run", cniPods: "not run", policyBroken: "not run", policySolved: "not run", seconds: 0, phases: {} };
       rows.push(row);
+      let mark = Date.now();
+      const phase = (name: string) => {
+        row.phases[name] = Math.round((Date.now() - mark) / 1000);
+        mark = Date.now();
+      };
       try {
         // 1. beebox-cni: broken as declared (start verifies it; the grade shows it)
         await labrun(["start", "beebox-cni", "--name", lab, "--no-pool"]);
@@ -110,13 +128,16 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
         expect(notPassed(broken)).to.deep.equal(failing);
         expect(broken.score.passed).to.equal(false);
         row.beeboxBroken = `${score(broken)}, fails as declared`;
+        phase("beebox-cni start + grade");
 
         // the learner's fix
         const manifest = await labrun(["addon", cni, "--lab", lab]);
+        phase("labrun addon (image load)");
         await labrun(["shell", lab, "--", "kubectl", "apply", "-f", "-"], { input: manifest.stdout });
-        await labrun(["shell", lab, "--", "kubectl", "-n", namespace, "rollout", "status", `ds/${daemonSet}`, "--timeout=240s"], { timeoutMs: 5 * 60_000 });
+        await labrun(["shell", lab, "--", "kubectl", "-n", namespace, "rollout", "status", `ds/${daemonSet}`, "--timeout=420s"], { timeoutMs: 8 * 60_000 });
+        phase("CNI rollout");
         await labrun(["shell", lab, "--", "kubectl", "wait", "--for=condition=Ready", "pod", "-l", "app.kubernetes.io/part-of=beebox", "--timeout=240s"], { timeoutMs: 5 * 60_000 });
-        const pods = JSON.parse((await labrun(["shell", lab, "--", "kubectl", "-n", namespace, "get", "pods", "-l", daemonSet === "kube-router" ? "k8s-app=kube-router" : "app=flannel", "-o", "json"])).stdout) as {
+        const pods = JSON.parse((await labrun(["shell", lab, "--", "kubectl", "-n", namespace, "get", "pods", "-l", podLabel, "-o", "json"])).stdout) as {
           items: { spec: { nodeName: string }; status: { phase: string } }[];
         };
         const running = pods.items.filter((p) => p.status.phase === "Running").map((p) => p.spec.nodeName).sort();
@@ -126,6 +147,7 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
         expect(notPassed(solved), JSON.stringify(solved.checks.filter((c) => c.status !== "passed"))).to.deep.equal([]);
         expect(solved.score.points).to.equal(solved.score.maxPoints);
         row.beeboxSolved = `${score(solved)}`;
+        phase("workloads Ready + grade");
 
         // 2. frontend-policy on the same cluster: its copy takes this cluster's pod subnet and CNI
         const dir = path.join(tmp, cni, "frontend-policy");
@@ -135,7 +157,7 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
         expect(text).to.contain("podSubnet: 10.244.0.0/16");
         await writeFile(file, text.replace("podSubnet: 10.244.0.0/16", `podSubnet: 192.168.0.0/16\n      cni: ${cni}`));
         const record = await new LabStore({ env: process.env }).require(lab);
-        const fp = `cni-fp-${cni}`;
+        const fp = `${PREFIX}fp-${cni}`;
         await labrun(["start", dir, "--name", fp, "--kubeconfig", record.kubeconfig, "--context", record.context]);
         const policyBroken = await gradeOf(fp);
         const failingFp = /failing: \[([^\]]+)\]/.exec(text)![1]!.split(",").map((s) => s.trim()).sort();
@@ -145,10 +167,12 @@ describe("CNI matrix (real kind clusters): beebox-cni solved with each CNI, fron
         const policySolved = await gradeOf(fp);
         expect(notPassed(policySolved), JSON.stringify(policySolved.checks.filter((c) => c.status !== "passed"))).to.deep.equal([]);
         row.policySolved = `${score(policySolved)} (enforced by ${enforcesPolicy ? cni : "kube-router-netpol beside flannel"})`;
+        phase("frontend-policy start + grades");
       } finally {
         row.seconds = Math.round((Date.now() - started) / 1000);
-        await labrun(["down", `cni-fp-${cni}`], { reject: false });
+        await labrun(["down", `${PREFIX}fp-${cni}`], { reject: false });
         await labrun(["down", lab], { reject: false });
+        phase("down");
       }
     });
   }

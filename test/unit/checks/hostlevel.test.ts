@@ -248,6 +248,33 @@ describe("node audit", () => {
     expect(auditNodeDump(CLEAN_DUMP.replace("KUBE-ROUTER-PREROUTING-X", "KUBE-ROUTER-INPUT"))).to.deep.equal([]);
   });
 
+  it("lets Cilium's feeder jumps to its own chains through, by their exact names", () => {
+    const feeders = [
+      "### iptables-nft-save",
+      "*raw",
+      '-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_raw" -j CILIUM_PRE_raw',
+      '-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT_raw" -j CILIUM_OUTPUT_raw',
+      "*mangle",
+      '-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_mangle" -j CILIUM_PRE_mangle',
+      '-A POSTROUTING -m comment --comment "cilium-feeder: CILIUM_POST_mangle" -j CILIUM_POST_mangle',
+      "*nat",
+      '-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_nat" -j CILIUM_PRE_nat',
+      '-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT_nat" -j CILIUM_OUTPUT_nat',
+      '-A POSTROUTING -m comment --comment "cilium-feeder: CILIUM_POST_nat" -j CILIUM_POST_nat',
+      "*filter",
+      '-A INPUT -m comment --comment "cilium-feeder: CILIUM_INPUT" -j CILIUM_INPUT',
+      '-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD',
+      '-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT" -j CILIUM_OUTPUT',
+    ].join("\n");
+    expect(auditNodeDump(feeders)).to.deep.equal([]);
+    // a learner's DROP among Cilium's feeders on a Cilium node is found, and only it
+    const withDrop = auditNodeDump(feeders.replace("*filter\n", "*filter\n-A INPUT -s 192.168.1.7/32 -j DROP\n"));
+    expect(withDrop).to.have.length(1);
+    expect(JSON.stringify(withDrop)).to.contain("192.168.1.7");
+    // a learner's chain named like Cilium's, and a verdict in a built-in chain, are still found
+    expect(auditNodeDump(["### iptables-nft-save", "*filter", "-A FORWARD -j CILIUM_FW", "-A FORWARD -m comment --comment cilium -j DROP"].join("\n"))).to.have.length(2);
+  });
+
   it("lets kube-router's add-on rule closing GoBGP's port 50051 through, and only that port", () => {
     const rule = (port: number) => ["### iptables-nft-save", "*filter", `-A INPUT ! -i lo -p tcp -m tcp --dport ${port} -j DROP`].join("\n");
     expect(auditNodeDump(rule(50051))).to.deep.equal([]);

@@ -52,6 +52,8 @@ describe("the lab's CNI", () => {
     expect(cniAddons("flannel")).to.deep.equal(["flannel"]);
     expect(cniAddons("flannel", true)).to.deep.equal(["flannel", "kube-router-netpol"]);
     expect(cniAddons("kube-router", true)).to.deep.equal(["kube-router"]);
+    expect(cniAddons("cilium", true)).to.deep.equal(["cilium"]);
+    expect(stepAddons({ name: "cni", networkPolicy: true }, "cilium")).to.deep.equal(["cilium"]);
     expect(stepAddons({ name: "cni" }, "kube-router")).to.deep.equal(["kube-router"]);
     expect(stepAddons({ name: "flannel" }, "kube-router")).to.deep.equal(["flannel"]);
   });
@@ -76,10 +78,10 @@ describe("the lab's CNI", () => {
     expect(await addonImages("kube-router")).to.deep.equal(["docker.io/cloudnativelabs/kube-router:v2.1.0"]);
   });
 
-  it("labrun addon --list shows kube-router; labrun addon kube-router prints its manifest", async () => {
+  it("labrun addon --list shows kube-router and cilium; labrun addon kube-router prints its manifest", async () => {
     const list = await runCli(["addon", "--list"]);
     expect(list.code).to.equal(0);
-    expect(list.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean)).to.deep.equal(["flannel", "kube-router", "kube-router-netpol"]);
+    expect(list.stdout.split("\n").map((l) => l.split(" ")[0]).filter(Boolean)).to.deep.equal(["flannel", "kube-router", "kube-router-netpol", "cilium"]);
     const printed = await runCli(["addon", "kube-router"]);
     expect(printed.code).to.equal(0);
     expect(printed.stdout).to.contain("--run-router=true");
@@ -216,7 +218,7 @@ describe("the lab's CNI", () => {
       edit("    - name: deploy the shop\n", "    - addon: { name: kube-router-netpol }\n    - addon: { name: flannel, networkPolicy: true }\n    - name: deploy the shop\n");
       expect(await messages()).to.deep.equal([
         "spec.setup[0].addon: installs the lab's CNI, but the node image's default CNI (Flannel) is installed too: set spec.cluster.networking.defaultCNI: false",
-        "spec.setup[2].addon: the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router) does not get a second firewall",
+        "spec.setup[2].addon: the lab installs its CNI with `addon: { name: cni }`: ask for NetworkPolicy there (`addon: { name: cni, networkPolicy: true }`), so that a CNI that enforces policies itself (kube-router, Cilium) does not get a second firewall",
         "spec.setup[3].addon.networkPolicy: \"networkPolicy\" goes with `name: cni` only (it picks the add-ons of the lab's CNI)",
       ]);
     });

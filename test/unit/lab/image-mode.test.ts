@@ -39,7 +39,7 @@ describe("lab/image-mode (online and offline images)", () => {
       const sh = await readFile(new URL("../../../tools/images/versions.sh", import.meta.url), "utf8");
       const vars: Record<string, string> = {};
       for (const m of sh.matchAll(/^([A-Z0-9_]+)=(\S+)/gm)) vars[m[1]!] = m[2]!.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => vars[k] ?? "");
-      for (const v of ["NGINX_IMAGE", "CURL_IMAGE", "FLANNEL_IMAGE", "FLANNEL_CNI_PLUGIN_IMAGE", "KUBE_ROUTER_IMAGE", "PROBE_IMAGE"]) expect(names, v).to.include(vars[v]);
+      for (const v of ["NGINX_IMAGE", "CURL_IMAGE", "FLANNEL_IMAGE", "FLANNEL_CNI_PLUGIN_IMAGE", "KUBE_ROUTER_IMAGE", "CILIUM_IMAGE", "CILIUM_OPERATOR_IMAGE", "PROBE_IMAGE"]) expect(names, v).to.include(vars[v]);
     });
 
     it("pins by digest where the lock knows one, by tag otherwise; $LABRUN_IMAGES_LOCK lays a test's own digests over it", async () => {

@@ -87,6 +87,7 @@ describe("serve: labrun's toolbox pod", () => {
   it("its add-ons are labrun's, filled with the lab's pod subnet (what `labrun addon NAME --lab` prints)", async () => {
     const addons = await toolboxAddons({ networking: { podSubnet: "192.168.0.0/16" } } as never);
     expect(Object.keys(addons)).to.include.members(["flannel", "kube-router-netpol"]);
+    expect(Object.keys(addons), "cilium's images are not in the nodes; the page cannot load them").not.to.include("cilium");
     expect(addons.flannel).to.include('"Network": "192.168.0.0/16"');
     expect(addons.flannel).not.to.include("{{");
   });

@@ -169,6 +169,47 @@ build_kube_router() {
   publish "$out.tmp" "$out"
 }
 
+# --- cilium (agent image binaries + operator-generic) ---------------------------------
+# Built as the main module from a copy of the module zip (its go.mod replaces
+# apply only there; the zip's vendor/ holds nothing but modules.txt, so it goes
+# and the build runs in module mode), with upstream's flags: CGO off, tag
+# osusergo (+ ipam_provider_operator for operator-generic), the version and the
+# datapath hash (sha256 of the bpf/ sources, as Makefile.defs) stamped in.
+CILIUM_AGENT_BINS="cilium-agent cilium-dbg cilium-health cilium-health-responder cilium-mount cilium-sysctlfix cilium-cni"
+cilium_dir() { gobin_dir cilium "$CILIUM_VERSION-$(recipe_hash "cilium:$CILIUM_VERSION:$CILIUM_AGENT_BINS" go/cilium)"; }
+cilium_src() { (cd /tmp && moddir "github.com/cilium/cilium@$CILIUM_VERSION"); }
+build_cilium() {
+  local out work src sha ld p
+  out=$(cilium_dir)
+  # shellcheck disable=SC2086
+  if have_all "$out" $CILIUM_AGENT_BINS cilium-operator-generic; then step_cached; return; fi
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  src=$(cilium_src)
+  work=$CACHE_WORK/cilium; rm -rf "$work"
+  cp -r "$src" "$work"; chmod -R u+w "$work"; rm -rf "$work/vendor"
+  # a kernel without CONFIG_MODULES has no /proc/modules, which the agent reads at start
+  # (labrun's one source patch to Cilium: docs/cni.md); no fuzz, not reversed, and the grep: applied exactly, or the build stops
+  (cd "$work" && patch -p1 --forward --fuzz=0 --no-backup-if-mismatch <"$IMAGES_DIR/go/cilium/no-proc-modules.patch")
+  grep -q 'labrun: a kernel built without CONFIG_MODULES' "$work/pkg/datapath/linux/modules/modules_linux.go" ||
+    die "cilium: no-proc-modules.patch did not apply"
+  sha=$(cd "$work" && find bpf -type f | LC_ALL=C sort | xargs cat | sha256sum | awk '{ print $1 }')
+  ld="-s -w -X github.com/cilium/cilium/pkg/version.ciliumVersion=${CILIUM_VERSION#v}"
+  (cd "$work" && export CGO_ENABLED=0 &&
+    go mod download &&
+    for p in daemon:cilium-agent cilium-dbg:cilium-dbg cilium-health:cilium-health \
+      cilium-health/responder:cilium-health-responder tools/mount:cilium-mount \
+      tools/sysctlfix:cilium-sysctlfix plugins/cilium-cni:cilium-cni; do
+      go build -mod=mod -trimpath -tags osusergo \
+        -ldflags "$ld -X github.com/cilium/cilium/pkg/datapath/loader.DatapathSHA256=$sha" \
+        -o "$out.tmp/${p#*:}" "./${p%%:*}" || exit 1
+    done &&
+    go build -mod=mod -trimpath -tags osusergo,ipam_provider_operator -ldflags "$ld" \
+      -o "$out.tmp/cilium-operator-generic" ./operator)
+  "$out.tmp/cilium-agent" --version
+  rm -rf "$work"
+  publish "$out.tmp" "$out"
+}
+
 # --- labrun-probe -------------------------------------------------------------------
 probe_dir() { gobin_dir probe "$PROBE_VERSION-$(recipe_hash "probe:$PROBE_VERSION" probe)"; }
 build_probe() {

@@ -205,6 +205,39 @@ image_kube_router() {
   image_save "$KUBE_ROUTER_IMAGE" "$key"
 }
 
+# cilium-agent's image: Debian + clang and the libraries it loads (the agent
+# compiles its BPF programs at run time; images/cilium/Dockerfile takes them
+# from a first stage), iproute2, iptables (wrapper), ipset, bpftool; the BPF
+# sources and the init/install scripts from the cilium module. Not in the node
+# image (it is large): `labrun addon cilium --lab L` loads it into a lab.
+image_cilium() {
+  local key ctx src b
+  key=$(component_key cilium images/common "$(debian_key)" "$(cilium_dir)" "$(cni_dir)" "$CILIUM_CLANG")
+  image_cached "$CILIUM_IMAGE" "$key" && { step_cached; return; }
+  ctx=$(context cilium); with_wrapper "$ctx"
+  src=$(cilium_src)
+  mkdir -p "$ctx/bin" "$ctx/cni"
+  # the cilium-health CLI stays out: nothing in the add-on runs it (the agent runs cilium-health-responder)
+  for b in $CILIUM_AGENT_BINS; do case $b in cilium-cni|cilium-health) ;; *) cp "$(cilium_dir)/$b" "$ctx/bin/" ;; esac; done
+  cp "$(cilium_dir)/cilium-cni" "$ctx/cni/"
+  cp "$(cni_dir)/loopback" "$ctx/cni-loopback"
+  cp -r "$src/bpf" "$ctx/bpf"
+  cp "$src/images/cilium/init-container.sh" "$src/plugins/cilium-cni/install-plugin.sh" "$src/plugins/cilium-cni/cni-uninstall.sh" "$ctx/"
+  chmod -R u+w "$ctx"
+  docker_build "$CILIUM_IMAGE" "$key" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" --build-arg "CLANG=$CILIUM_CLANG"
+  image_save "$CILIUM_IMAGE" "$key"
+}
+
+image_cilium_operator() {
+  local key ctx
+  key=$(component_key cilium-operator "$(static_base_key)" "$(cilium_dir)")
+  image_cached "$CILIUM_OPERATOR_IMAGE" "$key" && { step_cached; return; }
+  ctx=$(context cilium-operator)
+  cp "$(cilium_dir)/cilium-operator-generic" "$ctx/"
+  docker_build "$CILIUM_OPERATOR_IMAGE" "$key" "$ctx" --build-arg "STATIC_BASE_IMAGE=$STATIC_BASE_IMAGE"
+  image_save "$CILIUM_OPERATOR_IMAGE" "$key"
+}
+
 # --- labrun and workload images ---------------------------------------------------------
 image_probe() {
   local key ctx
