@@ -60,6 +60,20 @@ export async function verifyClusterDns(ctx: Pick<CheckContext, "client" | "signa
     if (!replicaSets.has(rsName)) replicaSets.set(rsName, ctx.client.get({ apiVersion: "apps/v1", kind: "ReplicaSet", name: rsName, namespace: COREDNS.namespace }, { signal: ctx.signal }));
     return replicaSets.get(rsName)!;
   };
+  // Every endpoint's pod is read at once (judged below in order, the first problem reported).
+  const pods = new Map<string, Promise<KubeObject | undefined>>();
+  for (const slice of slices) {
+    for (const e of arr((slice as Obj).endpoints) as SliceEndpoint[]) {
+      if (e.targetRef?.kind !== "Pod" || !e.targetRef.name) continue;
+      const ref = { apiVersion: "v1", kind: "Pod", name: e.targetRef.name, namespace: e.targetRef.namespace ?? namespace };
+      const key = `${ref.namespace}/${ref.name}`;
+      if (!pods.has(key)) {
+        const read = ctx.client.get(ref, { signal: ctx.signal });
+        read.catch(() => undefined); // awaited below, in order
+        pods.set(key, read);
+      }
+    }
+  }
   for (const slice of slices) {
     for (const e of arr((slice as Obj).endpoints) as SliceEndpoint[]) {
       const address = (e.addresses ?? []).join(", ") || "?";
@@ -69,7 +83,7 @@ export async function verifyClusterDns(ctx: Pick<CheckContext, "client" | "signa
         return fail(`the cluster's DNS Service ${ref} sends queries to ${address}, which is not a pod (a hand-made EndpointSlice ${slice.metadata.name}): its answers are not CoreDNS's`, { label, expected, observed: `not a pod${e.targetRef?.kind ? ` (${e.targetRef.kind} ${e.targetRef.name ?? ""})` : ""}` });
       }
       const podNs = e.targetRef.namespace ?? namespace;
-      const pod = await ctx.client.get({ apiVersion: "v1", kind: "Pod", name: e.targetRef.name, namespace: podNs }, { signal: ctx.signal });
+      const pod = await pods.get(`${podNs}/${e.targetRef.name}`)!;
       if (!pod) continue; // gone a moment ago: its endpoint goes too
       const ips = podIPs(pod);
       const stray = (e.addresses ?? []).filter((a) => !ips.includes(a));
