@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
+import { Script } from "node:vm";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Document } from "yaml";
@@ -20,26 +21,31 @@ import { located, nodeAt } from "./read.ts";
 const require = createRequire(import.meta.url);
 const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true, allowUnionTypes: true } as const;
 
-let compiled: ValidateFunction | undefined;
+let compiled: { validate: ValidateFunction; used?: () => void } | undefined;
 
 /**
  * The scenario schema's validator. Compiling it takes Ajv a good part of a
  * grade's start-up, so the compiled code is kept (Ajv's standalone code) in
  * labrun's cache, keyed by the schema, Ajv's version and options: a changed
- * schema compiles again, and any problem with the cache just compiles.
+ * schema compiles again, and any problem with the cache just compiles. V8's
+ * code for it is kept beside it (parsing 650 KB of JavaScript and compiling
+ * what the first validation runs took longer than the validation itself).
  */
-function validator(): ValidateFunction {
-  compiled ??= scenarioValidator(cacheDir()).validate;
+function validator(): { validate: ValidateFunction; used?: () => void } {
+  compiled ??= scenarioValidator(cacheDir());
   return compiled;
 }
 
-/** The validator, from `dir`'s cache when it holds one for this schema (`cached`), else compiled and stored there. */
-export function scenarioValidator(dir: string): { validate: ValidateFunction; cached: boolean; file: string } {
+/**
+ * The validator, from `dir`'s cache when it holds one for this schema (`cached`), else compiled and stored there.
+ * `used`: call it after the first validation; it stores V8's code cache for the next process (best effort).
+ */
+export function scenarioValidator(dir: string): { validate: ValidateFunction; cached: boolean; file: string; used?: () => void } {
   const { version } = require("ajv/package.json") as { version: string };
   const key = createHash("sha256").update(JSON.stringify({ schema: schemaSourcesKey(), options: AJV_OPTIONS, ajv: version })).digest("hex").slice(0, 20);
   const file = join(dir, "validators", `scenario-${key}.cjs`);
   try {
-    return { validate: loadStandalone(readFileSync(file, "utf8")), cached: true, file };
+    return { ...loadStandalone(readFileSync(file, "utf8"), file), cached: true, file };
   } catch {
     // not cached yet (or unreadable): compile
   }
@@ -93,12 +99,31 @@ function typeboxVersion(): string {
   return "unknown";
 }
 
-function loadStandalone(code: string): ValidateFunction {
+function loadStandalone(code: string, file: string): { validate: ValidateFunction; used?: () => void } {
+  // V8's code cache for this file on this Node (a cache from another V8 is rejected by V8 itself, then rewritten).
+  const codeCache = `${file}.${process.version}-${process.arch}.v8`;
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(codeCache);
+  } catch {
+    // none yet
+  }
+  const script = new Script(`(function (module, exports, require) {${code}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const module: { exports: Record<string, unknown> } = { exports: {} };
-  new Function("module", "exports", "require", code)(module, module.exports, require);
+  (script.runInThisContext() as (m: typeof module, e: typeof module.exports, r: NodeJS.Require) => void)(module, module.exports, require);
   const fn = (module.exports.default ?? module.exports) as unknown;
   if (typeof fn !== "function") throw new Error("not a validator");
-  return fn as ValidateFunction;
+  const stale = !cachedData || script.cachedDataRejected === true;
+  const used = () => {
+    try {
+      const tmp = `${codeCache}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData()); // after a validation: it holds the functions that one compiled
+      renameSync(tmp, codeCache);
+    } catch {
+      // a cache we cannot write only costs time
+    }
+  };
+  return { validate: fn as ValidateFunction, ...(stale ? { used } : {}) };
 }
 
 /** `$LABRUN_CACHE`, else `$XDG_CACHE_HOME/labrun`, else `~/.cache/labrun` (where tools/images keeps its cache too). */
@@ -166,8 +191,13 @@ function valueAt(data: unknown, path: Segment[]): unknown {
 
 /** Validates scenario data against the schema; problems are located in the YAML document. */
 export function schemaProblems(file: string, doc: Document.Parsed, lineCounter: LineCounter, data: unknown): Problem[] {
-  const validate = validator();
-  if (validate(data)) return [];
+  const { validate, used } = validator();
+  const valid = validate(data);
+  if (used && compiled?.used === used) {
+    delete compiled.used;
+    used();
+  }
+  if (valid) return [];
   const errors = validate.errors ?? [];
   const problems: Problem[] = [];
   const seen = new Set<string>();
