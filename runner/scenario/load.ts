@@ -15,6 +15,7 @@ import { NotFoundError, ScenarioError, type Problem } from "../errors.ts";
 import type { Markdown, Scenario } from "../schema/scenario.ts";
 import { closest } from "../util/suggest.ts";
 import { LIMITS, parseYaml, readTextFile, toData } from "./read.ts";
+import { scenarioCacheEntry } from "./scenario-cache.ts";
 import { schemaProblems } from "./schema-errors.ts";
 import { resolveInside, semanticProblems } from "./semantic.ts";
 
@@ -60,8 +61,13 @@ export async function validateScenarioFile(file: string): Promise<ValidationResu
 /** Loads and validates a scenario by name, folder or file; throws ScenarioError or NotFoundError. */
 export async function loadScenario(ref: string, options: { cwd?: string; roots?: string[] } = {}): Promise<LoadedScenario> {
   const file = resolveScenarioRef(ref, options);
+  // A scenario validated before, unchanged since (every file of its folder), is not validated again.
+  const abs = resolve(file);
+  const cached = scenarioCacheEntry(abs, dirname(abs));
+  if (cached.scenario) return { scenario: cached.scenario, file: abs, dir: dirname(abs), name: cached.scenario.metadata.name };
   const result = await validateScenarioFile(file);
   if (!result.scenario) throw new ScenarioError(result.problems, { hint: `run \`labrun validate ${ref}\` to see every problem` });
+  cached.store(result.scenario);
   return { scenario: result.scenario, file: result.file, dir: dirname(result.file), name: result.scenario.metadata.name };
 }
 

@@ -8,7 +8,6 @@ import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from "ajv";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { homedir } from "node:os";
 import { Script } from "node:vm";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +16,7 @@ import type { LineCounter } from "yaml";
 import type { Problem } from "../errors.ts";
 import { closest } from "../util/suggest.ts";
 import { located, nodeAt } from "./read.ts";
+import { cacheDir } from "./scenario-cache.ts";
 
 const require = createRequire(import.meta.url);
 const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true, allowUnionTypes: true } as const;
@@ -124,11 +124,6 @@ function loadStandalone(code: string, file: string): { validate: ValidateFunctio
     }
   };
   return { validate: fn as ValidateFunction, ...(stale ? { used } : {}) };
-}
-
-/** `$LABRUN_CACHE`, else `$XDG_CACHE_HOME/labrun`, else `~/.cache/labrun` (where tools/images keeps its cache too). */
-function cacheDir(): string {
-  return process.env.LABRUN_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "labrun");
 }
 
 /** Friendly names for the patterns the schema uses. */
