@@ -22,7 +22,7 @@
  */
 import { execa } from "execa";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createKubeClient } from "../runner/cluster/kube.ts";
@@ -46,6 +46,8 @@ const env = { ...process.env, LABRUN_STATE_DIR: state, NO_COLOR: "1" };
 const kubeconfig = path.join(state, "labs", LAB, "kubeconfig");
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+/** The 1-minute load average (the machine is shared: every figure is quoted with it). */
+const load1 = () => loadavg()[0]!.toFixed(1);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -116,13 +118,15 @@ try {
   }
 
   const times = { script: [] as number[], grade: [] as number[], baseline: [] as number[] };
+  const loads: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const s = await timed(script);
     const g = await timed(() => labrun(["grade", LAB, "-o", "json"]));
     if (s.value.exitCode !== 0 || g.value.exitCode !== 0) throw new Error(`round ${i + 1}: script exit ${s.value.exitCode}, grade exit ${g.value.exitCode}\n${g.value.stderr}`);
     times.script.push(s.ms);
     times.grade.push(g.ms);
-    let line = `round ${String(i + 1).padStart(2)}: script ${secs(s.ms)}  labrun grade ${secs(g.ms)} (${(JSON.parse(g.value.stdout) as Report).durationMs} ms in checks)`;
+    loads.push(loadavg()[0]!);
+    let line = `round ${String(i + 1).padStart(2)} (load ${load1()}): script ${secs(s.ms)}  labrun grade ${secs(g.ms)} (${(JSON.parse(g.value.stdout) as Report).durationMs} ms in checks)`;
     if (baseBin) {
       const b = await timed(() => labrun(["grade", LAB, "-o", "json"], baseBin));
       if (b.value.exitCode !== 0) throw new Error(`round ${i + 1}: baseline grade exit ${b.value.exitCode}\n${b.value.stderr}`);
@@ -139,6 +143,7 @@ try {
   const ms = median(times.script);
   const mg = median(times.grade);
   console.log(`\nlabrun --version (CLI start-up)          ${secs(version.ms)}`);
+  console.log(`load average (1 min) during the rounds: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`);
   console.log(`median of ${rounds}: verify script ${secs(ms)}, labrun grade ${secs(mg)}; ratio grade/script = ${(mg / ms).toFixed(2)} (goal 0.50)`);
   if (times.baseline.length) {
     const mb = median(times.baseline);
@@ -146,7 +151,7 @@ try {
   }
   const mine = probes.filter((c) => c.image === PROBE_IMAGE).length;
   console.log(`probe containers in testclient after ${rounds + 1} grades: ${mine}${probes.length > mine ? ` (plus ${probes.length - mine} from the baseline's grades)` : ""}`);
-  console.log(`BENCH-RESULT ${JSON.stringify({ bench: "grade", rounds, scriptMs: ms, gradeMs: mg, untouchedMs: untouched.ms, startMs: started.ms, firstGradeMs: first.ms, probeContainers: mine })}`);
+  console.log(`BENCH-RESULT ${JSON.stringify({ bench: "grade", rounds, scriptMs: ms, gradeMs: mg, untouchedMs: untouched.ms, startMs: started.ms, firstGradeMs: first.ms, probeContainers: mine, loadMin: Math.min(...loads), loadMax: Math.max(...loads), ...(times.baseline.length ? { baselineMs: median(times.baseline) } : {}) })}`);
 } finally {
   await cleanup();
   await rm(state, { recursive: true, force: true });
