@@ -256,13 +256,33 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
 
 /**
  * Deletes a cluster and, after an interrupted create, keeps sweeping for a
- * few seconds: `docker run` calls of the killed kind may still land.
+ * few seconds: `docker run` calls of the killed kind may still land. Then it
+ * sweeps until a look finds no node container: on a busy engine, Docker 20.10
+ * answers `docker rm -f` with success for a container whose start is still in
+ * flight and keeps it (seen as `Created` seconds later). After
+ * {@link SWEEP_DEADLINE_MS} of that, the containers left are an InfraError
+ * naming them, for `labrun gc`.
  */
-export async function deleteCluster(provider: ClusterProvider, cluster: string, kubeconfig: string, settleMs: number): Promise<void> {
+export async function deleteCluster(provider: ClusterProvider, cluster: string, kubeconfig: string, settleMs: number, deadlineMs = SWEEP_DEADLINE_MS): Promise<void> {
   await provider.delete(cluster, { kubeconfigPath: kubeconfig });
   if (!provider.sweep) return;
   for (let waited = 0; waited < settleMs; waited += 1000) {
     await sleep(Math.min(1000, settleMs - waited));
     await provider.sweep(cluster);
   }
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const left = await provider.sweep(cluster);
+    if (!Array.isArray(left) || left.length === 0) return; // a provider that does not say what it found: one sweep
+    if (Date.now() >= until) {
+      throw new InfraError(`the node containers of cluster "${cluster}" are still there after ${Math.round(deadlineMs / 1000)}s of \`docker rm -f\`: ${left.join(", ")}`, {
+        code: "CLUSTER_NOT_DELETED",
+        hint: "`labrun gc` removes them once Docker lets go of them",
+      });
+    }
+    await sleep(1000);
+  }
 }
+
+/** How long deleteCluster keeps removing node containers that Docker says it removed but still lists. */
+export const SWEEP_DEADLINE_MS = 60_000;
