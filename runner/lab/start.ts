@@ -257,7 +257,7 @@ async function cleanUp(ctx: StartContext, error: unknown, interrupted: boolean):
 /**
  * Deletes a cluster and, after an interrupted create, keeps sweeping for a
  * few seconds: `docker run` calls of the killed kind may still land. Then it
- * sweeps until a look finds no node container: on a busy engine, Docker 20.10
+ * (interrupted only) sweeps until a look finds no node container: on a busy engine, Docker 20.10
  * answers `docker rm -f` with success for a container whose start is still in
  * flight and keeps it (seen as `Created` seconds later). After
  * {@link SWEEP_DEADLINE_MS} of that, the containers left are an InfraError
@@ -270,6 +270,7 @@ export async function deleteCluster(provider: ClusterProvider, cluster: string, 
     await sleep(Math.min(1000, settleMs - waited));
     await provider.sweep(cluster);
   }
+  if (settleMs <= 0) return; // a create that ended by itself: kind's delete stands
   const until = Date.now() + deadlineMs;
   for (;;) {
     const left = await provider.sweep(cluster);
