@@ -9,14 +9,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ExecResult } from "../../../runner/cluster/client.ts";
-import { CheckEvalError, DEFAULT_SETTINGS, type CheckContext } from "../../../checks/context.ts";
-import { evaluateCheck } from "../../../checks/kinds/index.ts";
+import { CheckEvalError } from "../../../checks/context.ts";
 import { KUBELET_SCRIPT, kubeletProblem, lookAtKubelets, parseKubeletDump } from "../../../checks/kubelet.ts";
-import { ProbeManager } from "../../../checks/probe.ts";
 import { WorkloadIndex } from "../../../checks/workloads.ts";
 import { InfraError, UsageError } from "../../../runner/errors.ts";
-import { checkKind, type Check } from "../../../runner/schema/scenario.ts";
-import { FakeCluster, LAB, node, scenarioWith } from "./fakes.ts";
+import type { Check } from "../../../runner/schema/scenario.ts";
+import { FakeCluster, node, observeCheck } from "./fakes.ts";
 
 const runtime = (network: boolean, extra = "") =>
   JSON.stringify({
@@ -34,21 +32,8 @@ const runtime = (network: boolean, extra = "") =>
 const dump = (healthz: string, runtimeText: string) => `### healthz http://127.0.0.1:10248/healthz\n${healthz}\n### runtime\n${runtimeText}\n`;
 const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
 
-async function observe(cluster: FakeCluster, check: Check) {
-  const ctx: CheckContext = {
-    client: cluster,
-    scenario: scenarioWith([check]),
-    lab: LAB,
-    check,
-    probes: new ProbeManager(cluster),
-    workloads: new WorkloadIndex(),
-    signal: new AbortController().signal,
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined },
-    settings: DEFAULT_SETTINGS,
-    attempt: 1,
-  };
-  return evaluateCheck(checkKind(check), ctx);
-}
+/** One evaluation of the check on the fake cluster, with no workloads declared. */
+const observe = (cluster: FakeCluster, check: Check) => observeCheck(cluster, check, { workloads: new WorkloadIndex() });
 
 describe("the kubelet look", () => {
   describe("parseKubeletDump / kubeletProblem", () => {
