@@ -223,7 +223,15 @@ export class ProbeManager {
     });
   }
 
-  async #flush(batch: Batch): Promise<void> {
+  /**
+   * Runs a batch in one exec. The probe prints a result line for every probe
+   * before it exits; an exec that ended (exit 0, or the socket closed without a
+   * status) with lines missing lost its output on the way (the API server's
+   * stream relay can drop the last frames: kubernetes/kubernetes#124571), so
+   * the probes without a line run once more (they only read: a GET, a lookup,
+   * a connect) before their checks are told the probe printed nothing.
+   */
+  async #flush(batch: Batch, retried = false): Promise<void> {
     const items = batch.items.filter((q) => !q.signal?.aborted);
     if (!items.length) return;
     const pod = batch.pod;
@@ -258,16 +266,21 @@ export class ProbeManager {
       .map((l) => l.trim())
       .filter((l) => l.startsWith("{"));
     const parsed = lines.map(parseLine);
+    const lost = !retried && (result.exitCode === 0 || result.exitCode === null);
     if (single) {
       const last = parsed.filter((p) => p !== undefined).pop();
       if (last) return items[0]!.resolve(last);
+      if (lost && !lines.length) return this.#flush(batch, true);
       return fail(this.#noResult(pod, result.exitCode, result.stderr, lines.at(-1)));
     }
+    const missing: Queued[] = [];
     for (const [i, q] of items.entries()) {
       const line = parsed.find((p) => p?.id === String(i));
       if (line) q.resolve(line);
+      else if (lost) missing.push(q);
       else q.reject(this.#noResult(pod, result.exitCode, result.stderr, undefined));
     }
+    if (missing.length) await this.#flush({ ...batch, items: missing }, true);
   }
 
   #noResult(pod: KubeObject, exitCode: number | null, stderr: string, unreadable: string | undefined): ProbeError {

@@ -434,14 +434,55 @@ describe("batched probes", () => {
     const [p] = beeboxPods().slice(1);
     await probes.container(p!);
     const realExec = c.exec.bind(c);
+    const asked: string[] = [];
     c.exec = async (target, command, options) => {
-      if (command[1] !== "batch") return realExec(target, command, options);
+      if (command[0] !== "labrun-probe") return realExec(target, command, options);
+      asked.push(command[1]!);
+      // the batch's line for probe 0 is lost, and so is the output of its second run
+      if (command[1] !== "batch") return { exitCode: 0, stdout: "", stderr: "", timedOut: false };
       return { exitCode: 0, stdout: `${JSON.stringify({ id: "1", kind: "tcp", ok: true })}\n`, stderr: "", timedOut: false };
     };
     const [first, second] = await Promise.allSettled([probes.tcp(p!, "1.2.3.4:1", { timeoutMs: 1000 }), probes.tcp(p!, "1.2.3.4:2", { timeoutMs: 1000 })]);
     expect(first.status).to.equal("rejected");
     expect((first as PromiseRejectedResult).reason).to.be.instanceOf(ProbeError);
     expect(second).to.deep.include({ status: "fulfilled" });
+    expect(asked).to.deep.equal(["batch", "tcp"]);
+  });
+
+  it("an exec that ended without the probe's lines (output lost in the API server's relay) runs those probes once more, then reports no result", async () => {
+    const c = new FakeCluster().put(...beeboxPods());
+    const probes = new ProbeManager(c);
+    const [p] = beeboxPods().slice(1);
+    await probes.container(p!);
+    const realExec = c.exec.bind(c);
+    const asked: string[] = [];
+    let lose = 1;
+    c.exec = async (target, command, options) => {
+      if (command[0] !== "labrun-probe") return realExec(target, command, options);
+      asked.push(command[1]!);
+      if (lose-- > 0) return { exitCode: 0, stdout: "", stderr: "", timedOut: false };
+      return { exitCode: 0, stdout: `${JSON.stringify({ kind: "tcp", ok: true })}\n`, stderr: "", timedOut: false };
+    };
+    expect((await probes.tcp(p!, "1.2.3.4:1", { timeoutMs: 1000 })).ok).to.equal(true);
+    expect(asked).to.deep.equal(["tcp", "tcp"]);
+
+    // lost twice: a ProbeError naming the exit, never a result
+    lose = 2;
+    asked.length = 0;
+    const e = await probes.tcp(p!, "1.2.3.4:1", { timeoutMs: 1000 }).catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(ProbeError);
+    expect((e as Error).message).to.match(/printed no result \(exit 0\)/);
+    expect(asked).to.deep.equal(["tcp", "tcp"]);
+
+    // an exit that is not 0 (the runtime refused the exec) is not a lost output: no second exec
+    c.exec = async (target, command, options) => {
+      if (command[0] !== "labrun-probe") return realExec(target, command, options);
+      asked.push(command[1]!);
+      return { exitCode: 126, stdout: "", stderr: "OCI runtime exec failed", timedOut: false };
+    };
+    asked.length = 0;
+    expect(((await probes.tcp(p!, "1.2.3.4:1", { timeoutMs: 1000 }).catch((x: unknown) => x)) as Error).message).to.match(/exit 126/);
+    expect(asked).to.deep.equal(["tcp"]);
   });
 
   it("a probe whose check gives up leaves the others of its batch running", async () => {
