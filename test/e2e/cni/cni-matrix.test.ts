@@ -20,7 +20,11 @@
  * --with cilium` builds them, `npm run images` does): `labrun addon cilium
  * --lab L` loads them. Calico and Canal are not in the matrix: see docs/cni.md.
  *
- *   LABRUN_CNI_MATRIX_CNIS=cilium    only these rows (comma-separated)
+ *   LABRUN_CNI_MATRIX_CNIS=cilium    only these rows (comma-separated). CI (`npm run
+ *                                    test:e2e`) runs kube-router and cilium: Flannel is
+ *                                    beebox-cni's reference solution and frontend-policy's
+ *                                    CNI, proven by `labrun test` (both labs), grade/beebox
+ *                                    and the online e2e in the same run.
  *   LABRUN_CNI_MATRIX_PREFIX=me-     lab names (default `cni-`: labs cni-flannel, cni-fp-flannel, ...)
  */
 import { expect } from "chai";
