@@ -44,6 +44,7 @@ export async function down(options: LifecycleOptions & { name: string }): Promis
     }
     await store.update(lab.name, (r) => {
       r.status = "deleting";
+      r.pid = process.pid; // a `gc` meanwhile (any state directory) leaves a cluster alone while its `down` is alive
     });
   }
   // A cluster labrun keeps: end the probe containers the lab's grades left holding (best effort).

@@ -93,8 +93,8 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
   for (const lab of labs) {
     if (lab.provider !== "kind") continue;
     const creating = lab.status === "creating" && lab.pid !== undefined;
-    if (creating && pidAlive(lab.pid!)) continue; // being created right now
-    // A start that died, or a `down` that could not finish (Docker stopped), is garbage, cluster and all (deleted above).
+    if ((creating || lab.status === "deleting") && lab.pid !== undefined && pidAlive(lab.pid)) continue; // being created or deleted right now
+    // A start that died, or a `down` that could not finish (Docker stopped, labrun killed), is garbage, cluster and all (deleted above).
     const abandoned = creating || lab.status === "deleting";
     if (clusters.has(lab.cluster) && !abandoned) continue;
     result.labs.push(lab.name);
@@ -145,7 +145,8 @@ async function orphanCreators(kind: KindProvider, stateDir: string): Promise<Kin
 /** A lab's cluster stays while its lab exists (here or in another state directory), unless that lab is a start that died. */
 async function labClusterKept(labDir: string, cluster: string): Promise<boolean> {
   const record = await readRecord(path.join(labDir, "lab.json"));
-  const abandoned = (record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid)) || record?.status === "deleting";
+  // A `down` in progress (its pid alive) is left to finish: two `kind delete`s of one cluster race, and one fails.
+  const abandoned = (record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid)) || (record?.status === "deleting" && (record.pid === undefined || !pidAlive(record.pid)));
   return record !== undefined && record.cluster === cluster && !abandoned;
 }
 

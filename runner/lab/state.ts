@@ -64,7 +64,7 @@ export interface LabRecord {
   nodes?: string[];
   /** Why the lab is `failed`. */
   error?: string;
-  /** The labrun process creating the lab (while `creating`), so `gc` leaves it alone. */
+  /** The labrun process creating the lab (while `creating`) or deleting it (while `deleting`), so `gc` leaves it alone. */
   pid?: number;
   /** Set when `--merge-kubeconfig` added the lab's context to another kubeconfig. */
   merged?: { file: string; context: string };

@@ -222,6 +222,48 @@ describe("faults: orphaned kind creators, kept logs, Docker and the state direct
       expect(result.labs).to.deep.equal(["half"]);
       expect(await store.list()).to.deep.equal([]);
     });
+    it("gc leaves alone a lab whose `down` is still running (status deleting, its pid alive), also for a gc of another state directory; a dead one is garbage", async () => {
+      const { pidAlive } = await import("../../../runner/util/files.ts");
+      let dead = 999_999;
+      while (pidAlive(dead)) dead++;
+      await store.create({ name: "going", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-going", context: "kind-labrun-going", status: "deleting", pid: process.pid });
+      await store.create({ name: "gone", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-gone", context: "kind-labrun-gone", status: "deleting", pid: dead });
+      const mark = (lab: string) => path.join(dir, "labs", lab, "mark");
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n2\n" }],
+        ["docker inspect", { stdout: `1\t/labrun-going-control-plane\tlabrun-going\trunning\t${mark("going")}|/kind/labrun;\n2\t/labrun-gone-control-plane\tlabrun-gone\trunning\t${mark("gone")}|/kind/labrun;\n` }],
+      ]);
+      const kind = new KindProvider({ run: fake.run, kind: "kind", docker: "docker", processes: fakeTable([]).table });
+      const result = await gc({ store, kind });
+      expect(result.clusters).to.deep.equal(["labrun-gone"]);
+      expect(result.labs).to.deep.equal(["gone"]);
+      expect((await store.list()).map((l) => l.name)).to.deep.equal(["going"]);
+      // a gc of another state directory finds the cluster by its mark (here) and leaves it too
+      const other = new LabStore({ env: { LABRUN_STATE_DIR: await mkdtemp(path.join(tmpdir(), "labrun-gc-other-")) } });
+      const again = await gc({ store: other, kind: new KindProvider({ run: fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", { stdout: "1\n" }],
+        ["docker inspect", { stdout: `1\t/labrun-going-control-plane\tlabrun-going\trunning\t${mark("going")}|/kind/labrun;\n` }],
+      ]).run, kind: "kind", docker: "docker", processes: fakeTable([]).table }) });
+      expect(again.clusters).to.deep.equal([]);
+    });
+
+    it("down records its pid with status deleting", async () => {
+      await store.create({ name: "d", scenario: "s", scenarioDir: "/s", provider: "kind", cluster: "labrun-d", context: "kind-labrun-d", status: "ready" });
+      const seen: (number | undefined)[] = [];
+      const fake = fakeRunner([
+        ["docker version", { stdout: "20.10.24" }],
+        ["docker ps", { stdout: "" }],
+        ["kind get clusters", { stdout: "" }],
+      ]);
+      const run: typeof fake.run = async (...args) => {
+        seen.push((await store.get("d").catch(() => undefined))?.pid);
+        return fake.run(...args);
+      };
+      await down({ store, kind: new KindProvider({ run, kind: "kind", docker: "docker" }), name: "d" });
+      expect(seen).to.include(process.pid);
+    });
   });
 
   describe("the state directory read-only or full", () => {
