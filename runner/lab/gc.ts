@@ -83,9 +83,12 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
     if (!options.dryRun) await pool.remove(entry.id);
   }
 
-  // Outside hosts whose cluster has no node left (a delete that died between kind and the sweep).
+  // Outside hosts whose cluster has no node left (a delete that died between kind and the sweep). The hosts are
+  // listed first and the nodes again after: a start makes its cluster before its outside hosts, so a cluster
+  // created while this gc ran (another labrun's) is seen with its nodes and left alone.
   const outside = await kind.outsideHosts(undefined, options.signal ? { signal: options.signal } : {});
-  for (const cluster of [...new Set(outside.filter((h) => !clusters.has(h.cluster)).map((h) => h.cluster))].sort()) {
+  const withNodes = outside.length ? new Set((await kind.nodeContainers(options.signal)).map((c) => c.cluster)) : clusters;
+  for (const cluster of [...new Set(outside.filter((h) => !clusters.has(h.cluster) && !withNodes.has(h.cluster)).map((h) => h.cluster))].sort()) {
     result.outside.push(...outside.filter((h) => h.cluster === cluster).map((h) => h.container));
     if (!options.dryRun) await step(onEvent, "gc", `remove the outside hosts of ${cluster}`, () => kind.sweep(cluster, options.signal));
   }

@@ -435,6 +435,20 @@ describe("lab/lifecycle (fake kind and cluster)", () => {
       await gc({ store, kind });
       expect(fake.lines().filter((l) => l.startsWith("docker rm"))).to.deep.equal(["docker rm -f -v o2"]);
     });
+    it("leaves the outside hosts of a cluster made while gc ran (another labrun's start: its nodes, then its hosts)", async () => {
+      let looks = 0;
+      const fake = fakeRunner([
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster=", { stdout: "" }],
+        // gc's first look finds no node; by its second the other start's cluster and then its outside host exist
+        ["docker ps -aq --filter label=io.x-k8s.kind.cluster", () => ({ stdout: looks++ === 0 ? "" : "9\n" })],
+        ["docker inspect --format {{.Id}}", { stdout: `9\t/labrun-new-control-plane\tlabrun-new\trunning\t/elsewhere/labs/new/mark|/kind/labrun;\n` }],
+        ["docker ps -aq --filter label=dev.labrun.outside-of", { stdout: "o9\n" }],
+        ["docker inspect --format {{.Name}}", { stdout: "/labrun-new-outside-partner\tpartner\tlabrun-new\trunning\tkind=172.18.0.9;\n" }],
+      ]);
+      const result = await gc({ store, kind: new KindProvider({ run: fake.run, kind: "kind", docker: "docker" }) });
+      expect(result.outside).to.deep.equal([]);
+      expect(fake.lines().filter((l) => l.startsWith("docker rm"))).to.deep.equal([]);
+    });
   });
 
   describe("status", () => {
