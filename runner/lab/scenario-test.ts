@@ -129,31 +129,12 @@ export async function testScenarios(refs: (string | LoadedScenario)[], options: 
       : undefined;
   const teardowns: Promise<void>[] = [];
   try {
-    // Queued longest first, reported in the order given.
-    const runs = new Array<Promise<ScenarioTestResult>>(loaded.length);
-    for (const i of longestFirst(loaded)) runs[i] = testOne(loaded[i]!, { ...options, store, teardowns, ...(warmer ? { warmer } : {}) }, pool);
+    const runs = loaded.map((l) => testOne(l, { ...options, store, teardowns, ...(warmer ? { warmer } : {}) }, pool));
     warmer?.begin();
     return await Promise.all(runs);
   } finally {
     await Promise.all([warmer?.finish(), ...teardowns]);
   }
-}
-
-/**
- * The order in which scenarios queue for clusters: most clusters first (a
- * scenario's main run plus one per shortcut that cannot share it), then most
- * phases, then as given. Longest-processing-time-first: a scenario that needs
- * several clusters, queued last, keeps the run going after the others ended.
- * (A scenario whose undo fails, like worker-notready's, needs more clusters
- * than this can see: each failed undo moves the rest to a fresh one.)
- */
-export function longestFirst(loaded: readonly LoadedScenario[]): number[] {
-  const weight = (l: LoadedScenario) => {
-    const shortcuts = l.scenario.spec.shortcuts ?? [];
-    return { clusters: 1 + shortcuts.filter((s) => !canShareCluster(s)).length, phases: shortcuts.length + ATTACKS.filter((a) => a.appliesTo(l.scenario)).length };
-  };
-  const w = loaded.map(weight);
-  return loaded.map((_, i) => i).sort((a, b) => w[b]!.clusters - w[a]!.clusters || w[b]!.phases - w[a]!.phases || a - b);
 }
 
 /** Where one scenario's time went; the runs of a scenario may overlap, so the parts can add up to more than its duration. */

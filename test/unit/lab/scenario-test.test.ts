@@ -6,7 +6,7 @@ import { FakeClock } from "../../helpers/fake-clock.ts";
 import { convergedNote, untilConverged } from "../../../runner/lab/broken-state.ts";
 import { brokenSettled } from "../../../runner/lab/scenario-verdicts.ts";
 import { retryUndo } from "../../../runner/lab/scenario-phases.ts";
-import { canShareCluster, longestFirst, judgeAttack, judgeBroken, judgeShortcut, judgeSolution, touchesContainers, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
+import { canShareCluster, judgeAttack, judgeBroken, judgeShortcut, judgeSolution, touchesContainers, type ScenarioTestResult } from "../../../runner/lab/scenario-test.ts";
 import type { CheckStatus, Report } from "../../../runner/schema/report.ts";
 import { renderTestResults, testSummaryLine } from "../../../runner/report/scenario-test.ts";
 
@@ -136,21 +136,6 @@ describe("labrun test verdicts", () => {
     expect(canShareCluster(s([{ addon: { name: "flannel" } }]))).to.equal(false);
     expect(touchesContainers(s([{ kubectl: ["exec", "client", "--", "sh", "-c", "echo x >> /etc/hosts"] }]))).to.equal(true);
     expect(touchesContainers(s([{ kubectl: ["label", "pod", "x", "a=b"] }]))).to.equal(false);
-  });
-
-  it("scenarios queue longest first: most clusters (fresh-cluster shortcuts), then most phases, then as given", async () => {
-    const { findScenarioFiles, loadScenario } = await import("../../../runner/scenario/load.ts");
-    const files = await findScenarioFiles([new URL("../../../scenarios", import.meta.url).pathname]);
-    const loaded = await Promise.all(files.map((f) => loadScenario(f)));
-    const order = longestFirst(loaded).map((i) => loaded[i]!.name);
-    expect([...order].sort()).to.deep.equal(loaded.map((l) => l.name).sort());
-    const clusters = (name: string) => 1 + (loaded.find((l) => l.name === name)!.scenario.spec.shortcuts ?? []).filter((x) => !canShareCluster(x)).length;
-    for (let i = 1; i < order.length; i++) expect(clusters(order[i - 1]!), order.join(", ")).to.be.at.least(clusters(order[i]!));
-    expect(clusters(order[0]!), order.join(", ")).to.be.greaterThan(1);
-    const fake = (name: string, shortcuts: object[]) => ({ name, scenario: { metadata: { name }, spec: { shortcuts, checks: [] } } }) as never;
-    const api = { name: "api", description: "x", steps: [{ kubectl: ["label", "pod", "x", "a=b"] }] };
-    const node = { name: "node", description: "x", steps: [{ run: { node: "all", command: ["true"] } }] };
-    expect(longestFirst([fake("a", []), fake("b", [api]), fake("c", [node]), fake("d", [api])])).to.deep.equal([2, 1, 3, 0]);
   });
 
   it("shortcut without mustFail: fails when it reaches full marks", () => {
