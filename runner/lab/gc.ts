@@ -73,7 +73,7 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
   // The engine may still finish a `docker run` the stopped creator had sent (slowly, on a loaded host): sweep the
   // cluster's containers until none has turned up for three looks in a row, within settleMs (default 15 s).
   // The same for a start that died after its kind was stopped (a second Ctrl-C): its `docker run`s may land late too.
-  const died = labs.filter((l) => l.provider === "kind" && l.status === "creating" && l.pid !== undefined && !pidAlive(l.pid)).map((l) => l.cluster);
+  const died = labs.filter((l) => l.provider === "kind" && startDied(l)).map((l) => l.cluster);
   if (!options.dryRun) for (const cluster of new Set([...orphans.map((o) => o.cluster), ...died])) await settleSweep(kind, cluster, options.settleMs ?? 15_000, options.signal);
 
   // Pool entries whose cluster is gone, unless a live process is warming or claiming them.
@@ -87,22 +87,21 @@ export async function gc(options: LifecycleOptions & { dryRun?: boolean; settleM
   // listed first and the nodes again after: a start makes its cluster before its outside hosts, so a cluster
   // created while this gc ran (another labrun's) is seen with its nodes and left alone.
   const outside = await kind.outsideHosts(undefined, options.signal ? { signal: options.signal } : {});
-  const withNodes = outside.length ? new Set((await kind.nodeContainers(options.signal)).map((c) => c.cluster)) : clusters;
-  for (const cluster of [...new Set(outside.filter((h) => !clusters.has(h.cluster) && !withNodes.has(h.cluster)).map((h) => h.cluster))].sort()) {
+  const strays = outside.filter((h) => !clusters.has(h.cluster));
+  const withNodes = strays.length ? new Set((await kind.nodeContainers(options.signal)).map((c) => c.cluster)) : new Set<string>();
+  for (const cluster of [...new Set(strays.filter((h) => !withNodes.has(h.cluster)).map((h) => h.cluster))].sort()) {
     result.outside.push(...outside.filter((h) => h.cluster === cluster).map((h) => h.container));
     if (!options.dryRun) await step(onEvent, "gc", `remove the outside hosts of ${cluster}`, () => kind.sweep(cluster, options.signal));
   }
 
   for (const lab of labs) {
     if (lab.provider !== "kind") continue;
-    const creating = lab.status === "creating" && lab.pid !== undefined;
-    if ((creating || lab.status === "deleting") && lab.pid !== undefined && pidAlive(lab.pid)) continue; // being created or deleted right now
+    if (inFlight(lab)) continue; // being created or deleted right now
     // A start that died, or a `down` that could not finish (Docker stopped, labrun killed), is garbage, cluster and all (deleted above).
-    const abandoned = creating || lab.status === "deleting";
-    if (clusters.has(lab.cluster) && !abandoned) continue;
+    if (clusters.has(lab.cluster) && !abandoned(lab)) continue;
     result.labs.push(lab.name);
     if (!options.dryRun) {
-      await step(onEvent, "gc", `forget lab ${lab.name} (${creating ? "its start died" : lab.status === "deleting" ? "its `down` did not finish" : "its cluster is gone"})`, async () => {
+      await step(onEvent, "gc", `forget lab ${lab.name} (${startDied(lab) ? "its start died" : lab.status === "deleting" ? "its `down` did not finish" : "its cluster is gone"})`, async () => {
         if (lab.merged) await unmergeContext(lab.merged.file, lab.merged.context);
         await store.remove(lab.name);
       });
@@ -148,9 +147,22 @@ async function orphanCreators(kind: KindProvider, stateDir: string): Promise<Kin
 /** A lab's cluster stays while its lab exists (here or in another state directory), unless that lab is a start that died. */
 async function labClusterKept(labDir: string, cluster: string): Promise<boolean> {
   const record = await readRecord(path.join(labDir, "lab.json"));
-  // A `down` in progress (its pid alive) is left to finish: two `kind delete`s of one cluster race, and one fails.
-  const abandoned = (record?.status === "creating" && record.pid !== undefined && !pidAlive(record.pid)) || (record?.status === "deleting" && (record.pid === undefined || !pidAlive(record.pid)));
-  return record !== undefined && record.cluster === cluster && !abandoned;
+  return record !== undefined && record.cluster === cluster && !abandoned(record);
+}
+
+/** A `start` or a `down` whose labrun still runs: left to finish (two `kind delete`s of one cluster race, and one fails). */
+function inFlight(r: LabRecord): boolean {
+  return (r.status === "creating" || r.status === "deleting") && r.pid !== undefined && pidAlive(r.pid);
+}
+
+/** A `start` whose labrun died. */
+function startDied(r: LabRecord): boolean {
+  return r.status === "creating" && r.pid !== undefined && !pidAlive(r.pid);
+}
+
+/** Garbage: a start that died, or a `down` that did not finish (its labrun gone, or an older labrun's record without a pid). */
+function abandoned(r: LabRecord): boolean {
+  return startDied(r) || (r.status === "deleting" && !inFlight(r));
 }
 
 /**
