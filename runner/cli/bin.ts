@@ -23,9 +23,12 @@ if (process.argv.includes("--debug")) process.env.LABRUN_DEBUG = "1";
 
 const controller = new AbortController();
 let signals = 0;
+let finished = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals++;
+    // The command is done and Node is winding down: leave with its exit code now (see below).
+    if (finished) process.exit();
     if (signals > 1) {
       // No cleanup, but never a held lock (kubectl would refuse a kubeconfig with a `.lock` left beside it)
       // and never a `kind create` left running in its own process group, racing `labrun gc`.
@@ -41,3 +44,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 const code = await main(process.argv.slice(2), { signal: controller.signal });
 process.exitCode = controller.signal.aborted && code !== ExitCode.ok ? ExitCode.interrupted : code;
+finished = true;
+if (signals > 0) {
+  // Interrupted: exit now rather than let Node wind down. While it winds down it closes its signal
+  // handlers, and a second Ctrl-C landing then would kill the process by SIGINT instead of exit 130.
+  // (Output is already written: stdout and stderr are synchronous on Linux for files, pipes and TTYs.)
+  process.exit();
+}
