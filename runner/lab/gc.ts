@@ -9,7 +9,7 @@ import { exists, pidAlive } from "../util/files.ts";
 import { sleep } from "../util/sleep.ts";
 import type { KindCreator, KindProvider } from "../providers/kind.ts";
 import { PoolStore, readEntry } from "./pool/store.ts";
-import { LabStore, type LabRecord } from "./state.ts";
+import { abandoned, inFlight, LabStore, startDied, type LabRecord } from "./state.ts";
 
 export interface GcResult {
   /** Clusters labrun created whose lab is gone (or whose start died): deleted (or, with dryRun, to delete). */
@@ -148,21 +148,6 @@ async function orphanCreators(kind: KindProvider, stateDir: string): Promise<Kin
 async function labClusterKept(labDir: string, cluster: string): Promise<boolean> {
   const record = await readRecord(path.join(labDir, "lab.json"));
   return record !== undefined && record.cluster === cluster && !abandoned(record);
-}
-
-/** A `start` or a `down` whose labrun still runs: left to finish (two `kind delete`s of one cluster race, and one fails). */
-function inFlight(r: LabRecord): boolean {
-  return (r.status === "creating" || r.status === "deleting") && r.pid !== undefined && pidAlive(r.pid);
-}
-
-/** A `start` whose labrun died. */
-function startDied(r: LabRecord): boolean {
-  return r.status === "creating" && r.pid !== undefined && !pidAlive(r.pid);
-}
-
-/** Garbage: a start that died, or a `down` that did not finish (its labrun gone, or an older labrun's record without a pid). */
-function abandoned(r: LabRecord): boolean {
-  return startDied(r) || (r.status === "deleting" && !inFlight(r));
 }
 
 /**

@@ -78,6 +78,21 @@ export interface LabRecord {
   labrunVersion?: string;
 }
 
+/** A `start` or a `down` whose labrun still runs: left to finish (two `kind delete`s of one cluster race, and one fails). */
+export function inFlight(r: LabRecord): boolean {
+  return (r.status === "creating" || r.status === "deleting") && r.pid !== undefined && pidAlive(r.pid);
+}
+
+/** A `start` whose labrun died. */
+export function startDied(r: LabRecord): boolean {
+  return r.status === "creating" && r.pid !== undefined && !pidAlive(r.pid);
+}
+
+/** Garbage: a start that died, or a `down` that did not finish (its labrun gone, or an older labrun's record without a pid). */
+export function abandoned(r: LabRecord): boolean {
+  return startDied(r) || (r.status === "deleting" && !inFlight(r));
+}
+
 /** What `create` needs; the store fills in the rest. */
 export type NewLab = Omit<LabRecord, "version" | "createdAt" | "attempts" | "status" | "kubeconfig"> &
   Partial<Pick<LabRecord, "createdAt" | "status" | "kubeconfig">>;

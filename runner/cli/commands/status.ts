@@ -2,8 +2,7 @@ import { ExitCode } from "../../errors.ts";
 import path from "node:path";
 import { poolStatus } from "../../lab/pool/manage.ts";
 import { status, type LabStatusInfo } from "../../lab/status.ts";
-import type { LabRecord } from "../../lab/state.ts";
-import { pidAlive } from "../../util/files.ts";
+import { startDied, type LabRecord } from "../../lab/state.ts";
 import { type Command } from "../command.ts";
 import { table } from "../output.ts";
 import { outputFormat, outputOption } from "../report-output.ts";
@@ -65,7 +64,7 @@ function row(info: LabStatusInfo): string[] {
 
 /** `creating (died)` for a start whose process is gone: `labrun gc` or `labrun down` removes it. */
 function statusOf(lab: LabRecord): string {
-  return lab.status === "creating" && lab.pid !== undefined && !pidAlive(lab.pid) ? "creating (died)" : lab.status;
+  return startDied(lab) ? "creating (died)" : lab.status;
 }
 
 function age(iso: string): string {
