@@ -3,6 +3,9 @@
  * process (for what only a process shows: signals, stack traces, exit codes).
  */
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { main } from "../../runner/cli/main.ts";
@@ -55,4 +58,20 @@ export function runCliProcess(args: string[], options: { cwd?: string; env?: Nod
 /** True when text looks like a JavaScript stack trace. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+(\(|:\d+:\d+)/m.test(text) || /\n\s+at [\w.<>]+ \(/.test(text);
+}
+
+/** A kubeconfig (in a new temporary directory) whose current context is the API server at `server`, with a token: for the CLI against a fake cluster. */
+export function fakeKubeconfig(server: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "labrun-kubeconfig-")), "kubeconfig");
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: fake, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]
+contexts: [{ name: fake, context: { cluster: fake, user: fake } }]
+current-context: fake
+users: [{ name: fake, user: { token: x } }]
+`,
+  );
+  return file;
 }

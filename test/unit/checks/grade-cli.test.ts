@@ -4,14 +4,14 @@
  * BeeBox cluster (no Docker). Exit codes, lab resolution, attempt recording.
  */
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gradeProgress } from "../../../runner/cli/commands/grade.ts";
 import { LabStore } from "../../../runner/lab/state.ts";
-import { runCli, ROOT } from "../../helpers/cli.ts";
+import { fakeKubeconfig, runCli, ROOT } from "../../helpers/cli.ts";
 
 const NOT_READY = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized";
 
@@ -84,21 +84,6 @@ async function brokenBeebox(): Promise<FakeApi> {
   return api;
 }
 
-function kubeconfig(server: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "labrun-grade-cli-")), "kubeconfig");
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters: [{ name: fake, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]
-contexts: [{ name: fake, context: { cluster: fake, user: fake } }]
-current-context: fake
-users: [{ name: fake, user: { token: x } }]
-`,
-  );
-  return file;
-}
-
 describe("labrun grade (CLI)", function () {
   this.timeout(20_000);
   let api: FakeApi;
@@ -111,7 +96,7 @@ describe("labrun grade (CLI)", function () {
   });
 
   it("grades a scenario against any cluster with --kubeconfig: failing checks, reasons, hints; exit 1", async () => {
-    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url), "--timeout", "1s", "-o", "json"], { cwd: ROOT });
+    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig(api.url), "--timeout", "1s", "-o", "json"], { cwd: ROOT });
     expect(r.code, r.stderr).to.equal(1);
     const report = JSON.parse(r.stdout) as { score: { points: number; passed: boolean }; lab: Record<string, string>; checks: { id: string; status: string; message: string; hint?: string; evidence: { observed?: string }[] }[] };
     expect(report.lab).to.deep.equal({ name: "fake", cluster: "fake", provider: "kubeconfig" });
@@ -128,13 +113,13 @@ describe("labrun grade (CLI)", function () {
   });
 
   it("prints the text report by default", async () => {
-    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url), "--timeout", "500ms"], { cwd: ROOT });
+    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig(api.url), "--timeout", "500ms"], { cwd: ROOT });
     expect(r.code).to.equal(1);
     expect(r.stdout).to.include("nodes-ready").and.include("cni plugin not initialized");
   });
 
   it("exits 3 at once when the cluster is unreachable (the refusal, not a deadline)", async () => {
-    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig("http://127.0.0.1:1")], { cwd: ROOT });
+    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig("http://127.0.0.1:1")], { cwd: ROOT });
     expect(r.code).to.equal(3);
     // "cannot reach" (connection refused), not "did not answer within 5s": no deadline was waited out
     expect(r.stderr).to.match(/^error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:1/m);
@@ -147,7 +132,7 @@ describe("labrun grade (CLI)", function () {
     api.onRequest = (url) => {
       if (url.startsWith("/api/v1/nodes")) controller.abort("SIGINT");
     };
-    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url)], { cwd: ROOT, signal: controller.signal });
+    const r = await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig(api.url)], { cwd: ROOT, signal: controller.signal });
     api.onRequest = undefined;
     // nodes-ready polls for 60 s: ending within mocha's 10 s timeout means the interrupt stopped it
     expect(controller.signal.aborted).to.equal(true);
@@ -172,9 +157,9 @@ describe("labrun grade (CLI)", function () {
 
   it("usage errors exit 2", async () => {
     expect((await runCli(["grade", "beebox-cni", "--context", "x"])).code).to.equal(2);
-    expect((await runCli(["grade", "--kubeconfig", kubeconfig(api.url)])).code).to.equal(2);
-    expect((await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url), "--timeout", "soon"])).code).to.equal(2);
-    expect((await runCli(["grade", "beebox-cni", "--kubeconfig", kubeconfig(api.url), "-o", "yaml"])).code).to.equal(2);
+    expect((await runCli(["grade", "--kubeconfig", fakeKubeconfig(api.url)])).code).to.equal(2);
+    expect((await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig(api.url), "--timeout", "soon"])).code).to.equal(2);
+    expect((await runCli(["grade", "beebox-cni", "--kubeconfig", fakeKubeconfig(api.url), "-o", "yaml"])).code).to.equal(2);
     const state = mkdtempSync(join(tmpdir(), "labrun-state-"));
     const none = await runCli(["grade", "nope"], { env: { LABRUN_STATE_DIR: state } });
     expect(none.code).to.equal(2);
@@ -184,7 +169,7 @@ describe("labrun grade (CLI)", function () {
   it("grades a lab from the store and records the attempt", async () => {
     const state = mkdtempSync(join(tmpdir(), "labrun-state-"));
     const store = new LabStore({ dir: state });
-    const file = kubeconfig(api.url);
+    const file = fakeKubeconfig(api.url);
     await store.create({ name: "bb", scenario: "beebox-cni", scenarioDir: join(ROOT, "scenarios/beebox-cni"), provider: "kubeconfig", cluster: "fake", kubeconfig: file, context: "fake", status: "ready" });
     const first = await runCli(["grade", "--timeout", "300ms", "-o", "json"], { env: { LABRUN_STATE_DIR: state } });
     expect(first.code, first.stderr).to.equal(1);

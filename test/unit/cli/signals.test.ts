@@ -6,12 +6,12 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, ROOT } from "../../helpers/cli.ts";
+import { BIN, fakeKubeconfig, ROOT } from "../../helpers/cli.ts";
 
 interface Ended {
   code: number | null;
@@ -20,7 +20,7 @@ interface Ended {
 }
 
 /** Runs `labrun grade` against an API server that never answers, sends SIGINT once it asks, then SIGINT every millisecond until it ends. */
-function gradeInterruptedTwice(kubeconfig: string, state: string, server: { asked: Promise<void> }): Promise<Ended> {
+function gradeInterruptedTwice(kubeconfig: string, state: string, asked: Promise<void>): Promise<Ended> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "grade", "beebox-cni", "--kubeconfig", kubeconfig], {
       cwd: ROOT,
@@ -35,7 +35,7 @@ function gradeInterruptedTwice(kubeconfig: string, state: string, server: { aske
       clearInterval(timer);
       resolve({ code, signal, stderr });
     });
-    void server.asked.then(() => {
+    void asked.then(() => {
       child.kill("SIGINT");
       // The second Ctrl-C may come at any moment of the first one's shutdown, its very end included.
       timer = setInterval(() => child.kill("SIGINT"), 1);
@@ -55,17 +55,7 @@ describe("labrun process: a second Ctrl-C (runner/cli/bin.ts)", function () {
     server = createServer(() => asked());
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     dir = mkdtempSync(join(tmpdir(), "labrun-signals-"));
-    kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{ name: fake, cluster: { server: "http://127.0.0.1:${(server.address() as AddressInfo).port}" } }]
-contexts: [{ name: fake, context: { cluster: fake, user: fake } }]
-current-context: fake
-users: [{ name: fake, user: { token: x } }]
-`,
-    );
+    kubeconfig = fakeKubeconfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
 
   after(() => {
@@ -76,7 +66,7 @@ users: [{ name: fake, user: { token: x } }]
 
   it("exits 130 (not killed by SIGINT) however late the second SIGINT comes, five runs in a row", async () => {
     for (let run = 1; run <= 5; run++) {
-      const ended = await gradeInterruptedTwice(kubeconfig, join(dir, `state-${run}`), { asked: new Promise<void>((resolve) => (asked = resolve)) });
+      const ended = await gradeInterruptedTwice(kubeconfig, join(dir, `state-${run}`), new Promise<void>((resolve) => (asked = resolve)));
       const where = `run ${run}: ${JSON.stringify(ended)}`;
       expect(ended.signal, where).to.equal(null);
       expect(ended.code, where).to.equal(130);
